@@ -1,0 +1,45 @@
+# Set-up on a fresh Debian machine: `make demo` or `make test` installs what is missing.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+APT_PACKAGES := texlive-latex-base texlive-latex-recommended texlive-pictures poppler-utils
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+ACCEPTANCE := ../shared/acceptance
+# The contract tests this code claims so far (all of them once every figure kind exists).
+ACCEPTANCE_K ?= animation or single_step or printed or bad_input
+
+.PHONY: setup system python demo test bench clean
+
+setup: system python
+
+system:
+	@missing=""; \
+	for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	$(PYTHON) -c "import ensurepip" 2>/dev/null || missing="$$missing python3-venv"; \
+	if [ -n "$$missing" ]; then \
+	  echo "make: installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+python: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt -e .
+	touch $@
+
+demo: setup
+	$(PY) -m convanim arithmetic -i 5 -k 3 -s 2 -a
+
+test: setup
+	$(PY) -m pytest
+	@if [ -d $(ACCEPTANCE) ]; then \
+	  $(PY) -m pytest -p no:cacheprovider $(ACCEPTANCE) -k "$(ACCEPTANCE_K)"; \
+	else echo "make: $(ACCEPTANCE) not found, contract tests not run"; fi
+
+bench: setup
+	$(PY) benchmarks/render.py
+
+clean:
+	rm -rf out gif build dist *.egg-info .pytest_cache .hypothesis

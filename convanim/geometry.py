@@ -1,0 +1,225 @@
+"""Convolution geometry: the single source of truth for every size and index.
+
+Every operation convanim draws, counts or verifies is lowered to a *direct*
+convolution over a canvas: an operand with zeros inserted between its cells and
+padding around it, a kernel whose taps are spaced by the dilation, sliding with a
+stride. The forward conv, the transposed conv (which is also the loss phase of
+training) and the weight-gradient phase are all of that shape, so one set of index
+maps serves the figures, the statistics and the GPU checks alike.
+
+Sizes follow PyTorch: ``o = (i + 2p - d(k-1) - 1) // s + 1`` and, for the
+transposed conv, ``(o-1)s - 2p + d(k-1) + a + 1``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+Pair = tuple[int, int]
+
+#: Codes of :meth:`Axis.source` for canvas positions that hold no operand cell.
+PAD = -1        #: a zero of padding, outside the operand
+INSERTED = -2   #: a zero inserted between two operand cells
+
+#: Codes of :meth:`Lowered.canvas_kinds`.
+DATA, PADDING, INSERTION = 0, 1, 2
+
+
+def _per_axis(f, *pairs):
+    return tuple(int(f(*args)) for args in zip(*pairs))
+
+
+def conv_output_size(i: Pair, k: Pair, s: Pair, p: Pair, d: Pair) -> Pair:
+    """Output size of conv2d; zero or negative where the kernel does not fit."""
+    return _per_axis(lambda i, k, s, p, d: (i + 2 * p - d * (k - 1) - 1) // s + 1, i, k, s, p, d)
+
+
+def auto_output_padding(i: Pair, k: Pair, s: Pair, p: Pair, d: Pair) -> Pair:
+    """The output padding that maps the conv's output back to exactly ``i``.
+
+    A strided conv drops ``(i + 2p - d(k-1) - 1) mod s`` trailing cells; the
+    transposed conv must add them back to reach ``i``.
+    """
+    return _per_axis(lambda i, k, s, p, d: (i + 2 * p - d * (k - 1) - 1) % s, i, k, s, p, d)
+
+
+def transposed_output_size(o: Pair, k: Pair, s: Pair, p: Pair, d: Pair, a: Pair) -> Pair:
+    """Output size of conv_transpose2d with input size ``o``."""
+    return _per_axis(lambda o, k, s, p, d, a: (o - 1) * s - 2 * p + d * (k - 1) + a + 1,
+                     o, k, s, p, d, a)
+
+
+@dataclass(frozen=True)
+class Axis:
+    """One axis of a direct convolution over a canvas.
+
+    The canvas is ``pad_lo`` cells, then the operand's ``n`` cells placed
+    ``spacing`` apart (``spacing - 1`` inserted zeros between neighbours), then
+    ``pad_hi`` cells. A negative padding crops the operand instead. Output ``o``
+    reads canvas cells ``o*stride + t*dilation`` for taps ``t < k``; only every
+    ``kernel_spacing``-th tap is a real kernel value (the others are zeros
+    inserted into the kernel, as in the weight-gradient phase).
+    """
+
+    n: int
+    k: int
+    stride: int = 1
+    dilation: int = 1
+    spacing: int = 1
+    pad_lo: int = 0
+    pad_hi: int = 0
+    kernel_spacing: int = 1
+    out_limit: int | None = None
+
+    @property
+    def span(self) -> int:
+        """Cells from the first to the last operand cell, inserted zeros included."""
+        return (self.n - 1) * self.spacing + 1
+
+    @property
+    def canvas(self) -> int:
+        return self.pad_lo + self.span + self.pad_hi
+
+    @property
+    def extent(self) -> int:
+        """Canvas cells one kernel window covers."""
+        return self.dilation * (self.k - 1) + 1
+
+    @property
+    def out(self) -> int:
+        full = (self.canvas - self.extent) // self.stride + 1
+        return full if self.out_limit is None else min(full, self.out_limit)
+
+    def positions(self) -> np.ndarray:
+        """Canvas position of tap ``t`` at output ``o``, shape ``(out, k)``."""
+        return (np.arange(self.out)[:, None] * self.stride
+                + np.arange(self.k)[None, :] * self.dilation)
+
+    def source(self, pos) -> np.ndarray:
+        """Operand index at canvas positions ``pos``, else PAD or INSERTED."""
+        rel = np.asarray(pos) - self.pad_lo
+        inside = (rel >= 0) & (rel < self.span)
+        on_cell = rel % self.spacing == 0
+        return np.where(inside, np.where(on_cell, rel // self.spacing, INSERTED), PAD)
+
+    def real_taps(self) -> np.ndarray:
+        """Which of the ``k`` taps hold a kernel value rather than an inserted zero."""
+        return np.arange(self.k) % self.kernel_spacing == 0
+
+
+@dataclass(frozen=True)
+class Lowered:
+    """A 2-D direct convolution: one :class:`Axis` for rows, one for columns."""
+
+    rows: Axis
+    cols: Axis
+
+    @property
+    def operand(self) -> Pair:
+        return (self.rows.n, self.cols.n)
+
+    @property
+    def canvas(self) -> Pair:
+        return (self.rows.canvas, self.cols.canvas)
+
+    @property
+    def kernel(self) -> Pair:
+        return (self.rows.k, self.cols.k)
+
+    @property
+    def out(self) -> Pair:
+        return (self.rows.out, self.cols.out)
+
+    @property
+    def steps(self) -> int:
+        return self.rows.out * self.cols.out
+
+    def step_cell(self, step: int) -> Pair:
+        """Output cell of a step: row-major from the top-left."""
+        return divmod(step, self.cols.out)
+
+    def window(self, step: int) -> tuple[np.ndarray, np.ndarray]:
+        """Canvas rows and columns of the taps at ``step``."""
+        oy, ox = self.step_cell(step)
+        return self.rows.positions()[oy], self.cols.positions()[ox]
+
+    def canvas_kinds(self) -> np.ndarray:
+        """``(H, W)`` array of DATA, PADDING or INSERTION for each canvas cell."""
+        ry = self.rows.source(np.arange(self.rows.canvas))[:, None]
+        rx = self.cols.source(np.arange(self.cols.canvas))[None, :]
+        pad = (ry == PAD) | (rx == PAD)
+        return np.where(pad, PADDING, np.where((ry < 0) | (rx < 0), INSERTION, DATA))
+
+    @cached_property
+    def gather(self) -> np.ndarray:
+        """Operand cell each tap reads, ``(oh, ow, kh, kw, 2)``; ``-1`` for a zero.
+
+        A tap reads a zero where either axis lands on padding or an inserted zero.
+        """
+        sy = self.rows.source(self.rows.positions())  # (oh, kh)
+        sx = self.cols.source(self.cols.positions())  # (ow, kw)
+        oh, kh = sy.shape
+        ow, kw = sx.shape
+        yy = np.broadcast_to(sy[:, None, :, None], (oh, ow, kh, kw))
+        xx = np.broadcast_to(sx[None, :, None, :], (oh, ow, kh, kw))
+        real = (yy >= 0) & (xx >= 0)
+        return np.stack([np.where(real, yy, -1), np.where(real, xx, -1)], axis=-1)
+
+    def im2col(self) -> np.ndarray:
+        """The unfolded operand, ``(kh*kw, oh*ow, 2)``: rows = taps, columns = outputs."""
+        oh, ow, kh, kw, _ = self.gather.shape
+        return self.gather.transpose(2, 3, 0, 1, 4).reshape(kh * kw, oh * ow, 2)
+
+    def zeros(self) -> int:
+        """Entries of the unfolded operand that read a zero."""
+        return int(np.count_nonzero(self.gather[..., 0] < 0))
+
+    def kernel_zeros(self) -> int:
+        """Taps that are zeros inserted into the kernel."""
+        ty, tx = self.rows.real_taps(), self.cols.real_taps()
+        return int(ty.size * tx.size - np.count_nonzero(ty) * np.count_nonzero(tx))
+
+
+def forward_conv(i: Pair, k: Pair, s: Pair, p: Pair, d: Pair) -> Lowered:
+    """conv2d: the operand padded by ``p``, the kernel dilated by ``d``."""
+    return Lowered(*(Axis(n=i[a], k=k[a], stride=s[a], dilation=d[a], pad_lo=p[a], pad_hi=p[a])
+                     for a in (0, 1)))
+
+
+def transposed_conv(i: Pair, k: Pair, s: Pair, p: Pair, d: Pair, a: Pair) -> Lowered:
+    """conv_transpose2d of the conv ``(i, k, s, p, d)`` as a stride-1 direct conv.
+
+    Its operand (size ``o``, the conv's output) gets ``s - 1`` zeros inserted
+    between cells and ``d(k-1) - p`` padding per side, plus the output padding
+    ``a`` at the bottom/right; the kernel is the conv's, flipped. This is also the
+    loss (input-gradient) phase of training.
+    """
+    o = conv_output_size(i, k, s, p, d)
+    return Lowered(*(Axis(n=o[x], k=k[x], stride=1, dilation=d[x], spacing=s[x],
+                          pad_lo=d[x] * (k[x] - 1) - p[x],
+                          pad_hi=d[x] * (k[x] - 1) - p[x] + a[x]) for x in (0, 1)))
+
+
+def gradient_conv(i: Pair, k: Pair, s: Pair, p: Pair, d: Pair) -> Lowered:
+    """The weight-gradient phase: dW = x (padded by ``p``) correlated with dY.
+
+    dY (size ``o``) acts as the kernel, with ``s - 1`` zeros inserted between its
+    cells (``(o-1)s + 1`` taps); the window moves by ``d``; only the first ``k``
+    outputs are dW (a strided conv's dropped remainder never reaches dW).
+    """
+    o = conv_output_size(i, k, s, p, d)
+    return Lowered(*(Axis(n=i[x], k=(o[x] - 1) * s[x] + 1, stride=d[x], dilation=1,
+                          pad_lo=p[x], pad_hi=p[x], kernel_spacing=s[x], out_limit=k[x])
+                     for x in (0, 1)))
+
+
+PHASES = {"forward": forward_conv, "gradient": gradient_conv}
+
+
+def phase_conv(phase: str, i: Pair, k: Pair, s: Pair, p: Pair, d: Pair) -> Lowered:
+    """The direct convolution of one training phase: forward, loss or gradient."""
+    if phase == "loss":
+        return transposed_conv(i, k, s, p, d, auto_output_padding(i, k, s, p, d))
+    return PHASES[phase](i, k, s, p, d)

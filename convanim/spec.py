@@ -1,0 +1,109 @@
+"""What the user asked for: sizes per axis, parsed and validated with PyTorch's rules.
+
+A :class:`ConvSpec` always describes the *forward* conv (the seed's semantics);
+``transposed`` says the figure shows that conv's transposed conv instead.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from . import geometry
+from .geometry import Pair
+
+
+class SpecError(ValueError):
+    """Invalid parameters: reported as one line, exit status 2."""
+
+
+_SIZE = re.compile(r"\s*(-?\d+)\s*(?:[xX×]\s*(-?\d+)\s*)?")
+
+
+def parse_pair(text: str) -> Pair:
+    """``"5"`` -> (5, 5); ``"5x7"`` -> (5, 7) as (height, width)."""
+    if isinstance(text, (tuple, list)):
+        return (int(text[0]), int(text[1]))
+    if isinstance(text, int):
+        return (text, text)
+    m = _SIZE.fullmatch(str(text))
+    if not m:
+        raise SpecError(f"expected N or HxW (e.g. 5 or 5x7), got {text!r}")
+    h = int(m.group(1))
+    return (h, int(m.group(2)) if m.group(2) is not None else h)
+
+
+def format_pair(v: Pair) -> str:
+    return str(v[0]) if v[0] == v[1] else f"{v[0]}x{v[1]}"
+
+
+@dataclass(frozen=True)
+class ConvSpec:
+    input_size: Pair = (5, 5)
+    kernel_size: Pair = (3, 3)
+    stride: Pair = (1, 1)
+    padding: Pair = (0, 0)
+    dilation: Pair = (1, 1)
+    transposed: bool = False
+    #: None: chosen so the transposed conv's output is exactly ``input_size``.
+    output_padding_given: Pair | None = field(default=None)
+
+    @property
+    def args(self) -> tuple[Pair, Pair, Pair, Pair, Pair]:
+        return (self.input_size, self.kernel_size, self.stride, self.padding, self.dilation)
+
+    @property
+    def forward_output(self) -> Pair:
+        return geometry.conv_output_size(*self.args)
+
+    @property
+    def output_padding(self) -> Pair:
+        if not self.transposed:
+            return (0, 0)
+        if self.output_padding_given is not None:
+            return self.output_padding_given
+        return geometry.auto_output_padding(*self.args)
+
+    @property
+    def output_size(self) -> Pair:
+        """Size of the output drawn: the transposed conv's for ``-t``."""
+        if not self.transposed:
+            return self.forward_output
+        return geometry.transposed_output_size(self.forward_output, *self.args[1:],
+                                               self.output_padding)
+
+    def lowered(self) -> geometry.Lowered:
+        """The direct convolution the figure animates."""
+        if self.transposed:
+            return geometry.transposed_conv(*self.args, self.output_padding)
+        return geometry.forward_conv(*self.args)
+
+    def validate(self, expected_output: Pair | None = None) -> "ConvSpec":
+        """Raise :class:`SpecError` with PyTorch's reason for anything it would refuse."""
+        for name, v, low in (("input size", self.input_size, 1), ("kernel size", self.kernel_size, 1),
+                             ("stride", self.stride, 1), ("padding", self.padding, 0),
+                             ("dilation", self.dilation, 1)):
+            if min(v) < low:
+                raise SpecError(f"{name} must be >= {low}, got {format_pair(v)}")
+        i, k, s, p, d = self.args
+        if min(self.forward_output) < 1:
+            span = (d[0] * (k[0] - 1) + 1, d[1] * (k[1] - 1) + 1)
+            raise SpecError(
+                f"kernel of size {format_pair(k)} with dilation {format_pair(d)} spans "
+                f"{format_pair(span)} cells, more than the padded input "
+                f"({format_pair((i[0] + 2 * p[0], i[1] + 2 * p[1]))})")
+        if self.output_padding_given is not None:
+            a = self.output_padding_given
+            if not self.transposed:
+                raise SpecError("--output-padding applies to a transposed conv only (add -t)")
+            for ax in (0, 1):
+                if not 0 <= a[ax] < max(s[ax], d[ax]):
+                    raise SpecError(
+                        f"output padding must be >= 0 and smaller than stride or dilation "
+                        f"(< {max(s[ax], d[ax])}), got {format_pair(a)}")
+        if min(self.output_size) < 1:
+            raise SpecError(f"the transposed conv's output would be {format_pair(self.output_size)}")
+        if expected_output is not None and tuple(expected_output) != self.forward_output:
+            raise SpecError(
+                f"output size {format_pair(expected_output)} does not match the computed "
+                f"{format_pair(self.forward_output)} = (i + 2p - d(k-1) - 1) // s + 1")
+        return self

@@ -1,0 +1,64 @@
+"""Jinja for LaTeX, with escaping in one place.
+
+Delimiters that leave TeX's braces alone: ``\\VAR{x}``, ``\\BLOCK{for ...}``,
+``\\#{comment}``.
+
+Templates write TeX literally; every value they interpolate passes through
+:func:`escape` (the environment's ``finalize``), so user text such as a caption
+can never inject TeX.
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+_SPECIAL = {
+    "\\": r"$\backslash$", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&",
+    "#": r"\#", "%": r"\%", "_": r"\_", "^": r"\^{}", "~": r"\~{}",
+    "<": r"$<$", ">": r"$>$", "|": r"$|$",
+}
+# Math-mode and accent forms need only the Computer Modern Type 1 fonts that every
+# TeX Live has; \textbackslash and friends would pull in bitmap TS1 fonts.
+_SPECIAL_RE = re.compile("|".join(re.escape(c) for c in _SPECIAL))
+
+
+def escape(value):
+    """TeX-escape strings; numbers and other values print as they are."""
+    if isinstance(value, str):
+        return _SPECIAL_RE.sub(lambda m: _SPECIAL[m.group()], value)
+    return value
+
+
+def template_dir() -> Path:
+    """templates/ of an installed wheel (package data), else of the source checkout."""
+    try:
+        installed = resources.files("convanim.templates")
+    except ModuleNotFoundError:
+        installed = None
+    if installed is not None:
+        base = installed.joinpath("base.tex.j2")  # a plain path, also for a namespace package
+        if base.is_file():
+            return Path(str(base)).parent
+    return Path(__file__).resolve().parent.parent / "templates"
+
+
+@lru_cache(maxsize=1)
+def environment():
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(template_dir()),
+        block_start_string=r"\BLOCK{", block_end_string="}",
+        variable_start_string=r"\VAR{", variable_end_string="}",
+        comment_start_string=r"\#{", comment_end_string="}",
+        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+        autoescape=False, undefined=jinja2.StrictUndefined, finalize=escape,
+    )
+
+
+def render(template: str, **context) -> str:
+    """The TeX source of ``template`` (a file name under templates/)."""
+    return environment().get_template(template).render(**context)
+
