@@ -6,22 +6,12 @@ with one line and leaves no file behind.
 from __future__ import annotations
 
 import argparse
-import json
-import re
 import sys
-from pathlib import Path
 
 import configargparse
 
 from . import __version__
-from .spec import ConvSpec, SpecError, format_pair, parse_pair
-
-#: Frames one animation may have; beyond it TeX runs for minutes and the GIF is unwatchable.
-MAX_FRAMES = 256
-#: Options that change where or whether files are written, never what a figure shows.
-_NOT_IN_PICTURE = {"name", "config", "out_dir", "gif_dir", "json", "no_cache", "quiet",
-                   "func", "module", "type", "quality", "quality_animation", "delay"}
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
+from .spec import SpecError, parse_pair
 
 
 class _Parser(configargparse.ArgumentParser):
@@ -105,75 +95,13 @@ def _figure_options(p) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-def spec_from_args(args) -> ConvSpec:
-    spec = ConvSpec(input_size=args.input_size, kernel_size=args.kernel_size,
-                    stride=args.stride, padding=args.padding, dilation=args.dilation,
-                    transposed=args.transposed, output_padding_given=args.output_padding)
-    return spec.validate(expected_output=args.output_size)
-
-
-def default_name(kind: str, spec: ConvSpec, extra: list[str]) -> str:
-    parts = [kind, *extra] + (["transposed"] if spec.transposed else [])
-    parts += [f"{flag}{format_pair(v)}" for flag, v in zip("iks pd".replace(" ", ""), spec.args)]
-    if spec.output_padding_given is not None:
-        parts.append(f"a{format_pair(spec.output_padding_given)}")
-    return "_".join(parts)
-
-
 def _run_figure(args) -> int:
-    from . import render, tex
     from .cache import Cache
-    from .scenes import figure_data
+    from .figure import plan
 
-    module = args.module
-    spec = spec_from_args(args)
-    module.check(spec, args)
-    steps = spec.lowered().steps
-    if args.animation:
-        if steps > MAX_FRAMES:
-            raise SpecError(f"animation too long: {steps} steps; at most {MAX_FRAMES} frames "
-                            f"(draw single steps with -e instead)")
-        frames = list(range(steps))
-    else:
-        if not 0 <= args.step < steps:
-            raise SpecError(f"step {args.step} out of range: this figure has {steps} steps "
-                            f"(0 to {steps - 1})")
-        frames = [args.step]
-    reason = module.limits(spec)
-    if reason:
-        raise SpecError(reason)
-    name = args.name or default_name(args.kind, spec, module.name_parts(args))
-    if not _NAME.fullmatch(name):
-        raise SpecError(f"NAME must be letters, digits and . _ + - (no path), got {name!r}")
-
-    scene = None
-
-    def make_scene():
-        nonlocal scene
-        if scene is None:
-            scene = module.scene(spec, frames, args)
-        return scene
-
-    out, gif = Path(args.out_dir), Path(args.gif_dir)
-    if args.animation:
-        products = [render.Product("pdf", out / f"{name}.pdf"),
-                    render.Product("gif", gif / f"{name}.gif")]
-    else:
-        products = [render.Product(args.type, out / f"{name}_{args.step:02d}.{args.type}")]
-    settings = render.Settings(dpi=args.quality, gif_dpi=args.quality_animation,
-                               delay_ms=args.delay)
-    params = {k: v for k, v in vars(args).items() if k not in _NOT_IN_PICTURE}
-    params["frames"] = frames
-    written = render.render(lambda: tex.render(module.TEMPLATE, scene=make_scene()),
-                            len(frames), products, settings, params=params,
-                            cache=None if args.no_cache else Cache(),
-                            progress=args.animation and not args.quiet)
-    if args.json:
-        from . import files
-
-        data = {**figure_data(args.kind, spec, steps), **module.data(spec, make_scene(), args)}
-        written.append(files.write_bytes(out / f"{name}.json",
-                                         (json.dumps(data, indent=1) + "\n").encode()))
+    figure = plan(args)
+    written = figure.make(cache=None if args.no_cache else Cache(),
+                          progress=args.animation and not args.quiet)
     for path in written:
         print(path)
     return 0

@@ -63,7 +63,7 @@ def render(make_tex, pages: int, products: list[Product], settings: Settings = S
         hit = cache.get(k, names)
         if hit is not None:
             return [files.copy_file(hit[n], p.dest) for n, p in zip(names, products)]
-    for tool in sorted({t for p in products for t in _TOOLS[p.kind]}):
+    for tool in dict.fromkeys(t for p in products for t in _TOOLS[p.kind]):  # pipeline order
         if shutil.which(tool) is None:
             raise ToolError(f"{tool} not found: {_INSTALL[tool]}")
 
@@ -161,6 +161,13 @@ def write_gif(images, path: Path, delay_ms: int, colors: int = 64) -> None:
         strip.paste(frames[i], (0, n * height))
     palette = strip.quantize(colors=colors, method=Image.Quantize.MEDIANCUT)
     indexed = [f.quantize(palette=palette, dither=Image.Dither.NONE) for f in frames]
+    # Quantizing lands the background on an off-white entry; make that entry pure white.
+    white = Image.new("RGB", (1, 1), "white").quantize(palette=palette, dither=Image.Dither.NONE)
+    entries = indexed[0].getpalette()
+    n = white.getpixel((0, 0))
+    entries[3 * n:3 * n + 3] = [255, 255, 255]
+    for f in indexed:
+        f.putpalette(entries)
     indexed[0].save(path, save_all=True, append_images=indexed[1:], duration=delay_ms,
                     loop=0, disposal=1)
 

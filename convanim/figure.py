@@ -1,0 +1,122 @@
+"""A figure request, validated and planned: what to draw, which frames, which files.
+
+:func:`plan` does every check before anything is written; :meth:`Figure.make`
+renders and places the files. The benchmark and the tests use the same plan to
+get the exact TeX a command would compile.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .spec import ConvSpec, SpecError, format_pair
+
+#: Frames one animation may have; beyond it TeX runs for minutes and the GIF is unwatchable.
+MAX_FRAMES = 256
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
+#: Options that change where or whether files are written, never what a figure shows.
+_NOT_IN_PICTURE = {"name", "config", "out_dir", "gif_dir", "json", "no_cache", "quiet",
+                   "func", "module", "type", "quality", "quality_animation", "delay"}
+
+
+def spec_from_args(args) -> ConvSpec:
+    spec = ConvSpec(input_size=args.input_size, kernel_size=args.kernel_size,
+                    stride=args.stride, padding=args.padding, dilation=args.dilation,
+                    transposed=args.transposed, output_padding_given=args.output_padding)
+    return spec.validate(expected_output=args.output_size)
+
+
+def default_name(kind: str, spec: ConvSpec, extra: list[str]) -> str:
+    parts = [kind, *extra] + (["transposed"] if spec.transposed else [])
+    parts += [f"{flag}{format_pair(v)}" for flag, v in zip("ikspd", spec.args)]
+    if spec.output_padding_given is not None:
+        parts.append(f"a{format_pair(spec.output_padding_given)}")
+    return "_".join(parts)
+
+
+@dataclass
+class Figure:
+    args: object
+    module: object
+    spec: ConvSpec
+    steps: int                  # steps of the whole operation
+    frames: list[int]           # the steps drawn
+    name: str
+    _scene: dict | None = field(default=None, repr=False)
+
+    @property
+    def kind(self) -> str:
+        return self.args.kind
+
+    def scene(self) -> dict:
+        if self._scene is None:
+            self._scene = self.module.scene(self.spec, self.frames, self.args)
+        return self._scene
+
+    def tex(self) -> str:
+        from . import tex
+
+        return tex.render(self.module.TEMPLATE, scene=self.scene())
+
+    def data(self) -> dict:
+        """The ``--json`` figure data, from the same scene the template draws."""
+        from .scenes import figure_data
+
+        return {**figure_data(self.kind, self.spec, self.steps),
+                **self.module.data(self.spec, self.scene(), self.args)}
+
+    def params(self) -> dict:
+        """Everything that decides the picture, for the cache key."""
+        params = {k: v for k, v in vars(self.args).items() if k not in _NOT_IN_PICTURE}
+        params["frames"] = self.frames
+        return params
+
+    def products(self):
+        from .render import Product
+
+        out, gif = Path(self.args.out_dir), Path(self.args.gif_dir)
+        if self.args.animation:
+            return [Product("pdf", out / f"{self.name}.pdf"),
+                    Product("gif", gif / f"{self.name}.gif")]
+        kind = self.args.type
+        return [Product(kind, out / f"{self.name}_{self.args.step:02d}.{kind}")]
+
+    def make(self, cache=None, progress: bool = False) -> list[Path]:
+        """Render, place every file atomically, and return their paths."""
+        from . import files, render
+
+        settings = render.Settings(dpi=self.args.quality, gif_dpi=self.args.quality_animation,
+                                   delay_ms=self.args.delay)
+        written = render.render(self.tex, len(self.frames), self.products(), settings,
+                                params=self.params(), cache=cache, progress=progress)
+        if self.args.json:
+            blob = (json.dumps(self.data(), indent=1) + "\n").encode()
+            written.append(files.write_bytes(Path(self.args.out_dir) / f"{self.name}.json", blob))
+        return written
+
+
+def plan(args) -> Figure:
+    """Validate a parsed figure command; raises :class:`SpecError` with the reason."""
+    module = args.module
+    spec = spec_from_args(args)
+    module.check(spec, args)
+    steps = spec.lowered().steps
+    if args.animation:
+        if steps > MAX_FRAMES:
+            raise SpecError(f"animation too long: {steps} steps; at most {MAX_FRAMES} frames "
+                            f"(draw single steps with -e instead)")
+        frames = list(range(steps))
+    else:
+        if not 0 <= args.step < steps:
+            raise SpecError(f"step {args.step} out of range: this figure has {steps} steps "
+                            f"(0 to {steps - 1})")
+        frames = [args.step]
+    reason = module.limits(spec)
+    if reason:
+        raise SpecError(reason)
+    name = args.name or default_name(args.kind, spec, module.name_parts(args))
+    if not _NAME.fullmatch(name):
+        raise SpecError(f"NAME must be letters, digits and . _ + - (no path), got {name!r}")
+    return Figure(args=args, module=module, spec=spec, steps=steps, frames=frames, name=name)

@@ -1,0 +1,129 @@
+"""The one-pass pipeline: pages, frames, atomic outputs, the cache, tool and TeX errors."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from convanim import render
+from convanim.render import ToolError
+
+from helpers import PROJECT, files_under, pdf_pages, run
+
+
+def test_animation_has_one_page_and_one_frame_per_step(workdir, capsys):
+    status, out, _ = run(capsys, "arithmetic", "anim", "-i", "5", "-k", "3", "-s", "2", "-a",
+                         "--quiet", "-qa", "40", "--delay", "250")
+    assert status == 0
+    assert [str(p) for p in out] == ["out/anim.pdf", "gif/anim.gif"]
+    pages = pdf_pages(workdir / "out/anim.pdf")
+    assert len(pages) == 4
+    assert len(set(pages)) == 1, "every frame must have the same page size"
+    with Image.open(workdir / "gif/anim.gif") as gif:
+        assert gif.n_frames == 4
+        assert gif.info["loop"] == 0
+        assert gif.info["duration"] == 250
+        assert gif.convert("RGB").getpixel((0, 0)) == (255, 255, 255)  # white background
+
+
+def test_transposed_animation_steps_over_every_output_cell(workdir, capsys):
+    status, out, _ = run(capsys, "arithmetic", "t", "-i", "6", "-k", "3", "-s", "2", "-p", "1",
+                         "-t", "-a", "--quiet", "-qa", "30")
+    assert status == 0
+    assert len(pdf_pages(workdir / "out/t.pdf")) == 36  # output padding 1 brings 3x3 back to 6x6
+    with Image.open(workdir / "gif/t.gif") as gif:
+        assert gif.n_frames == 36
+
+
+def test_png_frame_follows_the_requested_dpi(workdir, capsys):
+    run(capsys, "arithmetic", "lo", "-q", "50", "--quiet")
+    run(capsys, "arithmetic", "hi", "-q", "100", "--quiet")
+    with Image.open(workdir / "out/lo_00.png") as lo, Image.open(workdir / "out/hi_00.png") as hi:
+        assert abs(hi.width - 2 * lo.width) <= 2 and abs(hi.height - 2 * lo.height) <= 2
+
+
+def test_svg_frame(workdir, capsys):
+    status, out, _ = run(capsys, "arithmetic", "v", "-e", "2", "-y", "svg", "--quiet")
+    assert status == 0 and [p.name for p in out] == ["v_02.svg"]
+    assert b"<svg" in (workdir / "out/v_02.svg").read_bytes()[:2000]
+
+
+def test_outputs_appear_whole_and_leave_no_temporary_files(workdir, capsys):
+    run(capsys, "arithmetic", "a", "-a", "--quiet", "-qa", "30", "--json")
+    assert files_under(workdir) == [Path("gif/a.gif"), Path("out/a.json"), Path("out/a.pdf")]
+
+
+def test_a_failed_render_leaves_earlier_outputs_untouched(workdir, capsys, monkeypatch):
+    (workdir / "out").mkdir()
+    (workdir / "out/x_00.png").write_bytes(b"earlier")
+
+    def broken(*a, **k):
+        raise ToolError("LaTeX failed: ! simulated")
+
+    monkeypatch.setattr(render, "compile_pdf", broken)
+    status, out, err = run(capsys, "arithmetic", "x", "--quiet")
+    assert status == 1 and out == []
+    assert err == ["convanim: error: LaTeX failed: ! simulated"]
+    assert (workdir / "out/x_00.png").read_bytes() == b"earlier"
+    assert files_under(workdir) == [Path("out/x_00.png")]
+
+
+def test_an_unchanged_figure_is_served_from_the_cache_without_tex(workdir, capsys, monkeypatch):
+    run(capsys, "arithmetic", "c", "-a", "--quiet", "-qa", "30")
+    first = (workdir / "gif/c.gif").read_bytes()
+    (workdir / "gif/c.gif").unlink()
+
+    def no_tex(*a, **k):
+        raise AssertionError("pdflatex ran on a cache hit")
+
+    monkeypatch.setattr(render, "compile_pdf", no_tex)
+    status, _, _ = run(capsys, "arithmetic", "c", "-a", "--quiet", "-qa", "30")
+    assert status == 0 and (workdir / "gif/c.gif").read_bytes() == first
+    # another name for the same picture is still a hit; another picture is not
+    assert run(capsys, "arithmetic", "other-name", "-a", "--quiet", "-qa", "30")[0] == 0
+    with pytest.raises(AssertionError, match="pdflatex ran"):
+        run(capsys, "arithmetic", "c", "-a", "--quiet", "-qa", "30", "--delay", "500")
+
+
+def test_no_cache_always_compiles(workdir, capsys, monkeypatch):
+    run(capsys, "arithmetic", "n", "--quiet", "-q", "30")
+    calls = []
+    real = render.compile_pdf
+    monkeypatch.setattr(render, "compile_pdf", lambda *a: calls.append(1) or real(*a))
+    run(capsys, "arithmetic", "n", "--quiet", "-q", "30", "--no-cache")
+    assert calls == [1]
+
+
+def test_tex_error_names_the_first_bang_line_and_the_log(tmp_path):
+    bad = r"\documentclass{article}\begin{document}\undefinedmacro\end{document}"
+    with pytest.raises(ToolError) as e:
+        render.compile_pdf(bad, tmp_path, 1, progress=False)
+    message = str(e.value)
+    assert message.startswith("LaTeX failed: ! Undefined control sequence.")
+    log = message.split("(log: ")[1].rstrip(")")
+    assert os.path.isfile(log)
+
+
+def test_missing_pdflatex_says_how_to_install_it(workdir):
+    env = {**os.environ, "PATH": str(workdir), "PYTHONPATH": str(PROJECT)}  # no TeX, no poppler
+    proc = subprocess.run([sys.executable, "-m", "convanim", "arithmetic", "--no-cache",
+                           "--quiet"], cwd=workdir, env=env, capture_output=True, text=True)
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("convanim: error: pdflatex not found: install TeX Live")
+    assert "apt-get install" in lines[0]
+    assert files_under(workdir) == []
+
+
+def test_gif_frames_of_different_sizes_are_padded_onto_one_canvas(tmp_path):
+    frames = [Image.new("RGB", (20, 10), "blue"), Image.new("RGB", (16, 12), "red")]
+    render.write_gif(frames, tmp_path / "f.gif", 100)
+    with Image.open(tmp_path / "f.gif") as gif:
+        assert gif.size == (20, 12) and gif.n_frames == 2
+        gif.seek(1)
+        rgb = gif.convert("RGB")
+        assert rgb.getpixel((0, 0)) == (255, 0, 0)
+        assert rgb.getpixel((19, 11)) == (255, 255, 255)

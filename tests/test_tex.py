@@ -1,0 +1,35 @@
+"""TeX escaping in one place, and templates found from the checkout or a wheel."""
+from types import SimpleNamespace
+
+import pytest
+
+from convanim import tex
+from convanim.scenes import arithmetic
+from convanim.spec import ConvSpec
+
+
+@pytest.mark.parametrize("raw,escaped", [
+    ("a_b", r"a\_b"), ("50%", r"50\%"), ("x&y", r"x\&y"), ("#1", r"\#1"), ("$5", r"\$5"),
+    ("{x}", r"\{x\}"), ("a^b", r"a\^{}b"), ("~", r"\~{}"), ("\\input", r"$\backslash$input"),
+    ("<>", "$<$$>$"), ("plain text", "plain text"),
+])
+def test_escape(raw, escaped):
+    assert tex.escape(raw) == escaped
+
+
+def test_escape_leaves_numbers_alone():
+    assert tex.escape(3) == 3 and tex.escape(0.5) == 0.5
+
+
+def test_template_dir_holds_the_templates():
+    assert (tex.template_dir() / "base.tex.j2").is_file()
+    assert (tex.template_dir() / arithmetic.TEMPLATE).is_file()
+
+
+def test_a_caption_cannot_inject_tex():
+    spec = ConvSpec().validate()
+    args = SimpleNamespace(labels=True, caption=r"\input{/etc/passwd} 100% $x$")
+    source = tex.render(arithmetic.TEMPLATE, scene=arithmetic.scene(spec, [0, 1], args))
+    assert r"\input{/etc" not in source
+    assert r"$\backslash$input\{/etc/passwd\} 100\% \$x\$" in source
+    assert source.count(r"\begin{cvframe}") == 2
