@@ -13,6 +13,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,6 +71,9 @@ def render(make_tex, pages: int, products: list[Product], settings: Settings = S
 
     tex = make_tex()
     work = Path(tempfile.mkdtemp(prefix="convanim-"))
+    if any(p.kind in ("png", "gif") for p in products):
+        # pdflatex keeps one core busy; load the raster libraries on the other meanwhile.
+        threading.Thread(target=_import_raster_libraries, daemon=True).start()
     pdf = compile_pdf(tex, work, pages, progress)
     made = {}
     for name, p in zip(names, products):
@@ -136,6 +141,11 @@ def _make(kind: str, pdf: Path, work: Path, pages: int, settings: Settings, prog
     raise ValueError(kind)
 
 
+def _import_raster_libraries() -> None:
+    import pdf2image  # noqa: F401
+    from PIL import GifImagePlugin, Image, PpmImagePlugin  # noqa: F401
+
+
 def _run(cmd: list[str]) -> None:
     proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace")
     if proc.returncode != 0:
@@ -155,12 +165,16 @@ def write_gif(images, path: Path, delay_ms: int, colors: int = 64) -> None:
             canvas = Image.new("RGB", (width, height), "white")
             canvas.paste(f, (0, 0))
             frames[n] = canvas
+    # The palette comes from the first, middle and last frames at half resolution:
+    # every colour a frame can show is on one of them, and median cut is the cost.
     picks = sorted({0, len(frames) // 2, len(frames) - 1})
     strip = Image.new("RGB", (width, height * len(picks)), "white")
     for n, i in enumerate(picks):
         strip.paste(frames[i], (0, n * height))
-    palette = strip.quantize(colors=colors, method=Image.Quantize.MEDIANCUT)
-    indexed = [f.quantize(palette=palette, dither=Image.Dither.NONE) for f in frames]
+    palette = strip.reduce(2).quantize(colors=colors, method=Image.Quantize.MEDIANCUT)
+    with ThreadPoolExecutor(os.cpu_count() or 1) as pool:  # Pillow releases the GIL here
+        indexed = list(pool.map(
+            lambda f: f.quantize(palette=palette, dither=Image.Dither.NONE), frames))
     # Quantizing lands the background on an off-white entry; make that entry pure white.
     white = Image.new("RGB", (1, 1), "white").quantize(palette=palette, dither=Image.Dither.NONE)
     entries = indexed[0].getpalette()

@@ -1,0 +1,95 @@
+"""Wall time of figure commands, cold and warm, beside the pipeline floor.
+
+The floor is what no implementation can beat with this TeX: one bare pdflatex
+of the very document the command compiles, plus one pdftoppm of all its pages at
+the same DPI. Cold runs start from an empty cache; warm runs repeat the command
+with the cache it left. Runs are interleaved (floor, cold, warm, floor, ...) so
+that a noisy machine slows all three alike; the table reports medians.
+
+    python benchmarks/render.py [--repeat 7] [--csv FILE]
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from convanim.cli import build_parser  # noqa: E402
+from convanim.figure import plan  # noqa: E402
+
+CASES = [
+    "arithmetic -i 5 -k 3 -s 2 -a",
+    "arithmetic -i 7 -k 3 -p 1 -t -a",
+]
+
+
+def timed(cmd, cwd, env=None) -> float:
+    start = time.perf_counter()
+    subprocess.run(cmd, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def floor(command: str, work: Path) -> float:
+    """pdflatex of the command's own document + pdftoppm of every page."""
+    args = build_parser().parse_args(command.split())
+    figure = plan(args)
+    (work / "figure.tex").write_text(figure.tex())
+    dpi = str(args.quality_animation if args.animation else args.quality)
+    return (timed(["pdflatex", "-no-shell-escape", "-interaction=nonstopmode", "figure.tex"], work)
+            + timed(["pdftoppm", "-r", dpi, "figure.pdf", "frame"], work))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=7)
+    ap.add_argument("--csv", type=Path, help="also write the table as CSV")
+    ap.add_argument("cases", nargs="*", default=CASES, help="figure commands (default: %(default)s)")
+    opts = ap.parse_args()
+
+    py = [sys.executable, "-m", "convanim"]
+    rows = []
+    startup = statistics.median(timed([sys.executable, "-c", "pass"], ROOT) for _ in range(5))
+    for case in opts.cases:
+        times = {"floor": [], "cold": [], "warm": []}
+        for _ in range(opts.repeat):
+            with tempfile.TemporaryDirectory() as tmp:
+                tmp = Path(tmp)
+                (tmp / "tex").mkdir()
+                env = {**os.environ, "XDG_CACHE_HOME": str(tmp / "cache"),
+                       "PYTHONPATH": str(ROOT)}
+                times["floor"].append(floor(case, tmp / "tex"))
+                times["cold"].append(timed(py + case.split() + ["--quiet"], tmp, env))
+                times["warm"].append(timed(py + case.split() + ["--quiet"], tmp, env))
+        med = {k: statistics.median(v) for k, v in times.items()}
+        frames = plan(build_parser().parse_args(case.split())).steps
+        rows.append({"case": case, "frames": frames, **{k: round(v, 3) for k, v in med.items()},
+                     "cold/floor": round(med["cold"] / med["floor"], 2)})
+
+    print(f"{os.cpu_count()} CPUs, median of {opts.repeat} interleaved runs; "
+          f"bare `python -c pass` takes {startup:.3f} s")
+    print("| case | frames | floor s | cold s | warm s | cold/floor |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for r in rows:
+        print(f"| `{r['case']}` | {r['frames']} | {r['floor']:.3f} | {r['cold']:.3f} | "
+              f"{r['warm']:.3f} | {r['cold/floor']:.2f} |")
+    if opts.csv:
+        with open(opts.csv, "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=list(rows[0]))
+            w.writeheader()
+            w.writerows(rows)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
