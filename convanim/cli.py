@@ -41,9 +41,9 @@ def _int_in(low: int, high: int):
 
 
 def _figure_kinds() -> dict:
-    from .scenes import arithmetic
+    from .scenes import alphabet, arithmetic, numerical
 
-    return {"arithmetic": arithmetic}
+    return {"arithmetic": arithmetic, "numerical": numerical, "alphabet": alphabet}
 
 
 def build_parser() -> _Parser:

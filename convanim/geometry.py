@@ -172,6 +172,23 @@ class Lowered:
         oh, ow, kh, kw, _ = self.gather.shape
         return self.gather.transpose(2, 3, 0, 1, 4).reshape(kh * kw, oh * ow, 2)
 
+    def matrix(self) -> np.ndarray:
+        """The convolution as a matrix, ``(oh*ow, nh*nw, 2)``: output = matrix @ operand.
+
+        Entry ``[out, cell]`` is the tap ``(ty, tx)`` that multiplies operand
+        ``cell`` into output ``out`` (both row-major), or ``(-1, -1)``.
+        """
+        oh, ow, kh, kw, _ = self.gather.shape
+        nh, nw = self.operand
+        out = np.full((oh * ow, nh * nw, 2), -1, dtype=np.int64)
+        oy, ox, ty, tx = np.meshgrid(np.arange(oh), np.arange(ow), np.arange(kh), np.arange(kw),
+                                     indexing="ij")
+        real = self.gather[..., 0] >= 0
+        rows = (oy * ow + ox)[real]
+        cols = (self.gather[..., 0] * nw + self.gather[..., 1])[real]
+        out[rows, cols] = np.stack([ty[real], tx[real]], axis=-1)
+        return out
+
     def zeros(self) -> int:
         """Entries of the unfolded operand that read a zero."""
         return int(np.count_nonzero(self.gather[..., 0] < 0))

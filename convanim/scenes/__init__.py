@@ -2,9 +2,16 @@
 
 A scene module turns a :class:`~convanim.spec.ConvSpec` into what its template draws
 and what ``--json`` reports; it never computes a size itself (that is geometry's job).
+Each module provides ``TEMPLATE``, ``add_arguments``, ``check``, ``limits``,
+``name_parts``, ``scene`` and ``data``.
 """
 from __future__ import annotations
 
+from fractions import Fraction
+
+import numpy as np
+
+from .. import geometry
 from ..spec import ConvSpec
 
 
@@ -22,3 +29,52 @@ def figure_data(kind: str, spec: ConvSpec, steps: int) -> dict:
         "output_size": list(spec.output_size),
         "steps": steps,
     }
+
+
+def canvas_kinds(low: geometry.Lowered, output_padding=(0, 0)) -> np.ndarray:
+    """``(H, W)`` names of the canvas cells: data, padding, inserted or outpad.
+
+    ``outpad`` marks the padding cells that only the transposed conv's output
+    padding adds (the last ``a`` rows and columns).
+    """
+    kinds = low.canvas_kinds()
+    names = np.array(["data", "padding", "inserted"], dtype=object)[kinds]
+    h, w = low.canvas
+    extra = np.zeros(kinds.shape, dtype=bool)
+    extra[h - output_padding[0]:, :] = output_padding[0] > 0
+    extra[:, w - output_padding[1]:] |= output_padding[1] > 0
+    names[extra & (kinds == geometry.PADDING)] = "outpad"
+    return names
+
+
+def cells_by_kind(names: np.ndarray) -> dict[str, list[list[int]]]:
+    return {kind: [[int(r), int(c)] for r, c in zip(*np.nonzero(names == kind))]
+            for kind in ("data", "padding", "inserted", "outpad")}
+
+
+def window(low: geometry.Lowered, step: int) -> dict:
+    """The output cell of a step and the canvas cells its kernel taps cover."""
+    rows, cols = low.window(step)
+    return {
+        "step": step,
+        "out": list(low.step_cell(step)),
+        "taps": [[int(r), int(c)] for r in rows for c in cols],
+        "window": [int(rows[0]), int(cols[0]), int(rows[-1]), int(cols[-1])],
+    }
+
+
+def too_large(kind: str, what: str, size, limit: int) -> str | None:
+    """The refusal for a figure whose ``what`` exceeds ``limit`` cells per axis."""
+    if max(size) > limit:
+        return (f"figure too large: the {what} is {size[0]}x{size[1]} cells; "
+                f"{kind} figures draw at most {limit} cells per axis")
+    return None
+
+
+def format_number(value) -> str:
+    """Integers without ".0"; other values exact if two decimals hold them, else rounded."""
+    q = Fraction(value).limit_denominator(10**6)
+    if q.denominator == 1:
+        return str(q.numerator)
+    text = f"{float(q):.2f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text

@@ -1,0 +1,102 @@
+"""The convolution as a matrix product: y = C x, and for ``-t`` the transposed c = Cᵀ b.
+
+The matrix comes from the lowering the figure animates; for ``-t`` that is the
+transposed conv sliding the flipped kernel, so its taps are mapped back to the
+kernel entries they multiply, which makes it exactly the forward matrix transposed.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..spec import ConvSpec
+from . import canvas_kinds, too_large, window
+
+TEMPLATE = "alphabet.tex.j2"
+#: Rows or columns of C beyond which its entries are unreadable.
+MAX_MATRIX = 64
+MAX_CANVAS = 16
+#: Output-vector entries shown around the current one when the vector is long.
+CONTEXT = 3
+
+
+def add_arguments(parser) -> None:
+    """No options beyond the shared figure options."""
+
+
+def check(spec: ConvSpec, args) -> None:
+    """Every valid conv has a matrix."""
+
+
+def name_parts(args) -> list[str]:
+    return []
+
+
+def limits(spec: ConvSpec) -> str | None:
+    low = spec.lowered()
+    rows, cols = low.steps, low.operand[0] * low.operand[1]
+    if max(rows, cols) > MAX_MATRIX:
+        return (f"figure too large: the matrix would be {rows}x{cols}; alphabet figures "
+                f"draw at most {MAX_MATRIX} rows and columns (e.g. an 8x8 input)")
+    what = "zero-inserted, padded input" if spec.transposed else "padded input"
+    return too_large("alphabet", what, low.canvas, MAX_CANVAS)
+
+
+def kernel_entries(spec: ConvSpec, taps: np.ndarray) -> np.ndarray:
+    """Kernel entry each tap multiplies: the transposed conv's kernel is flipped."""
+    if not spec.transposed:
+        return taps
+    k = np.array(spec.kernel_size)
+    return np.where(taps >= 0, k - 1 - taps, -1)
+
+
+def scene(spec: ConvSpec, steps: list[int], args) -> dict:
+    low = spec.lowered()
+    matrix = kernel_entries(spec, low.matrix())           # (m, n, 2)
+    m, n = matrix.shape[:2]
+    nh, nw = low.operand
+    oh, ow = low.out
+    kinds = canvas_kinds(low, spec.output_padding)
+    sources = [low.rows.source(np.arange(low.rows.canvas)),
+               low.cols.source(np.arange(low.cols.canvas))]
+    canvas = [[{"kind": kinds[r, c],
+                "cell": [int(sources[0][r]), int(sources[1][c])] if kinds[r, c] == "data" else None}
+               for c in range(low.cols.canvas)] for r in range(low.rows.canvas)]
+    taps = kernel_entries(spec, np.moveaxis(np.indices(spec.kernel_size), 0, -1))
+    frames = []
+    for step in steps:
+        frame = window(low, step)
+        frame["weights"] = taps.reshape(-1, 2).tolist()
+        used = set(np.nonzero(matrix[step, :, 0] >= 0)[0].tolist())
+        frame["x_slots"] = _elide([[c // nw, c % nw] for c in range(n)], used)
+        near = range(max(0, step - CONTEXT), min(m, step + CONTEXT + 1))
+        shown = set(range(m)) if m <= 2 * CONTEXT + 3 else set(near)
+        frame["y_slots"] = _elide([[r // ow, r % ow] for r in range(m)], shown)
+        frames.append(frame)
+    return {
+        "transposed": spec.transposed,
+        "symbols": ["b", "c"] if spec.transposed else ["a", "b"],  # operand, output
+        "comma": max(nh, nw, oh, ow, *spec.kernel_size) > 10,     # subscripts need a comma
+        "canvas_size": list(low.canvas),
+        "output_size": list(low.out),
+        "canvas": canvas,
+        "matrix": [[e.tolist() if e[0] >= 0 else None for e in row] for row in matrix],
+        "slots": max(max(len(f["x_slots"]), len(f["y_slots"])) for f in frames),
+        "frames": frames,
+        "caption": args.caption,
+    }
+
+
+def _elide(cells: list, shown: set) -> list:
+    """Vector entries in order, each run of hidden ones replaced by one ``None`` (drawn ⋮)."""
+    slots = []
+    for i, cell in enumerate(cells):
+        if i in shown:
+            slots.append({"index": i, "cell": cell})
+        elif not slots or slots[-1] is not None:
+            slots.append(None)
+    return slots
+
+
+def data(spec: ConvSpec, scene: dict, args) -> dict:
+    """``matrix``: rows = output cells, columns = operand cells, entry [ky, kx] or null."""
+    return {"matrix": scene["matrix"]}

@@ -1,0 +1,136 @@
+"""Numerical convolution: values, the kernel's weights at each step, the output filling in.
+
+The numbers come from one place, :func:`compute`, which reads the operand through
+the geometry's gather map, the same map that decides which cells a frame shades.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import geometry
+from ..spec import ConvSpec, SpecError, format_pair
+from . import canvas_kinds, format_number, too_large, window
+
+TEMPLATE = "numerical.tex.j2"
+#: Canvas cells per axis beyond which the numbers no longer fit.
+MAX_CANVAS = 16
+#: Terms of the per-step equation beyond which it is summarised.
+MAX_TERMS = 16
+MODES = ("convolution", "average", "max")
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("-m", "--mode", choices=MODES, default="convolution",
+                        help="conv2d, avg_pool2d (count_include_pad) or max_pool2d")
+    parser.add_argument("--seed", type=int, default=1234, help="seed of the values drawn")
+
+
+def check(spec: ConvSpec, args) -> None:
+    """Refuse what PyTorch's pooling refuses."""
+    if args.mode == "convolution":
+        return
+    if spec.transposed:
+        raise SpecError(f"{args.mode} pooling has no transposed form; -t needs -m convolution")
+    if args.mode == "average" and spec.dilation != (1, 1):
+        raise SpecError(f"average pooling has no dilation (avg_pool2d), got -d "
+                        f"{format_pair(spec.dilation)}")
+    k, p = spec.kernel_size, spec.padding
+    if p[0] > k[0] // 2 or p[1] > k[1] // 2:
+        raise SpecError(f"pooling padding must be at most half the kernel size, got padding "
+                        f"{format_pair(p)} for kernel {format_pair(k)}")
+
+
+def limits(spec: ConvSpec) -> str | None:
+    what = "zero-inserted, padded input" if spec.transposed else "padded input"
+    return too_large("numerical", what, spec.lowered().canvas, MAX_CANVAS)
+
+
+def name_parts(args) -> list[str]:
+    return [] if args.mode == "convolution" else [args.mode]
+
+
+def draw_values(spec: ConvSpec, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Operand values 0..3 and kernel weights 0..2, reproducible from ``seed``."""
+    rng = np.random.default_rng(seed)
+    operand = rng.integers(0, 4, size=spec.lowered().operand)
+    kernel = rng.integers(0, 3, size=spec.kernel_size)
+    return operand, kernel
+
+
+def taps_weights(spec: ConvSpec, kernel: np.ndarray) -> np.ndarray:
+    """The weight each tap multiplies: the transposed conv slides the flipped kernel."""
+    return kernel[::-1, ::-1] if spec.transposed else kernel
+
+
+def compute(spec: ConvSpec, mode: str, operand: np.ndarray, kernel: np.ndarray):
+    """Output of the figure's operation and the values each step reads.
+
+    Returns ``(output, values, real)``: ``values[oy, ox, ty, tx]`` is what tap
+    (ty, tx) reads at output (oy, ox) (0 for padding and inserted zeros) and
+    ``real`` says whether it read an operand cell.
+    """
+    gather = spec.lowered().gather
+    real = gather[..., 0] >= 0
+    values = np.where(real, operand[np.where(real, gather[..., 0], 0),
+                                    np.where(real, gather[..., 1], 0)], 0)
+    if mode == "convolution":
+        output = np.einsum("abcd,cd->ab", values, taps_weights(spec, kernel))
+    elif mode == "average":  # count_include_pad: padding zeros count, divisor kh*kw
+        output = values.sum(axis=(2, 3)) / (kernel.shape[0] * kernel.shape[1])
+    else:  # max over the cells of the input only
+        output = np.where(real, values, np.iinfo(values.dtype).min).max(axis=(2, 3))
+    return output, values, real
+
+
+def scene(spec: ConvSpec, steps: list[int], args) -> dict:
+    low = spec.lowered()
+    operand, kernel = draw_values(spec, args.seed)
+    output, values, real = compute(spec, args.mode, operand, kernel)
+    weights = taps_weights(spec, kernel)
+    kinds = canvas_kinds(low, spec.output_padding)
+    sources = [low.rows.source(np.arange(low.rows.canvas)), low.cols.source(np.arange(low.cols.canvas))]
+    canvas = [[{"kind": kinds[r, c],
+                "label": format_number(operand[sources[0][r], sources[1][c]])
+                if kinds[r, c] == "data" else "0"}
+               for c in range(low.cols.canvas)] for r in range(low.rows.canvas)]
+    ow = low.out[1]
+    frames = []
+    for step in steps:
+        frame = window(low, step)
+        oy, ox = frame["out"]
+        frame["weights"] = ([format_number(w) for w in weights.ravel()]
+                            if args.mode == "convolution" else [])
+        frame["filled"] = [[s // ow, s % ow, format_number(output[s // ow, s % ow])]
+                           for s in range(step + 1)]
+        frame["equation"] = _equation(args.mode, values[oy, ox], real[oy, ox], weights,
+                                      output[oy, ox])
+        frames.append(frame)
+    return {
+        "mode": args.mode,
+        "transposed": spec.transposed,
+        "canvas_size": list(low.canvas),
+        "output_size": list(low.out),
+        "canvas": canvas,
+        "frames": frames,
+        "caption": args.caption,
+        # figure data (--json)
+        "input": operand.tolist(),
+        "kernel": kernel.tolist() if args.mode == "convolution" else None,
+        "output": output.tolist(),
+    }
+
+
+def _equation(mode, values, real, weights, result) -> dict:
+    """The arithmetic of one step, as terms for the template to typeset."""
+    vals = [format_number(v) for v in values.ravel()]
+    if mode == "max":
+        vals = [v for v, r in zip(vals, real.ravel()) if r]
+    terms = ([[v, format_number(w)] for v, w in zip(vals, weights.ravel())]
+             if mode == "convolution" else vals)
+    return {"terms": terms if len(terms) <= MAX_TERMS else [], "count": len(terms),
+            "result": format_number(result)}
+
+
+def data(spec: ConvSpec, scene: dict, args) -> dict:
+    return {"mode": scene["mode"], "input": scene["input"], "kernel": scene["kernel"],
+            "output": scene["output"]}
