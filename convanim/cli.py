@@ -41,9 +41,10 @@ def _int_in(low: int, high: int):
 
 
 def _figure_kinds() -> dict:
-    from .scenes import alphabet, arithmetic, numerical
+    from .scenes import alphabet, arithmetic, im2col, numerical
 
-    return {"arithmetic": arithmetic, "numerical": numerical, "alphabet": alphabet}
+    return {"arithmetic": arithmetic, "numerical": numerical, "alphabet": alphabet,
+            "im2col": im2col}
 
 
 def build_parser() -> _Parser:
@@ -119,5 +120,12 @@ def main(argv: list[str] | None = None) -> int:
     except ToolError as e:
         print(f"convanim: error: {e}", file=sys.stderr)
         return 1
+    except OSError as e:  # an output folder that cannot be written, a full disk
+        where = f": {e.filename}" if e.filename else ""
+        print(f"convanim: error: {e.strerror or e}{where}", file=sys.stderr)
+        return 1
+    except UnicodeDecodeError as e:
+        print(f"convanim: error: a config file is not UTF-8 text ({e.reason})", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130

@@ -15,6 +15,7 @@ from .spec import ConvSpec, SpecError, format_pair
 
 #: Frames one animation may have; beyond it TeX runs for minutes and the GIF is unwatchable.
 MAX_FRAMES = 256
+MAX_NAME = 200
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
 #: Options that change where or whether files are written, never what a figure shows.
 _NOT_IN_PICTURE = {"name", "config", "out_dir", "gif_dir", "json", "no_cache", "quiet",
@@ -84,17 +85,17 @@ class Figure:
         return [Product(kind, out / f"{self.name}_{self.args.step:02d}.{kind}")]
 
     def make(self, cache=None, progress: bool = False) -> list[Path]:
-        """Render, place every file atomically, and return their paths."""
-        from . import files, render
+        """Render and place every file (all or none); returns their paths."""
+        from . import render
 
         settings = render.Settings(dpi=self.args.quality, gif_dpi=self.args.quality_animation,
                                    delay_ms=self.args.delay)
-        written = render.render(self.tex, len(self.frames), self.products(), settings,
-                                params=self.params(), cache=cache, progress=progress)
+        extra = {}
         if self.args.json:
-            blob = (json.dumps(self.data(), indent=1) + "\n").encode()
-            written.append(files.write_bytes(Path(self.args.out_dir) / f"{self.name}.json", blob))
-        return written
+            extra[Path(self.args.out_dir) / f"{self.name}.json"] = \
+                (json.dumps(self.data(), indent=1) + "\n").encode()
+        return render.render(self.tex, len(self.frames), self.products(), settings,
+                             params=self.params(), cache=cache, progress=progress, extra=extra)
 
 
 def plan(args) -> Figure:
@@ -102,7 +103,12 @@ def plan(args) -> Figure:
     module = args.module
     spec = spec_from_args(args)
     module.check(spec, args)
-    steps = spec.lowered().steps
+    low = module.lowered(spec, args)
+    if min(low.rows.pad_lo, low.cols.pad_lo, low.rows.pad_hi, low.cols.pad_hi) < 0:
+        raise SpecError(
+            f"cannot draw: with padding {format_pair(spec.padding)} greater than d(k-1) the "
+            f"transposed conv crops its zero-inserted operand; figures need padding <= d(k-1)")
+    steps = low.steps
     if args.animation:
         if steps > MAX_FRAMES:
             raise SpecError(f"animation too long: {steps} steps; at most {MAX_FRAMES} frames "
@@ -113,10 +119,18 @@ def plan(args) -> Figure:
             raise SpecError(f"step {args.step} out of range: this figure has {steps} steps "
                             f"(0 to {steps - 1})")
         frames = [args.step]
-    reason = module.limits(spec)
+    reason = module.limits(spec, args)
     if reason:
         raise SpecError(reason)
     name = args.name or default_name(args.kind, spec, module.name_parts(args))
-    if not _NAME.fullmatch(name):
-        raise SpecError(f"NAME must be letters, digits and . _ + - (no path), got {name!r}")
+    if not _NAME.fullmatch(name) or len(name) > MAX_NAME:
+        raise SpecError(f"NAME must be at most {MAX_NAME} letters, digits and . _ + - "
+                        f"(no path), got {name[:40]!r}{'...' if len(name) > 40 else ''}")
+    bad = sorted({ch for ch in args.caption if not " " <= ch <= "~"})
+    if bad:
+        raise SpecError(f"--caption must be printable ASCII (the TeX fonts used have no "
+                        f"{''.join(bad)!r})")
+    for folder in (args.out_dir, args.gif_dir):
+        if Path(folder).exists() and not Path(folder).is_dir():
+            raise SpecError(f"{folder} exists and is not a folder")
     return Figure(args=args, module=module, spec=spec, steps=steps, frames=frames, name=name)

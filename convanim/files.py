@@ -1,4 +1,4 @@
-"""Atomic file placement: a reader never sees a half-written output."""
+"""Atomic file placement: a reader never sees a half-written output, nor half a set."""
 from __future__ import annotations
 
 import os
@@ -7,32 +7,53 @@ import tempfile
 from pathlib import Path
 
 
-def _replace_via_temp(dest: Path, fill) -> Path:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            fill(f)
-        os.chmod(tmp, 0o644 & ~_umask())
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return dest
-
-
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
 
 
-def write_bytes(dest: Path, data: bytes) -> Path:
-    return _replace_via_temp(Path(dest), lambda f: f.write(data))
+def _make_folders(folders) -> list[Path]:
+    """Create missing folders; on failure remove those created. Returns the created ones."""
+    made: list[Path] = []
+    try:
+        for folder in sorted(folders):
+            missing = [p for p in [folder, *folder.parents] if not p.exists()]
+            folder.mkdir(parents=True, exist_ok=True)
+            made += reversed(missing)
+    except OSError:
+        for p in reversed(made):
+            p.rmdir()
+        raise
+    return made
 
 
-def copy_file(src: Path, dest: Path) -> Path:
-    def fill(f):
-        with open(src, "rb") as s:
-            shutil.copyfileobj(s, f)
-    return _replace_via_temp(Path(dest), fill)
+def place_all(files: list[tuple[Path | bytes, Path]]) -> list[Path]:
+    """Put each source (a file or bytes) at its destination, all or none.
+
+    Every source is first copied to a temporary file beside its destination; only
+    when all copies succeeded are they renamed into place, each rename atomic.
+    """
+    temps: list[Path] = []
+    made = _make_folders({Path(dest).parent for _, dest in files})
+    try:
+        for src, dest in files:
+            dest = Path(dest)
+            fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".convanim-", suffix=".tmp")
+            temps.append(Path(tmp))
+            with os.fdopen(fd, "wb") as f:
+                if isinstance(src, bytes):
+                    f.write(src)
+                else:
+                    with open(src, "rb") as s:
+                        shutil.copyfileobj(s, f)
+            os.chmod(tmp, 0o666 & ~_umask())
+        for tmp, (_, dest) in zip(temps, files):
+            os.replace(tmp, dest)
+        made = []
+    finally:
+        for folder in reversed(made):  # failed: remove the folders this call created
+            folder.rmdir()
+        for tmp in temps:
+            tmp.unlink(missing_ok=True)
+    return [Path(dest) for _, dest in files]

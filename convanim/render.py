@@ -1,10 +1,11 @@
 """TeX source -> PDF/PNG/SVG/GIF: one pdflatex run for all frames, then raster.
 
 Every frame of a figure is a page of one document, so an animation costs one
-pdflatex process and one pdf2image call (pdftoppm over page ranges in threads).
-Work happens in a temporary directory; outputs are moved into place atomically and
-stored in the content-hash cache, which a later identical request copies from
-without running TeX at all.
+pdflatex process; its pages are rasterised by pdf2image (pdftoppm) in chunks on
+worker threads while the GIF encoder quantizes the chunks already done, so only a
+few frames are ever held in full colour. Work happens in a temporary directory,
+outputs are placed atomically and stored in the content-hash cache, from which a
+later identical request is served without running TeX at all.
 """
 from __future__ import annotations
 
@@ -20,8 +21,13 @@ from pathlib import Path
 
 from . import files
 from .cache import Cache, key
+from .spec import SpecError
 
 TEX_TIMEOUT_S = 600
+#: Pixels of all GIF frames together; beyond it the frames do not fit in memory.
+MAX_GIF_PIXELS = 400_000_000
+#: Pages rasterised per pdftoppm call.
+CHUNK = 12
 
 _INSTALL = {
     "pdflatex": "install TeX Live (Debian: sudo apt-get install texlive-latex-base "
@@ -51,66 +57,90 @@ class Settings:
 
 
 def render(make_tex, pages: int, products: list[Product], settings: Settings = Settings(),
-           params: dict | None = None, cache: Cache | None = None,
-           progress: bool = False) -> list[Path]:
-    """Make every product and place it at its ``dest``; returns the dests.
+           params: dict | None = None, cache: Cache | None = None, progress: bool = False,
+           extra: dict[Path, bytes] | None = None) -> list[Path]:
+    """Make every product and place it, with the ``extra`` files, all or none.
 
     ``make_tex()`` gives the document, one page per frame; it is called only when
     the cache (keyed on ``params``, everything that decides the document) misses.
+    Returns the paths placed, products first.
     """
     names = [f"figure.{p.kind}" for p in products]
+    extras = [(data, Path(dest)) for dest, data in (extra or {}).items()]
     if cache is not None:
         k = key({"figure": params, "products": [p.kind for p in products],
                  "settings": vars(settings)})
         hit = cache.get(k, names)
         if hit is not None:
-            return [files.copy_file(hit[n], p.dest) for n, p in zip(names, products)]
+            return files.place_all([(hit[n], p.dest) for n, p in zip(names, products)] + extras)
     for tool in dict.fromkeys(t for p in products for t in _TOOLS[p.kind]):  # pipeline order
         if shutil.which(tool) is None:
             raise ToolError(f"{tool} not found: {_INSTALL[tool]}")
 
     tex = make_tex()
     work = Path(tempfile.mkdtemp(prefix="convanim-"))
-    if any(p.kind in ("png", "gif") for p in products):
-        # pdflatex keeps one core busy; load the raster libraries on the other meanwhile.
-        threading.Thread(target=_import_raster_libraries, daemon=True).start()
-    pdf = compile_pdf(tex, work, pages, progress)
-    made = {}
-    for name, p in zip(names, products):
-        made[name] = _make(p.kind, pdf, work, pages, settings, progress)
-    if cache is not None:
-        cache.put(k, made)
-    placed = [files.copy_file(made[n], p.dest) for n, p in zip(names, products)]
-    shutil.rmtree(work, ignore_errors=True)
-    return placed
+    keep = False
+    try:
+        if any(p.kind in ("png", "gif") for p in products):
+            # pdflatex keeps one core busy; load the raster libraries on another meanwhile.
+            threading.Thread(target=_import_raster_libraries, daemon=True).start()
+        try:
+            pdf = compile_pdf(tex, work, pages, progress)
+        except ToolError:
+            keep = True  # the message points at the log inside
+            raise
+        made = {name: _make(p.kind, pdf, work, pages, settings, progress)
+                for name, p in zip(names, products)}
+        if cache is not None:
+            cache.put(k, made)
+        return files.place_all([(made[n], p.dest) for n, p in zip(names, products)] + extras)
+    finally:
+        if not keep:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 def compile_pdf(tex: str, work: Path, pages: int, progress: bool) -> Path:
-    """Run pdflatex once; on failure keep ``work`` and report the first ``!`` line."""
+    """Run pdflatex once; a failure names the first ``!`` error of the log."""
     (work / "figure.tex").write_text(tex, encoding="utf-8")
     cmd = ["pdflatex", "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error",
            "figure.tex"]
     bar = _bar(pages, "typesetting", progress)
+    proc = subprocess.Popen(cmd, cwd=work, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, errors="replace")
+    timed_out = threading.Event()
+    watchdog = threading.Timer(TEX_TIMEOUT_S, lambda: (timed_out.set(), proc.kill()))
+    watchdog.start()
     try:
-        proc = subprocess.Popen(cmd, cwd=work, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True, errors="replace")
         for line in proc.stdout:
             if line.startswith("convanim-page ") and bar is not None:
                 bar.update(1)
-        proc.wait(timeout=TEX_TIMEOUT_S)
+        proc.wait()
     finally:
+        watchdog.cancel()
         if bar is not None:
             bar.close()
-    log = work / "figure.log"
-    pdf = work / "figure.pdf"
+    log, pdf = work / "figure.log", work / "figure.pdf"
     if proc.returncode != 0 or not pdf.is_file():
-        first = "pdflatex failed"
-        if log.is_file():
-            bang = [ln for ln in log.read_text(errors="replace").splitlines() if ln.startswith("!")]
-            if bang:
-                first = bang[0]
-        raise ToolError(f"LaTeX failed: {first} (log: {log})")
+        if timed_out.is_set():
+            raise ToolError(f"pdflatex did not finish within {TEX_TIMEOUT_S} s (log: {log})")
+        raise ToolError(f"LaTeX failed: {_first_error(log)} (log: {log})")
     return pdf
+
+
+def _first_error(log: Path) -> str:
+    """The first ``!`` message of a TeX log, with the lines that continue it."""
+    if not log.is_file():
+        return "pdflatex failed"
+    lines = log.read_text(errors="replace").splitlines()
+    for n, line in enumerate(lines):
+        if line.startswith("!"):
+            message = [line]
+            for more in lines[n + 1:n + 4]:
+                if not more.strip() or more.startswith(("l.", "See ", "Type ", "!", "<")):
+                    break
+                message.append(more.strip())
+            return " ".join(message)
+    return "pdflatex failed"
 
 
 def _make(kind: str, pdf: Path, work: Path, pages: int, settings: Settings, progress: bool) -> Path:
@@ -127,18 +157,52 @@ def _make(kind: str, pdf: Path, work: Path, pages: int, settings: Settings, prog
         _run(["pdftocairo", "-svg", "-f", "1", "-l", "1", str(pdf), str(out)])
         return out
     if kind == "gif":
-        from pdf2image import convert_from_path
-
-        bar = _bar(pages, "rasterising", progress)
-        images = convert_from_path(pdf, dpi=settings.gif_dpi, fmt="ppm", output_folder=work,
-                                   thread_count=max(1, min(os.cpu_count() or 1, pages)))
-        if bar is not None:
-            bar.update(pages)
-            bar.close()
         out = work / "figure.gif"
-        write_gif(images, out, settings.delay_ms)
+        write_gif(_raster_chunks(pdf, work, pages, settings.gif_dpi, progress), out,
+                  settings.delay_ms)
         return out
     raise ValueError(kind)
+
+
+def _raster_chunks(pdf: Path, work: Path, pages: int, dpi: int, progress: bool):
+    """Yield the pages as lists of RGB images, in order, a chunk at a time.
+
+    The first item is the palette sample: the first, middle and last pages at half
+    resolution. pdftoppm runs on worker threads (a process each, so on every core)
+    while the caller quantizes the chunks already yielded.
+    """
+    from pdf2image import convert_from_path, pdfinfo_from_path
+
+    w_pt, h_pt = (float(v) for v in pdfinfo_from_path(pdf)["Page size"].split()[:3:2])
+    pixels = round(w_pt / 72 * dpi) * round(h_pt / 72 * dpi) * pages
+    if pixels > MAX_GIF_PIXELS:
+        raise SpecError(f"GIF too large: {pages} frames of {round(w_pt / 72 * dpi)}x"
+                        f"{round(h_pt / 72 * dpi)} px at -qa {dpi} exceed {MAX_GIF_PIXELS // 10**6}"
+                        f" Mpx; lower -qa or draw fewer steps")
+
+    def raster(first: int, last: int, at: int = dpi) -> list:
+        images = convert_from_path(pdf, dpi=at, first_page=first, last_page=last, fmt="ppm",
+                                   output_folder=work, output_file=f"p{first:05d}-{at}")
+        rgb = [im.convert("RGB") for im in images]
+        for im in images:
+            im.close()
+            Path(im.filename).unlink(missing_ok=True)
+        return rgb
+
+    def sample() -> list:
+        return [raster(p, p, max(dpi // 2, 10))[0] for p in sorted({1, (pages + 1) // 2, pages})]
+
+    bar = _bar(pages, "rasterising", progress)
+    with ThreadPoolExecutor(max(1, min(os.cpu_count() or 1, pages))) as pool:
+        jobs = [pool.submit(sample)] + [pool.submit(raster, a, min(a + CHUNK - 1, pages))
+                                        for a in range(1, pages + 1, CHUNK)]
+        for n, job in enumerate(jobs):
+            chunk = job.result()
+            yield chunk
+            if bar is not None and n:
+                bar.update(len(chunk))
+    if bar is not None:
+        bar.close()
 
 
 def _import_raster_libraries() -> None:
@@ -153,33 +217,39 @@ def _run(cmd: list[str]) -> None:
         raise ToolError(f"{cmd[0]} failed: {detail}")
 
 
-def write_gif(images, path: Path, delay_ms: int, colors: int = 64) -> None:
-    """One shared palette for every frame (no flicker, small file), looping forever."""
+def write_gif(chunks, path: Path, delay_ms: int, colors: int = 64) -> None:
+    """A looping GIF with one shared palette (no flicker, small file).
+
+    ``chunks`` yields the palette sample (images holding every colour the frames
+    use), then the frames in order, a list at a time; each chunk is quantized as
+    it arrives so only its full-colour frames are held.
+    """
     from PIL import Image
 
-    frames = [im.convert("RGB") for im in images]
-    width = max(f.width for f in frames)
-    height = max(f.height for f in frames)
-    for n, f in enumerate(frames):
-        if f.size != (width, height):
-            canvas = Image.new("RGB", (width, height), "white")
-            canvas.paste(f, (0, 0))
-            frames[n] = canvas
-    # The palette comes from the first, middle and last frames at half resolution:
-    # every colour a frame can show is on one of them, and median cut is the cost.
-    picks = sorted({0, len(frames) // 2, len(frames) - 1})
-    strip = Image.new("RGB", (width, height * len(picks)), "white")
-    for n, i in enumerate(picks):
-        strip.paste(frames[i], (0, n * height))
-    palette = strip.reduce(2).quantize(colors=colors, method=Image.Quantize.MEDIANCUT)
-    with ThreadPoolExecutor(os.cpu_count() or 1) as pool:  # Pillow releases the GIL here
-        indexed = list(pool.map(
-            lambda f: f.quantize(palette=palette, dither=Image.Dither.NONE), frames))
-    # Quantizing lands the background on an off-white entry; make that entry pure white.
+    chunks = iter(chunks)
+    sample = next(chunks)
+    strip = Image.new("RGB", (max(f.width for f in sample), sum(f.height for f in sample)),
+                      "white")
+    y = 0
+    for f in sample:
+        strip.paste(f, (0, y))
+        y += f.height
+    palette = strip.quantize(colors=colors, method=Image.Quantize.MEDIANCUT)
+    # Quantizing lands the white background on an off-white entry; make it pure white.
     white = Image.new("RGB", (1, 1), "white").quantize(palette=palette, dither=Image.Dither.NONE)
-    entries = indexed[0].getpalette()
-    n = white.getpixel((0, 0))
-    entries[3 * n:3 * n + 3] = [255, 255, 255]
+    white = white.getpixel((0, 0))
+    entries = palette.getpalette()
+    entries[3 * white:3 * white + 3] = [255, 255, 255]
+    indexed = []
+    for chunk in chunks:
+        indexed += [f.quantize(palette=palette, dither=Image.Dither.NONE) for f in chunk]
+    # A figure's pages share one size, except when a wrapped line makes one taller:
+    # put every frame on a white canvas of the largest size, top-left, as on the page.
+    width, height = max(f.width for f in indexed), max(f.height for f in indexed)
+    for n, f in enumerate(indexed):
+        if f.size != (width, height):
+            indexed[n] = Image.new("P", (width, height), white)
+            indexed[n].paste(f, (0, 0))
     for f in indexed:
         f.putpalette(entries)
     indexed[0].save(path, save_all=True, append_images=indexed[1:], duration=delay_ms,

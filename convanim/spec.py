@@ -21,11 +21,7 @@ _SIZE = re.compile(r"\s*(-?\d+)\s*(?:[xX×]\s*(-?\d+)\s*)?")
 
 def parse_pair(text: str) -> Pair:
     """``"5"`` -> (5, 5); ``"5x7"`` -> (5, 7) as (height, width)."""
-    if isinstance(text, (tuple, list)):
-        return (int(text[0]), int(text[1]))
-    if isinstance(text, int):
-        return (text, text)
-    m = _SIZE.fullmatch(str(text))
+    m = _SIZE.fullmatch(text)
     if not m:
         raise SpecError(f"expected N or HxW (e.g. 5 or 5x7), got {text!r}")
     h = int(m.group(1))

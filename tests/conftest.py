@@ -22,7 +22,7 @@ def workdir(tmp_path, monkeypatch):
     return d
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="session")
 def tex_tools():
     """The pipeline tests need TeX and poppler; `make test` installs them. Fail, never skip."""
     missing = [t for t in ("pdflatex", "pdftoppm", "pdfinfo", "pdftocairo") if not shutil.which(t)]

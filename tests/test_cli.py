@@ -5,6 +5,8 @@ import sys
 
 import pytest
 
+pytestmark = pytest.mark.usefixtures("tex_tools")
+
 from helpers import PROJECT, files_under, pdf_pages, run
 
 BAD = [
@@ -26,7 +28,10 @@ BAD = [
     (["-i", "20", "-k", "1", "-a"], "animation too long: 400 steps; at most 256 frames"),
     (["-q", "5"], "argument -q/--quality: must be between 10 and 2400"),
     (["-y", "jpg"], "argument -y/--type: invalid choice: 'jpg'"),
-    (["../escape"], "NAME must be letters, digits"),
+    (["../escape"], "NAME must be at most 200 letters, digits"),
+    (["n" * 201], "NAME must be at most 200"),
+    (["--caption", "\u4e2d"], "--caption must be printable ASCII"),
+    (["-i", "5", "-k", "3", "-p", "3", "-t"], "figures need padding <= d(k-1)"),
     (["--bogus"], "unrecognized arguments: --bogus"),
 ]
 

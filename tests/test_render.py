@@ -10,6 +10,8 @@ from PIL import Image
 from convanim import render
 from convanim.render import ToolError
 
+pytestmark = pytest.mark.usefixtures("tex_tools")
+
 from helpers import PROJECT, files_under, pdf_pages, run
 
 
@@ -120,10 +122,63 @@ def test_missing_pdflatex_says_how_to_install_it(workdir):
 
 def test_gif_frames_of_different_sizes_are_padded_onto_one_canvas(tmp_path):
     frames = [Image.new("RGB", (20, 10), "blue"), Image.new("RGB", (16, 12), "red")]
-    render.write_gif(frames, tmp_path / "f.gif", 100)
+    render.write_gif([frames, frames[:1], frames[1:]], tmp_path / "f.gif", 100)
     with Image.open(tmp_path / "f.gif") as gif:
         assert gif.size == (20, 12) and gif.n_frames == 2
         gif.seek(1)
         rgb = gif.convert("RGB")
         assert rgb.getpixel((0, 0)) == (255, 0, 0)
         assert rgb.getpixel((19, 11)) == (255, 255, 255)
+
+
+def test_an_unwritable_folder_is_one_line_and_leaves_nothing(workdir, capsys):
+    status, out, err = run(capsys, "arithmetic", "u", "-a", "-qa", "30", "--quiet",
+                           "--gif-dir", "/proc/convanim-test/gif")
+    assert status == 1 and out == []
+    assert len(err) == 1 and err[0].startswith("convanim: error: ")
+    assert files_under(workdir) == [] and not (workdir / "out").exists()
+
+
+def test_work_folders_are_removed_unless_tex_failed(workdir, capsys, monkeypatch, tmp_path):
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(render.tempfile, "tempdir", str(scratch))
+    assert run(capsys, "arithmetic", "w", "--quiet", "-q", "30")[0] == 0
+    assert list(scratch.iterdir()) == []
+
+    def broken(*a, **k):
+        raise RuntimeError("raster failed")
+
+    monkeypatch.setattr(render, "_make", broken)
+    with pytest.raises(RuntimeError):
+        run(capsys, "arithmetic", "w", "--quiet", "-q", "30", "--no-cache")
+    assert list(scratch.iterdir()) == []
+    monkeypatch.setattr(render, "compile_pdf",
+                        lambda *a: (_ for _ in ()).throw(ToolError("LaTeX failed")))
+    run(capsys, "arithmetic", "w", "--quiet", "-q", "30", "--no-cache")
+    assert len(list(scratch.iterdir())) == 1  # kept for its log
+
+
+def test_tex_error_message_keeps_its_continuation_lines(tmp_path):
+    bad = r"\documentclass{article}\begin{document}\begin{tabular}\end{document}"
+    with pytest.raises(ToolError) as e:
+        render.compile_pdf(bad, tmp_path, 1, progress=False)
+    assert "LaTeX failed: !" in str(e.value) and "(log: " in str(e.value)
+
+
+def test_a_gif_beyond_the_pixel_budget_is_refused(workdir, capsys, monkeypatch):
+    monkeypatch.setattr(render, "MAX_GIF_PIXELS", 1000)
+    status, out, err = run(capsys, "arithmetic", "big", "-a", "--quiet")
+    assert status == 2 and out == []
+    assert err[0].startswith("convanim: error: GIF too large: 9 frames of ")
+    assert files_under(workdir) == []
+
+
+@pytest.mark.parametrize("change", [["--labels"], ["--caption", "other"], ["-e", "1"], ["-s", "2"]])
+def test_what_changes_the_picture_changes_the_cache_key(workdir, capsys, monkeypatch, change):
+    run(capsys, "arithmetic", "k", "--quiet", "-q", "30")
+    calls = []
+    real = render.compile_pdf
+    monkeypatch.setattr(render, "compile_pdf", lambda *a: calls.append(1) or real(*a))
+    run(capsys, "arithmetic", "k", "--quiet", "-q", "30", *change)
+    assert calls == [1]

@@ -41,8 +41,13 @@ def test_frames_step_row_major_and_shade_only_the_real_taps():
     assert f["window"] == [1, 2, 5, 6]
 
 
-@pytest.mark.parametrize("transposed", [False, True])
-def test_labels_give_the_sizes(transposed):
-    spec, s = scene_of(input_size=(5, 5), stride=(2, 2), padding=(1, 1), transposed=transposed)
-    assert s["labels"]["output"]["size"] == list(spec.output_size)
-    assert s["labels"]["operand"]["size"] == list(spec.lowered().operand)
+@pytest.mark.parametrize("transposed,stride,operand,canvas,output,note", [
+    (False, 2, [5, 5], [7, 7], [3, 3], "padded"),
+    (True, 2, [3, 3], [7, 7], [5, 5], "zeros inserted, padded"),
+    (True, 1, [5, 5], [7, 7], [5, 5], "padded"),
+])
+def test_labels_give_the_sizes(transposed, stride, operand, canvas, output, note):
+    _, s = scene_of(input_size=(5, 5), stride=(stride, stride), padding=(1, 1),
+                    transposed=transposed)
+    assert s["labels"]["operand"] == {"size": operand, "note": note, "canvas": canvas}
+    assert s["labels"]["output"]["size"] == output

@@ -2,8 +2,8 @@
 
 A scene module turns a :class:`~convanim.spec.ConvSpec` into what its template draws
 and what ``--json`` reports; it never computes a size itself (that is geometry's job).
-Each module provides ``TEMPLATE``, ``add_arguments``, ``check``, ``limits``,
-``name_parts``, ``scene`` and ``data``.
+Each module provides ``TEMPLATE``, ``add_arguments``, ``check``, ``lowered``,
+``limits``, ``name_parts``, ``scene`` and ``data``.
 """
 from __future__ import annotations
 

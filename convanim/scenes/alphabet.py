@@ -31,7 +31,12 @@ def name_parts(args) -> list[str]:
     return []
 
 
-def limits(spec: ConvSpec) -> str | None:
+def lowered(spec: ConvSpec, args):
+    """The direct convolution this figure animates."""
+    return spec.lowered()
+
+
+def limits(spec: ConvSpec, args) -> str | None:
     low = spec.lowered()
     rows, cols = low.steps, low.operand[0] * low.operand[1]
     if max(rows, cols) > MAX_MATRIX:
@@ -74,6 +79,7 @@ def scene(spec: ConvSpec, steps: list[int], args) -> dict:
         frames.append(frame)
     return {
         "transposed": spec.transposed,
+        "inserted": spec.transposed and spec.stride != (1, 1),
         "symbols": ["b", "c"] if spec.transposed else ["a", "b"],  # operand, output
         "comma": max(nh, nw, oh, ow, *spec.kernel_size) > 10,     # subscripts need a comma
         "canvas_size": list(low.canvas),

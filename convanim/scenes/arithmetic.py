@@ -28,7 +28,12 @@ def data(spec: ConvSpec, scene: dict, args) -> dict:
     return {}
 
 
-def limits(spec: ConvSpec) -> str | None:
+def lowered(spec: ConvSpec, args):
+    """The direct convolution this figure animates."""
+    return spec.lowered()
+
+
+def limits(spec: ConvSpec, args) -> str | None:
     """Why this figure is too large to draw, or None."""
     what = "zero-inserted, padded input" if spec.transposed else "padded input"
     return too_large("arithmetic", what, spec.lowered().canvas, MAX_CANVAS)
@@ -47,7 +52,8 @@ def scene(spec: ConvSpec, steps: list[int], args) -> dict:
 
 
 def _labels(spec: ConvSpec, low: geometry.Lowered) -> dict:
-    note = "zeros inserted, padded" if spec.transposed else "padded"
+    inserted = spec.transposed and spec.stride != (1, 1)
+    note = "zeros inserted, padded" if inserted else "padded"
     return {
         "operand": {"size": list(low.operand), "note": note, "canvas": list(low.canvas)},
         "output": {"size": list(low.out), "note": "transposed conv" if spec.transposed else ""},

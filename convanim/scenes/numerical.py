@@ -40,7 +40,12 @@ def check(spec: ConvSpec, args) -> None:
                         f"{format_pair(p)} for kernel {format_pair(k)}")
 
 
-def limits(spec: ConvSpec) -> str | None:
+def lowered(spec: ConvSpec, args):
+    """The direct convolution this figure animates."""
+    return spec.lowered()
+
+
+def limits(spec: ConvSpec, args) -> str | None:
     what = "zero-inserted, padded input" if spec.transposed else "padded input"
     return too_large("numerical", what, spec.lowered().canvas, MAX_CANVAS)
 
@@ -108,6 +113,7 @@ def scene(spec: ConvSpec, steps: list[int], args) -> dict:
     return {
         "mode": args.mode,
         "transposed": spec.transposed,
+        "inserted": spec.transposed and spec.stride != (1, 1),
         "canvas_size": list(low.canvas),
         "output_size": list(low.out),
         "canvas": canvas,

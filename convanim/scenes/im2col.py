@@ -1,0 +1,108 @@
+"""im2col of one training phase: the unfolded operand the sparsity statistics count.
+
+Forward: x (padded by p) with kernel w gives y. Loss: dY, zero-inserted and padded,
+with the flipped w gives dX. Gradient: x (padded) with dY, zero-inserted, as the
+kernel gives dW. Each is the geometry's lowering of that phase; its unfolded matrix
+has one row per kernel tap and one column per output cell.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import geometry
+from ..spec import ConvSpec, SpecError
+from . import canvas_kinds, too_large, window
+
+TEMPLATE = "im2col.tex.j2"
+PHASES = ("forward", "loss", "gradient")
+MAX_MATRIX = 64
+MAX_CANVAS = 16
+#: Symbols of (operand, kernel, output) per phase.
+SYMBOLS = {"forward": ("x", "w", "y"), "loss": ("dy", "w", "dx"), "gradient": ("x", "dy", "dw")}
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--phase", choices=PHASES, default="forward",
+                        help="training phase: forward (y), loss (dX) or gradient (dW)")
+
+
+def check(spec: ConvSpec, args) -> None:
+    if spec.transposed:
+        raise SpecError("im2col shows the training phases of the conv given by -i -k -s -p -d; "
+                        "its transposed conv is --phase loss (drop -t)")
+
+
+def lowered(spec: ConvSpec, args) -> geometry.Lowered:
+    return geometry.phase_conv(args.phase, *spec.args)
+
+
+def limits(spec: ConvSpec, args) -> str | None:
+    low = lowered(spec, args)
+    rows, cols = low.kernel[0] * low.kernel[1], low.steps
+    if max(rows, cols) > MAX_MATRIX:
+        return (f"figure too large: the {args.phase} im2col matrix would be {rows}x{cols}; "
+                f"im2col figures draw at most {MAX_MATRIX} rows and columns")
+    return too_large("im2col", "padded operand", low.canvas, MAX_CANVAS)
+
+
+def name_parts(args) -> list[str]:
+    return [args.phase]
+
+
+def _kernel_taps(spec: ConvSpec, phase: str, low: geometry.Lowered) -> list:
+    """What each tap of the phase's kernel holds: ``[ky, kx]`` of w or dY, or None (a zero)."""
+    kh, kw = low.kernel
+    ty, tx = np.meshgrid(np.arange(kh), np.arange(kw), indexing="ij")
+    if phase == "loss":  # the flipped kernel
+        ty, tx = spec.kernel_size[0] - 1 - ty, spec.kernel_size[1] - 1 - tx
+    if phase == "gradient":  # dY with s-1 zeros inserted between its cells
+        s = spec.stride
+        real = (ty % s[0] == 0) & (tx % s[1] == 0)
+        return [[int(a // s[0]), int(b // s[1])] if r else None
+                for a, b, r in zip(ty.ravel(), tx.ravel(), real.ravel())]
+    return [[int(a), int(b)] for a, b in zip(ty.ravel(), tx.ravel())]
+
+
+def scene(spec: ConvSpec, steps: list[int], args) -> dict:
+    phase = args.phase
+    low = lowered(spec, args)
+    a = geometry.auto_output_padding(*spec.args) if phase == "loss" else (0, 0)
+    kinds = canvas_kinds(low, a)
+    sources = [low.rows.source(np.arange(low.rows.canvas)),
+               low.cols.source(np.arange(low.cols.canvas))]
+    canvas = [[{"kind": kinds[r, c],
+                "cell": [int(sources[0][r]), int(sources[1][c])] if kinds[r, c] == "data" else None}
+               for c in range(low.cols.canvas)] for r in range(low.rows.canvas)]
+    unfolded = low.im2col()                                 # (taps, outputs, 2)
+    # the kind of zero each null entry reads: where its tap lands on the canvas
+    py, px = low.rows.positions(), low.cols.positions()     # (oh, kh), (ow, kw)
+    oh, ow = low.out
+    kh, kw = low.kernel
+    at = kinds[py[:, None, :, None], px[None, :, None, :]]  # (oh, ow, kh, kw)
+    at = at.transpose(2, 3, 0, 1).reshape(kh * kw, oh * ow)
+    matrix = [[e.tolist() if e[0] >= 0 else None for e in row] for row in unfolded]
+    zero_kinds = [[None if matrix[r][c] else str(at[r, c]) for c in range(oh * ow)]
+                  for r in range(kh * kw)]
+    elements = int(unfolded.shape[0] * unfolded.shape[1])
+    zeros = low.zeros()
+    return {
+        "phase": phase,
+        "symbols": list(SYMBOLS[phase]),
+        "comma": max(*low.operand, *low.kernel, *low.out) > 10,
+        "canvas_size": list(low.canvas),
+        "output_size": list(low.out),
+        "canvas": canvas,
+        "kernel": _kernel_taps(spec, phase, low),
+        "matrix": matrix,
+        "zero_kinds": zero_kinds,
+        "counts": {"elements": elements, "zeros": zeros,
+                   "sparsity": round(100 * zeros / elements, 1),
+                   "kernel_zeros": low.kernel_zeros(), "kernel_taps": kh * kw},
+        "frames": [window(low, step) for step in steps],
+        "caption": args.caption,
+    }
+
+
+def data(spec: ConvSpec, scene: dict, args) -> dict:
+    return {"phase": scene["phase"], "output_size": scene["output_size"],
+            "im2col": scene["matrix"], "kernel_zeros": scene["counts"]["kernel_zeros"]}
