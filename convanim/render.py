@@ -189,8 +189,15 @@ def _raster_chunks(pdf: Path, work: Path, pages: int, dpi: int, progress: bool):
             Path(im.filename).unlink(missing_ok=True)
         return rgb
 
+    picks = sorted({1, (pages + 1) // 2, pages})
+    if pages <= CHUNK:  # one pdftoppm call; the sample comes from its frames
+        frames = raster(1, pages)
+        yield [frames[p - 1] for p in picks]
+        yield frames
+        return
+
     def sample() -> list:
-        return [raster(p, p, max(dpi // 2, 10))[0] for p in sorted({1, (pages + 1) // 2, pages})]
+        return [raster(p, p, max(dpi // 2, 10))[0] for p in picks]
 
     bar = _bar(pages, "rasterising", progress)
     with ThreadPoolExecutor(max(1, min(os.cpu_count() or 1, pages))) as pool:

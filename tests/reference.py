@@ -52,3 +52,77 @@ def weight_gradient(x, dy, k, s, p, d):
                     if 0 <= y < x.shape[0] and 0 <= x_ < x.shape[1]:
                         dw[ky, kx] += x[y, x_] * dy[oy, ox]
     return dw
+
+
+def pool2d(x, k, s, p, d, mode):
+    """avg_pool2d(count_include_pad=True) / max_pool2d, by sliding the window."""
+    oh = fitting_windows(x.shape[0], k[0], s[0], p[0], d[0])
+    ow = fitting_windows(x.shape[1], k[1], s[1], p[1], d[1])
+    out = np.zeros((oh, ow))
+    for oy in range(oh):
+        for ox in range(ow):
+            seen = []
+            for ky in range(k[0]):
+                for kx in range(k[1]):
+                    y, x_ = oy * s[0] + ky * d[0] - p[0], ox * s[1] + kx * d[1] - p[1]
+                    if 0 <= y < x.shape[0] and 0 <= x_ < x.shape[1]:
+                        seen.append(x[y, x_])
+                    elif mode == "average":
+                        seen.append(0.0)
+            out[oy, ox] = sum(seen) / (k[0] * k[1]) if mode == "average" else max(seen, default=-np.inf)
+    return out
+
+
+def conv_matrix(i, w, s, p, d):
+    """Dense C with conv2d(x, w).ravel() == C @ x.ravel(), built by convolving unit images."""
+    cols = []
+    for n in range(i[0] * i[1]):
+        e = np.zeros(i)
+        e.flat[n] = 1.0
+        cols.append(conv2d(e, w, s, p, d).ravel())
+    return np.array(cols).T
+
+
+def im2col(phase, i, k, s, p, d):
+    """Unfolded operand per training phase by plain loops: (rows, cols) of cells or None.
+
+    forward: rows = taps (ky, kx) of w, cols = outputs (oy, ox); reads x.
+    loss: dX[y, x] = sum over (ky, kx) of dY[(y + p - ky*d)/s, ...] w[ky, kx]; rows are
+          the taps of the flipped kernel, cols the cells of dX; reads dY.
+    gradient: dW[ky, kx] = sum over taps (ty, tx) of the zero-inserted dY of
+              x[ky*d + ty - p, ...]; rows = (ty, tx), cols = (ky, kx); reads x.
+    """
+    o = [fitting_windows(i[a], k[a], s[a], p[a], d[a]) for a in (0, 1)]
+    table = []
+    if phase == "forward":
+        for ky in range(k[0]):
+            for kx in range(k[1]):
+                row = []
+                for oy in range(o[0]):
+                    for ox in range(o[1]):
+                        y, x = oy * s[0] + ky * d[0] - p[0], ox * s[1] + kx * d[1] - p[1]
+                        row.append((y, x) if 0 <= y < i[0] and 0 <= x < i[1] else None)
+                table.append(row)
+    elif phase == "loss":
+        for fy in range(k[0]):
+            for fx in range(k[1]):
+                ky, kx = k[0] - 1 - fy, k[1] - 1 - fx  # row fy of the flipped kernel
+                row = []
+                for y in range(i[0]):
+                    for x in range(i[1]):
+                        ny, nx = y + p[0] - ky * d[0], x + p[1] - kx * d[1]
+                        ok = ny % s[0] == 0 and nx % s[1] == 0 and 0 <= ny // s[0] < o[0] \
+                            and 0 <= nx // s[1] < o[1] and ny >= 0 and nx >= 0
+                        row.append((ny // s[0], nx // s[1]) if ok else None)
+                table.append(row)
+    else:
+        hh = [(o[a] - 1) * s[a] + 1 for a in (0, 1)]
+        for ty in range(hh[0]):
+            for tx in range(hh[1]):
+                row = []
+                for ky in range(k[0]):
+                    for kx in range(k[1]):
+                        y, x = ky * d[0] + ty - p[0], kx * d[1] + tx - p[1]
+                        row.append((y, x) if 0 <= y < i[0] and 0 <= x < i[1] else None)
+                table.append(row)
+    return table

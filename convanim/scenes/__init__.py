@@ -7,6 +7,7 @@ Each module provides ``TEMPLATE``, ``add_arguments``, ``check``, ``lowered``,
 """
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
 import numpy as np
@@ -76,5 +77,7 @@ def format_number(value) -> str:
     q = Fraction(value).limit_denominator(10**6)
     if q.denominator == 1:
         return str(q.numerator)
-    text = f"{float(q):.2f}".rstrip("0").rstrip(".")
+    rounded = (Decimal(q.numerator) / Decimal(q.denominator)).quantize(Decimal("0.01"),
+                                                                      rounding=ROUND_HALF_UP)
+    text = str(rounded).rstrip("0").rstrip(".")
     return "0" if text == "-0" else text

@@ -38,6 +38,9 @@ def check(spec: ConvSpec, args) -> None:
     if p[0] > k[0] // 2 or p[1] > k[1] // 2:
         raise SpecError(f"pooling padding must be at most half the kernel size, got padding "
                         f"{format_pair(p)} for kernel {format_pair(k)}")
+    if args.mode == "max" and not (spec.lowered().gather[..., 0] >= 0).any(axis=(2, 3)).all():
+        raise SpecError("max pooling: with this padding and dilation some windows read only "
+                        "padding (PyTorch outputs -inf there); lower the padding or dilation")
 
 
 def lowered(spec: ConvSpec, args):

@@ -1,0 +1,110 @@
+"""alphabet's conv matrix and im2col's unfolded operand, against independent loops."""
+import json
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from convanim import geometry
+from convanim.scenes import alphabet, im2col
+from convanim.spec import ConvSpec
+
+import reference as ref
+from helpers import files_under, pdf_pages, run
+from test_geometry import convs
+
+ARGS = SimpleNamespace(caption="")
+
+
+def drawable(c):
+    i, k, s, p, d = c
+    return all(p[a] <= d[a] * (k[a] - 1) for a in (0, 1))
+
+
+@settings(max_examples=150, deadline=None)
+@given(convs(), st.booleans())
+def test_alphabet_matrix_multiplies_like_the_convolution(c, transposed):
+    i, k, s, p, d = c
+    assume(not transposed or drawable(c))
+    spec = ConvSpec(*c, transposed=transposed).validate()
+    scene = alphabet.scene(spec, [0], ARGS)
+    # weights tagged by kernel entry: C @ x must equal conv2d with those weights
+    w = np.arange(1, k[0] * k[1] + 1, dtype=float).reshape(k)
+    C = np.array([[w[e[0], e[1]] if e else 0.0 for e in row] for row in scene["matrix"]])
+    forward = ref.conv_matrix(i, w, s, p, d)
+    assert np.array_equal(C, forward.T if transposed else forward)
+
+
+def test_alphabet_matrix_of_a_dilated_kernel_has_only_real_taps():
+    spec = ConvSpec(input_size=(7, 7), dilation=(2, 2)).validate()
+    matrix = alphabet.scene(spec, [0], ARGS)["matrix"]
+    assert sum(e is not None for row in matrix for e in row) == 81  # the seed drew 225
+
+
+def test_alphabet_vectors_elide_runs_but_keep_what_the_row_uses():
+    spec = ConvSpec(input_size=(5, 5)).validate()
+    frame = alphabet.scene(spec, [4], ARGS)["frames"][0]
+    shown = [s["index"] for s in frame["x_slots"] if s]
+    assert shown == [6, 7, 8, 11, 12, 13, 16, 17, 18]  # output (1, 1) reads a11..a33
+    assert frame["x_slots"][0] is None and frame["x_slots"][-1] is None
+    assert [s["index"] for s in frame["y_slots"] if s] == list(range(9))
+
+
+@settings(max_examples=200, deadline=None)
+@given(convs(), st.sampled_from(im2col.PHASES))
+def test_im2col_matrix_is_the_phase_unfolded(c, phase):
+    assume(phase != "loss" or drawable(c))
+    spec = ConvSpec(*c).validate()
+    scene = im2col.scene(spec, [0], SimpleNamespace(phase=phase, caption=""))
+    got = [[tuple(e) if e else None for e in row] for row in scene["matrix"]]
+    assert got == ref.im2col(phase, *c)
+    nulls = sum(e is None for row in got for e in row)
+    assert scene["counts"]["zeros"] == nulls
+    assert scene["counts"]["elements"] == len(got) * len(got[0])
+    i, k, s, p, d = c
+    o = geometry.conv_output_size(*c)
+    hh = [(o[a] - 1) * s[a] + 1 for a in (0, 1)]
+    expect_kernel_zeros = hh[0] * hh[1] - o[0] * o[1] if phase == "gradient" else 0
+    assert scene["counts"]["kernel_zeros"] == expect_kernel_zeros
+    assert scene["output_size"] == list({"forward": o, "loss": i, "gradient": k}[phase])
+
+
+def test_im2col_zero_kinds_tell_padding_from_insertion():
+    spec = ConvSpec(input_size=(5, 5), stride=(2, 2), padding=(1, 1)).validate()
+    scene = im2col.scene(spec, [0], SimpleNamespace(phase="loss", caption=""))
+    kinds = {k for row in scene["zero_kinds"] for k in row if k}
+    assert kinds == {"padding", "inserted"}
+    assert all((e is None) == (z is not None)
+               for row_e, row_z in zip(scene["matrix"], scene["zero_kinds"])
+               for e, z in zip(row_e, row_z))
+
+
+@pytest.mark.usefixtures("tex_tools")
+@pytest.mark.parametrize("kind,args,frames", [
+    ("alphabet", ["-i", "4", "-k", "3"], 4),
+    ("alphabet", ["-i", "5", "-k", "3", "-s", "2", "-p", "1", "-t"], 25),
+    ("im2col", ["-i", "5", "-k", "3", "-s", "2", "-p", "1", "--phase", "gradient"], 9),
+    ("im2col", ["-i", "4", "-k", "3", "-s", "2", "-p", "1", "--phase", "loss"], 16),
+])
+def test_matrix_figures_animate_and_report_json(workdir, capsys, kind, args, frames):
+    status, out, _ = run(capsys, kind, "m", "-a", "--json", "--quiet", "-qa", "20", *args)
+    assert status == 0
+    assert [str(p) for p in out] == ["out/m.pdf", "gif/m.gif", "out/m.json"]
+    assert len(pdf_pages(workdir / "out/m.pdf")) == frames
+    data = json.loads((workdir / "out/m.json").read_text())
+    assert data["kind"] == kind and data["steps"] == frames
+
+
+@pytest.mark.parametrize("kind,args,message", [
+    ("alphabet", ["-i", "9"], "the matrix would be 49x81; alphabet figures draw at most 64"),
+    ("im2col", ["-t"], "its transposed conv is --phase loss"),
+    ("im2col", ["--phase", "sideways"], "invalid choice: 'sideways'"),
+    ("im2col", ["-i", "9", "--phase", "loss"], "loss im2col matrix would be 9x81"),
+    ("alphabet", ["-d", "0"], "dilation must be >= 1"),
+])
+def test_matrix_figures_refuse_with_the_reason(workdir, capsys, kind, args, message):
+    status, out, err = run(capsys, kind, *args)
+    assert status == 2 and out == [] and message in err[0], err
+    assert files_under(workdir) == []
