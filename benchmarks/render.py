@@ -30,6 +30,9 @@ from convanim.figure import plan  # noqa: E402
 CASES = [
     "arithmetic -i 5 -k 3 -s 2 -a",
     "arithmetic -i 7 -k 3 -p 1 -t -a",
+    "alphabet -i 5 -k 3 -a",
+    "numerical -i 7 -k 3 -p 1 -a",
+    "im2col -i 7 -k 3 -p 1 --phase loss -a",
 ]
 
 
