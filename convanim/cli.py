@@ -59,7 +59,88 @@ def build_parser() -> _Parser:
         _figure_options(p)
         module.add_arguments(p)
         p.set_defaults(func=_run_figure, module=module)
+    _stats_parser(sub)
     return parser
+
+
+def _stats_parser(sub) -> None:
+    from .models import MODELS
+
+    p = sub.add_parser("stats", help="zeros, sparsity, parameters and MACs of each training "
+                       "phase, for a layer or a network",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("-c", "--config", is_config_file=True, help="read options from this file")
+    net = p.add_mutually_exclusive_group()
+    net.add_argument("--model", choices=sorted(MODELS), help="a built-in network (224x224 input)")
+    net.add_argument("--onnx", metavar="FILE", help="the Conv nodes of an ONNX model")
+    p.add_argument("-i", "--input-size", type=_pair, metavar="N|HxW",
+                   help="the layer's input (default 5), or a --model's image (default 224)")
+    p.add_argument("-k", "--kernel-size", type=_pair, default=(3, 3), metavar="N|HxW")
+    p.add_argument("-s", "--stride", type=_pair, default=(1, 1), metavar="N|HxW")
+    p.add_argument("-p", "--padding", type=_pair, default=(0, 0), metavar="N|HxW")
+    p.add_argument("-d", "--dilation", type=_pair, default=(1, 1), metavar="N|HxW")
+    p.add_argument("--in-channels", type=_int_in(1, 1 << 20), default=1)
+    p.add_argument("--out-channels", type=_int_in(1, 1 << 20), default=1)
+    p.add_argument("--groups", type=_int_in(1, 1 << 20), default=1)
+    p.add_argument("--batch", type=_int_in(1, 1 << 20), default=1,
+                   help="images per batch (MACs and activation bytes scale with it)")
+    p.add_argument("--weight-sparsity", type=float, default=0.0, metavar="F",
+                   help="fraction of zero weights, counted in the forward and loss MACs")
+    p.add_argument("--bytes", type=_int_in(1, 16), default=4, help="bytes per element")
+    p.add_argument("--csv", metavar="FILE", help="also write every column as CSV")
+    p.add_argument("--cfg", metavar="FILE", help="also write the layer config "
+                   "(type,Hi,Wi,Ho,Wo,C,D,Kh,Kw,Sh,Sw,Ph,Pw,G,Dh,Dw)")
+    p.set_defaults(func=_run_stats)
+
+
+def _run_stats(args) -> int:
+    from pathlib import Path
+
+    from . import files, models, stats
+    from .spec import ConvSpec
+
+    if not 0.0 <= args.weight_sparsity < 1.0:
+        raise SpecError(f"--weight-sparsity must be in [0, 1), got {args.weight_sparsity}")
+    if args.model:
+        size = args.input_size or (224, 224)
+        if min(size) < 32:
+            raise SpecError(f"--model needs an image of at least 32x32, got {size[0]}x{size[1]}")
+        layers = models.MODELS[args.model](size)
+    elif args.onnx:
+        try:
+            layers = models.from_onnx(args.onnx)
+        except (OSError, ValueError, ImportError) as e:
+            raise SpecError(f"cannot read {args.onnx}: {e}") from None
+        except Exception as e:  # onnx's own parse and shape-inference errors
+            raise SpecError(f"cannot read {args.onnx}: {type(e).__name__}: {e}") from None
+        if not any(layer.kind == "conv" for layer in layers):
+            raise SpecError(f"{args.onnx} has no Conv node")
+    else:
+        spec = ConvSpec(args.input_size or (5, 5), args.kernel_size, args.stride, args.padding,
+                        args.dilation).validate()
+        for what, n in (("--in-channels", args.in_channels), ("--out-channels", args.out_channels)):
+            if n % args.groups:
+                raise SpecError(f"{what} {n} is not divisible by --groups {args.groups}")
+        layers = [models.Layer("conv", "conv", spec.input_size, args.in_channels,
+                               args.out_channels, spec.kernel_size, spec.stride, spec.padding,
+                               spec.dilation, args.groups)]
+    rows, totals = stats.network_stats(layers, batch=args.batch,
+                                       weight_sparsity=args.weight_sparsity,
+                                       bytes_per_element=args.bytes)
+    outputs = []
+    if args.csv:
+        outputs.append((stats.to_csv(rows, totals if len(rows) > 1 else None).encode(),
+                        Path(args.csv)))
+    if args.cfg:
+        outputs.append((stats.to_cfg(layers).encode(), Path(args.cfg)))
+    written = files.place_all(outputs)
+    sys.stdout.write(stats.format_table(rows, totals if len(rows) > 1 else None))
+    if len(rows) > 1:
+        print(f"parameters of all layers (conv, batch norm, fully connected): "
+              f"{totals['all_params']:,}")
+    for path in written:
+        print(f"convanim: wrote {path}", file=sys.stderr)
+    return 0
 
 
 def _figure_options(p) -> None:

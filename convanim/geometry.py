@@ -108,6 +108,14 @@ class Axis:
         """Which of the ``k`` taps hold a kernel value rather than an inserted zero."""
         return np.arange(self.k) % self.kernel_spacing == 0
 
+    def reads(self) -> int:
+        """(output, tap) pairs of this axis that read an operand cell."""
+        return int(np.count_nonzero(self.source(self.positions()) >= 0))
+
+    def useful(self) -> int:
+        """(output, tap) pairs that read an operand cell with a real kernel tap."""
+        return int(np.count_nonzero((self.source(self.positions()) >= 0) & self.real_taps()))
+
 
 @dataclass(frozen=True)
 class Lowered:
@@ -189,9 +197,22 @@ class Lowered:
         out[rows, cols] = np.stack([ty[real], tx[real]], axis=-1)
         return out
 
+    @property
+    def elements(self) -> int:
+        """Entries of the unfolded operand: taps times outputs."""
+        return self.rows.k * self.cols.k * self.rows.out * self.cols.out
+
     def zeros(self) -> int:
-        """Entries of the unfolded operand that read a zero."""
-        return int(np.count_nonzero(self.gather[..., 0] < 0))
+        """Entries of the unfolded operand that read a zero.
+
+        An entry reads an operand cell exactly when both of its axes do, so the
+        count is a product of per-axis counts: no 2-D enumeration, any layer size.
+        """
+        return self.elements - self.rows.reads() * self.cols.reads()
+
+    def useful_macs(self) -> int:
+        """Multiply-accumulates of one channel pair whose operand and tap are both non-zero."""
+        return self.rows.useful() * self.cols.useful()
 
     def kernel_zeros(self) -> int:
         """Taps that are zeros inserted into the kernel."""

@@ -1,0 +1,210 @@
+"""Layer tables of whole networks: built in (torchvision's definitions) or read from ONNX.
+
+A network is the list of its parametrised layers: convolutions (what ``stats``
+analyses), batch norms and fully connected layers (which complete the parameter
+count). Built-in tables are generated from the architectures as torchvision defines
+them at 224x224; their parameter totals are tested against the published ones.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import geometry
+from .geometry import Pair
+
+
+@dataclass(frozen=True)
+class Layer:
+    name: str
+    kind: str                 # conv, bn or fc
+    in_size: Pair             # spatial size of the input (conv)
+    in_channels: int
+    out_channels: int
+    kernel: Pair = (1, 1)
+    stride: Pair = (1, 1)
+    padding: Pair = (0, 0)
+    dilation: Pair = (1, 1)
+    groups: int = 1
+    bias: bool = False
+
+    @property
+    def out_size(self) -> Pair:
+        if self.kind != "conv":
+            return self.in_size
+        return geometry.conv_output_size(self.in_size, self.kernel, self.stride, self.padding,
+                                         self.dilation)
+
+    @property
+    def params(self) -> int:
+        if self.kind == "bn":
+            return 2 * self.in_channels  # weight and bias; running stats are buffers
+        weights = self.out_channels * self.in_channels // self.groups * \
+            self.kernel[0] * self.kernel[1]
+        return weights + (self.out_channels if self.bias else 0)
+
+
+def _pair(v) -> Pair:
+    return (v, v) if isinstance(v, int) else tuple(v)
+
+
+class _Builder:
+    """Follows the spatial size and channels through a network as layers are added."""
+
+    def __init__(self, size: Pair = (224, 224), channels: int = 3):
+        self.size, self.channels, self.layers = tuple(size), channels, []
+
+    def conv(self, name, out, k, s=1, p=0, groups=1, bias=False, at=None):
+        size, channels = at if at else (self.size, self.channels)
+        layer = Layer(name, "conv", size, channels, out, _pair(k), _pair(s), _pair(p),
+                      groups=groups, bias=bias)
+        self.layers.append(layer)
+        self.size, self.channels = layer.out_size, out
+        return self
+
+    def bn(self, name):
+        self.layers.append(Layer(name, "bn", self.size, self.channels, self.channels))
+        return self
+
+    def pool(self, k, s, p=0):
+        self.size = geometry.conv_output_size(self.size, _pair(k), _pair(s), _pair(p), (1, 1))
+        return self
+
+    def fc(self, name, features_in, out):
+        self.layers.append(Layer(name, "fc", (1, 1), features_in, out, bias=True))
+        self.channels = out
+        return self
+
+
+def alexnet(size: Pair = (224, 224)) -> list[Layer]:
+    b = _Builder(size)
+    b.conv("features.0", 64, 11, 4, 2, bias=True).pool(3, 2)
+    b.conv("features.3", 192, 5, 1, 2, bias=True).pool(3, 2)
+    b.conv("features.6", 384, 3, 1, 1, bias=True)
+    b.conv("features.8", 256, 3, 1, 1, bias=True)
+    b.conv("features.10", 256, 3, 1, 1, bias=True).pool(3, 2)
+    b.fc("classifier.1", 256 * 6 * 6, 4096).fc("classifier.4", 4096, 4096)
+    b.fc("classifier.6", 4096, 1000)
+    return b.layers
+
+
+_VGG = {
+    "vgg11": [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
+    "vgg13": [64, 64, "M", 128, 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
+    "vgg16": [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M",
+              512, 512, 512, "M"],
+    "vgg19": [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M",
+              512, 512, 512, 512, "M"],
+}
+
+
+def vgg(name: str, size: Pair = (224, 224)) -> list[Layer]:
+    b = _Builder(size)
+    for n, v in enumerate(_VGG[name]):
+        if v == "M":
+            b.pool(2, 2)
+        else:
+            b.conv(f"features.{n}", v, 3, 1, 1, bias=True)
+    b.fc("classifier.0", 512 * 7 * 7, 4096).fc("classifier.3", 4096, 4096)
+    b.fc("classifier.6", 4096, 1000)
+    return b.layers
+
+
+def resnet(blocks: list[int], bottleneck: bool, size: Pair = (224, 224)) -> list[Layer]:
+    """torchvision's ResNet (v1.5: a bottleneck's stride sits in its 3x3 conv)."""
+    b = _Builder(size)
+    b.conv("conv1", 64, 7, 2, 3).bn("bn1").pool(3, 2, 1)
+    expansion = 4 if bottleneck else 1
+    for stage, count in enumerate(blocks, start=1):
+        planes = 64 * 2 ** (stage - 1)
+        for n in range(count):
+            stride = 2 if stage > 1 and n == 0 else 1
+            name = f"layer{stage}.{n}"
+            entry = (b.size, b.channels)
+            if bottleneck:
+                b.conv(f"{name}.conv1", planes, 1).bn(f"{name}.bn1")
+                b.conv(f"{name}.conv2", planes, 3, stride, 1).bn(f"{name}.bn2")
+                b.conv(f"{name}.conv3", planes * 4, 1).bn(f"{name}.bn3")
+            else:
+                b.conv(f"{name}.conv1", planes, 3, stride, 1).bn(f"{name}.bn1")
+                b.conv(f"{name}.conv2", planes, 3, 1, 1).bn(f"{name}.bn2")
+            if stride != 1 or entry[1] != planes * expansion:
+                after = (b.size, b.channels)
+                b.conv(f"{name}.downsample.0", planes * expansion, 1, stride, at=entry)
+                b.bn(f"{name}.downsample.1")
+                b.size, b.channels = after
+    b.fc("fc", 512 * expansion, 1000)
+    return b.layers
+
+
+def mobilenet_v2(size: Pair = (224, 224)) -> list[Layer]:
+    b = _Builder(size)
+    b.conv("features.0.0", 32, 3, 2, 1).bn("features.0.1")
+    index = 1
+    for t, c, n, s in [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2),
+                       (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1)]:
+        for i in range(n):
+            name, hidden, part = f"features.{index}.conv", b.channels * t, 0
+            if t != 1:
+                b.conv(f"{name}.0.0", hidden, 1).bn(f"{name}.0.1")
+                part = 1
+            b.conv(f"{name}.{part}.0", hidden, 3, s if i == 0 else 1, 1, groups=hidden)
+            b.bn(f"{name}.{part}.1")
+            b.conv(f"{name}.{part + 1}", c, 1).bn(f"{name}.{part + 2}")
+            index += 1
+    b.conv(f"features.{index}.0", 1280, 1).bn(f"features.{index}.1")
+    b.fc("classifier.1", 1280, 1000)
+    return b.layers
+
+
+MODELS = {  # name -> layers(size=(224, 224))
+    "alexnet": alexnet,
+    **{name: (lambda size=(224, 224), name=name: vgg(name, size)) for name in _VGG},
+    "resnet18": lambda size=(224, 224): resnet([2, 2, 2, 2], False, size),
+    "resnet34": lambda size=(224, 224): resnet([3, 4, 6, 3], False, size),
+    "resnet50": lambda size=(224, 224): resnet([3, 4, 6, 3], True, size),
+    "mobilenet_v2": mobilenet_v2,
+}
+
+#: Parameter counts torchvision publishes for these models (its model docs and
+#: ``sum(p.numel() for p in model.parameters())``), classifier included.
+PUBLISHED_PARAMS = {
+    "alexnet": 61_100_840, "vgg11": 132_863_336, "vgg13": 133_047_848,
+    "vgg16": 138_357_544, "vgg19": 143_667_240, "resnet18": 11_689_512,
+    "resnet34": 21_797_672, "resnet50": 25_557_032, "mobilenet_v2": 3_504_872,
+}
+
+
+def from_onnx(path) -> list[Layer]:
+    """The Conv nodes of an ONNX model, with input sizes from ONNX shape inference."""
+    try:
+        import onnx
+        from onnx import numpy_helper, shape_inference
+    except ImportError:
+        raise ImportError("reading ONNX needs the onnx package: pip install onnx") from None
+    model = shape_inference.infer_shapes(onnx.load(str(path), load_external_data=False))
+    g = model.graph
+    shapes = {}
+    for value in [*g.input, *g.value_info, *g.output]:
+        dims = value.type.tensor_type.shape.dim
+        shapes[value.name] = [d.dim_value if d.HasField("dim_value") else None for d in dims]
+    weights = {t.name: numpy_helper.to_array(t).shape for t in g.initializer}
+    layers = []
+    for n, node in enumerate(g.node):
+        if node.op_type != "Conv":
+            continue
+        attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+        x = shapes.get(node.input[0])
+        w = weights.get(node.input[1]) or shapes.get(node.input[1])
+        if not x or len(x) != 4 or None in x[1:] or not w:
+            raise ValueError(f"ONNX Conv node {node.name or n}: input shape unknown after "
+                             f"shape inference")
+        pads = list(attrs.get("pads", [0, 0, 0, 0]))
+        if pads[0] != pads[2] or pads[1] != pads[3]:
+            raise ValueError(f"ONNX Conv node {node.name or n}: asymmetric pads {pads}")
+        if attrs.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
+            raise ValueError(f"ONNX Conv node {node.name or n}: auto_pad is not supported")
+        layers.append(Layer(node.name or f"conv{n}", "conv", (x[2], x[3]), x[1], w[0],
+                            tuple(w[2:4]), tuple(attrs.get("strides", (1, 1))),
+                            (pads[0], pads[1]), tuple(attrs.get("dilations", (1, 1))),
+                            groups=attrs.get("group", 1), bias=len(node.input) > 2))
+    return layers
