@@ -188,3 +188,14 @@ def test_onnx_model_matches_the_single_layer_results(tmp_path):
     assert rows == single
     assert totals["forward_featuremap_zeros_after_im2col"] == sum(
         r["forward_featuremap_zeros_after_im2col"] for r in single)
+
+
+@settings(max_examples=150, deadline=None)
+@given(layers)
+def test_every_phase_does_the_same_useful_work(layer):
+    """Forward, loss and gradient form the same products x*w*dY; only the waste differs."""
+    row = stats.layer_stats(layer)
+    useful = {row[f"{phase}_useful_macs"] for phase in stats.PHASES}
+    assert len(useful) == 1
+    assert all(row[f"{phase}_dense_macs"] >= row[f"{phase}_useful_macs"]
+               for phase in stats.PHASES)
