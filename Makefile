@@ -30,8 +30,9 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 demo: setup
 	$(PY) -m convanim arithmetic -i 5 -k 3 -s 2 -a
 
+# Kernel tests run on Numba's CUDA simulator; CONVANIM_TEST_BACKEND=cuda runs them on a GPU.
 test: setup
-	$(PY) -m pytest
+	NUMBA_ENABLE_CUDASIM=$(if $(filter cuda,$(CONVANIM_TEST_BACKEND)),0,1) $(PY) -m pytest
 	@if [ -d $(ACCEPTANCE) ]; then \
 	  $(PY) -m pytest -p no:cacheprovider $(ACCEPTANCE); \
 	else echo "make: $(ACCEPTANCE) not found, contract tests not run"; fi

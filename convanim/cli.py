@@ -14,6 +14,10 @@ from . import __version__
 from .spec import SpecError, parse_pair
 
 
+class VerifyError(RuntimeError):
+    """A figure whose numbers the backend does not reproduce: exit status 1."""
+
+
 class _Parser(configargparse.ArgumentParser):
     """argparse that reports errors as one ``convanim: error:`` line (raised, not printed)."""
 
@@ -60,6 +64,17 @@ def build_parser() -> _Parser:
         module.add_arguments(p)
         p.set_defaults(func=_run_figure, module=module)
     _stats_parser(sub)
+    verify = sub.add_parser("verify", help="recompute every number of a figure on a real "
+                            "convolution backend (GPU, CUDA simulator or numpy)")
+    kinds = verify.add_subparsers(dest="figure", required=True, metavar="KIND",
+                                  parser_class=_Parser)
+    for kind, module in _figure_kinds().items():
+        p = kinds.add_parser(kind, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        _figure_options(p)
+        module.add_arguments(p)
+        p.add_argument("--from-json", metavar="FILE",
+                       help="check this figure data (from --json) instead of the options")
+        p.set_defaults(func=_run_verify, module=module, kind=kind)
     return parser
 
 
@@ -175,6 +190,46 @@ def _figure_options(p) -> None:
     p.add_argument("--caption", default="", help="text under the figure")
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--verify", action="store_true",
+                   help="first recompute the figure's numbers on --backend; stop if they differ")
+    p.add_argument("--backend", choices=["auto", "cuda", "simulator", "numpy"], default="auto",
+                   help="where verify runs: a GPU if present, else the CUDA simulator")
+
+
+def _figure_checks(figure, args):
+    """The verify checks of a planned figure, over all of its steps."""
+    from . import verify
+
+    everything = figure.with_all_steps()
+    return verify.check_figure(figure.kind, everything.data(), args.backend, everything.scene())
+
+
+def _run_verify(args) -> int:
+    import json
+
+    from . import verify
+    from .figure import plan
+
+    if args.from_json:
+        try:
+            with open(args.from_json, encoding="utf-8") as f:
+                data = json.load(f)
+        except (OSError, ValueError) as e:
+            raise SpecError(f"cannot read {args.from_json}: {e}") from None
+        if data.get("kind") != args.kind:
+            raise SpecError(f"{args.from_json} holds a {data.get('kind')!r} figure, not "
+                            f"{args.kind!r}")
+        if args.kind == "arithmetic":
+            raise SpecError("an arithmetic figure's JSON has no numbers to check; "
+                            "verify it from its options")
+        try:
+            checks = verify.check_figure(args.kind, data, args.backend)
+        except (KeyError, TypeError, IndexError) as e:
+            raise SpecError(f"{args.from_json} is not {args.kind} figure data ({e})") from None
+    else:
+        checks = _figure_checks(plan(args), args)
+    sys.stdout.write(verify.format_checks(checks))
+    return 0 if all(c.passed for c in checks) else 1
 
 
 def _run_figure(args) -> int:
@@ -182,6 +237,13 @@ def _run_figure(args) -> int:
     from .figure import plan
 
     figure = plan(args)
+    if args.verify:
+        from . import verify
+
+        checks = _figure_checks(figure, args)
+        if not all(c.passed for c in checks):
+            sys.stderr.write(verify.format_checks(checks))
+            raise VerifyError("the figure's numbers differ from the backend's; nothing written")
     written = figure.make(cache=None if args.no_cache else Cache(),
                           progress=args.animation and not args.quiet)
     for path in written:
@@ -191,6 +253,7 @@ def _run_figure(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     from .render import ToolError
+    from .sparse.backend import BackendError
 
     try:
         args = build_parser().parse_args(argv)
@@ -198,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     except SpecError as e:
         print(f"convanim: error: {e}", file=sys.stderr)
         return 2
-    except ToolError as e:
+    except (ToolError, VerifyError, BackendError) as e:
         print(f"convanim: error: {e}", file=sys.stderr)
         return 1
     except OSError as e:  # an output folder that cannot be written, a full disk

@@ -19,7 +19,8 @@ MAX_NAME = 200
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
 #: Options that change where or whether files are written, never what a figure shows.
 _NOT_IN_PICTURE = {"name", "config", "out_dir", "gif_dir", "json", "no_cache", "quiet",
-                   "func", "module", "type", "quality", "quality_animation", "delay"}
+                   "func", "module", "type", "quality", "quality_animation", "delay",
+                   "verify", "backend"}
 
 
 def spec_from_args(args) -> ConvSpec:
@@ -55,6 +56,11 @@ class Figure:
         if self._scene is None:
             self._scene = self.module.scene(self.spec, self.frames, self.args)
         return self._scene
+
+    def with_all_steps(self) -> "Figure":
+        """The same figure over every step of its operation (for checks)."""
+        return Figure(self.args, self.module, self.spec, self.steps, list(range(self.steps)),
+                      self.name)
 
     def tex(self) -> str:
         from . import tex

@@ -234,7 +234,11 @@ def transposed_conv(i: Pair, k: Pair, s: Pair, p: Pair, d: Pair, a: Pair) -> Low
     ``a`` at the bottom/right; the kernel is the conv's, flipped. This is also the
     loss (input-gradient) phase of training.
     """
-    o = conv_output_size(i, k, s, p, d)
+    return transposed_from_operand(conv_output_size(i, k, s, p, d), k, s, p, d, a)
+
+
+def transposed_from_operand(o: Pair, k: Pair, s: Pair, p: Pair, d: Pair, a: Pair) -> Lowered:
+    """conv_transpose2d of an operand of size ``o``, lowered as in :func:`transposed_conv`."""
     return Lowered(*(Axis(n=o[x], k=k[x], stride=1, dilation=d[x], spacing=s[x],
                           pad_lo=d[x] * (k[x] - 1) - p[x],
                           pad_hi=d[x] * (k[x] - 1) - p[x] + a[x]) for x in (0, 1)))

@@ -1,0 +1,173 @@
+"""Numba CUDA kernels. Import only through :func:`convanim.sparse.backend.cuda_module`,
+which fixes the GPU-or-simulator mode first.
+
+- ``csr_conv``: Escoin's direct sparse convolution. One thread per output pixel; the
+  block's output channel has its CSR row (values and precomputed offsets into the
+  padded input) staged through shared memory in tiles; zero weights never load.
+- ``bsr_conv``: (COUT, CIN) block-sparse weights; a thread walks the non-zero tiles
+  of its output channel's block row only.
+- ``transposed_gather``: conv_transpose2d as a gather over the real input cells: a
+  tap whose source falls between cells (an inserted zero) is skipped, never multiplied.
+- ``im2col`` + ``gemm``: the dense baseline, shared-memory tiled.
+- ``avg_pool`` / ``max_pool``.
+"""
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+from numba import cuda, float32, int32
+
+TILE = 128       # CSR entries staged in shared memory at a time
+#: Threads per block of the pixel-parallel kernels; the simulator runs each thread as a
+#: Python thread, so it gets small blocks.
+THREADS = 32 if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1" else 128
+GEMM_TILE = 16
+
+
+@cuda.jit
+def csr_conv(xp, out, indptr, offsets, values, C, Cg, Hp, Wp, D, Dg, OH, OW, sh, sw):
+    vals = cuda.shared.array(TILE, float32)
+    offs = cuda.shared.array(TILE, int32)
+    nd = cuda.blockIdx.y
+    n = nd // D
+    d = nd % D
+    pix = cuda.blockIdx.x * cuda.blockDim.x + cuda.threadIdx.x
+    oy = pix // OW
+    ox = pix % OW
+    g = d // Dg
+    base = ((n * C + g * Cg) * Hp + oy * sh) * Wp + ox * sw
+    start = indptr[d]
+    end = indptr[d + 1]
+    acc = float32(0.0)
+    for chunk in range(start, end, TILE):
+        t = cuda.threadIdx.x
+        while t < TILE and chunk + t < end:
+            vals[t] = values[chunk + t]
+            offs[t] = offsets[chunk + t]
+            t += cuda.blockDim.x
+        cuda.syncthreads()
+        if pix < OH * OW:
+            for j in range(min(TILE, end - chunk)):
+                acc += vals[j] * xp[base + offs[j]]
+        cuda.syncthreads()
+    if pix < OH * OW:
+        out[nd * OH * OW + pix] = acc
+
+
+@cuda.jit
+def bsr_conv(xp, out, indptr, block_col, tiles, C, Cg, Hp, Wp, D, Dg, OH, OW, sh, sw,
+             dh, dw, bd, bc, kh, kw):
+    nd = cuda.blockIdx.y
+    n = nd // D
+    d = nd % D
+    pix = cuda.blockIdx.x * cuda.blockDim.x + cuda.threadIdx.x
+    if pix >= OH * OW:
+        return
+    oy = pix // OW
+    ox = pix % OW
+    g = d // Dg
+    dl = d % Dg  # output channel within the group: the block rows are per group
+    row = (g * ((Dg + bd - 1) // bd)) + dl // bd
+    local = dl % bd
+    acc = float32(0.0)
+    for t in range(indptr[row], indptr[row + 1]):
+        for cl in range(bc):
+            c = block_col[t] * bc + cl
+            if c < Cg:
+                plane = ((n * C + g * Cg + c) * Hp + oy * sh) * Wp + ox * sw
+                for ky in range(kh):
+                    for kx in range(kw):
+                        acc += tiles[(((t * bd + local) * bc + cl) * kh + ky) * kw + kx] * \
+                            xp[plane + ky * dh * Wp + kx * dw]
+    out[nd * OH * OW + pix] = acc
+
+
+@cuda.jit
+def transposed_gather(x, w, out, Cg, Dg, sh, sw, ph, pw, dh, dw):
+    n, co, pix = cuda.blockIdx.y // out.shape[1], cuda.blockIdx.y % out.shape[1], \
+        cuda.blockIdx.x * cuda.blockDim.x + cuda.threadIdx.x
+    OH, OW = out.shape[2], out.shape[3]
+    if pix >= OH * OW:
+        return
+    y = pix // OW
+    xo = pix % OW
+    g = co // Dg
+    col = co % Dg
+    H, W = x.shape[2], x.shape[3]
+    acc = float32(0.0)
+    for ky in range(w.shape[2]):
+        ty = y + ph - ky * dh
+        if ty < 0 or ty % sh != 0 or ty // sh >= H:
+            continue  # lands on padding or an inserted zero: nothing to multiply
+        iy = ty // sh
+        for kx in range(w.shape[3]):
+            tx = xo + pw - kx * dw
+            if tx < 0 or tx % sw != 0 or tx // sw >= W:
+                continue
+            ix = tx // sw
+            for ci in range(g * Cg, (g + 1) * Cg):
+                acc += x[n, ci, iy, ix] * w[ci, col, ky, kx]
+    out[n, co, y, xo] = acc
+
+
+@cuda.jit
+def im2col(xp, cols, c0, Cg, kh, kw, OH, OW, sh, sw, dh, dw):
+    """cols[(c*kh + ky)*kw + kx, n*OH*OW + pix] for the channels c0 .. c0+Cg of a group."""
+    row, colidx = cuda.grid(2)
+    if row >= cols.shape[0] or colidx >= cols.shape[1]:
+        return
+    c = row // (kh * kw)
+    ky = row // kw % kh
+    kx = row % kw
+    n = colidx // (OH * OW)
+    pix = colidx % (OH * OW)
+    cols[row, colidx] = xp[n, c0 + c, (pix // OW) * sh + ky * dh, (pix % OW) * sw + kx * dw]
+
+
+@cuda.jit
+def gemm(a, b, c):
+    """c = a @ b with shared-memory tiles."""
+    sa = cuda.shared.array((GEMM_TILE, GEMM_TILE), float32)
+    sb = cuda.shared.array((GEMM_TILE, GEMM_TILE), float32)
+    tx, ty = cuda.threadIdx.x, cuda.threadIdx.y
+    row = cuda.blockIdx.y * GEMM_TILE + ty
+    col = cuda.blockIdx.x * GEMM_TILE + tx
+    acc = float32(0.0)
+    for t in range((a.shape[1] + GEMM_TILE - 1) // GEMM_TILE):
+        k = t * GEMM_TILE
+        sa[ty, tx] = a[row, k + tx] if row < a.shape[0] and k + tx < a.shape[1] else 0.0
+        sb[ty, tx] = b[k + ty, col] if k + ty < b.shape[0] and col < b.shape[1] else 0.0
+        cuda.syncthreads()
+        for j in range(GEMM_TILE):
+            acc += sa[ty, j] * sb[j, tx]
+        cuda.syncthreads()
+    if row < c.shape[0] and col < c.shape[1]:
+        c[row, col] = acc
+
+
+@cuda.jit
+def pool(xp, out, kh, kw, sh, sw, dh, dw, is_max):
+    """Over a padded input: zeros for average (count_include_pad), -inf for max."""
+    nc = cuda.blockIdx.y
+    n, c = nc // out.shape[1], nc % out.shape[1]
+    pix = cuda.blockIdx.x * cuda.blockDim.x + cuda.threadIdx.x
+    OH, OW = out.shape[2], out.shape[3]
+    if pix >= OH * OW:
+        return
+    oy, ox = pix // OW, pix % OW
+    acc = -math.inf if is_max else 0.0
+    for ky in range(kh):
+        for kx in range(kw):
+            v = xp[n, c, oy * sh + ky * dh, ox * sw + kx * dw]
+            acc = max(acc, v) if is_max else acc + v
+    out[n, c, oy, ox] = acc if is_max else acc / (kh * kw)
+
+
+def blocks(count: int) -> int:
+    return max(1, (count + THREADS - 1) // THREADS)
+
+
+def as_f32(a) -> np.ndarray:
+    return np.ascontiguousarray(a, dtype=np.float32)

@@ -1,0 +1,173 @@
+"""Recompute every number a figure shows on a real convolution backend.
+
+The input is the figure data (what ``--json`` writes), built from the figure's
+options or read from a file, so a figure in a document can be checked later.
+numerical: the output against conv2d / conv_transpose2d / pooling. alphabet: C·x
+against conv2d and Cᵀ·y against conv_transpose2d, with random x, y and weights.
+im2col: the matrix's zeros against the closed-form statistics and against a count
+made on the backend (a convolution of ones counts the taps that read a real cell).
+arithmetic: every frame's taps on input cells, counted the same way.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import geometry
+from .spec import ConvSpec
+
+TOLERANCE = 1e-4  # float32 sums of a few small integers: exact in practice
+
+
+@dataclass
+class Check:
+    name: str
+    backend: str
+    error: float        # max abs difference (counts differ by whole numbers)
+    macs: int
+    dense_macs: int
+
+    @property
+    def passed(self) -> bool:
+        return self.error <= TOLERANCE
+
+
+def spec_of(data: dict) -> ConvSpec:
+    a = tuple(data["output_padding"]) if data["transposed"] else None
+    return ConvSpec(tuple(data["input_size"]), tuple(data["kernel_size"]), tuple(data["stride"]),
+                    tuple(data["padding"]), tuple(data["dilation"]), data["transposed"],
+                    a).validate()
+
+
+def _img(a) -> np.ndarray:
+    return np.asarray(a, dtype=np.float32)[None, None]
+
+
+def _conv(op, x, w, spec: ConvSpec, backend: str):
+    from . import sparse
+
+    i, k, s, p, d = spec.args
+    if op == "conv2d":
+        return sparse.run("conv2d", x, w, stride=s, padding=p, dilation=d, backend=backend)
+    return sparse.run("conv_transpose2d", x, w, stride=s, padding=p, dilation=d,
+                      output_padding=spec.output_padding, backend=backend)
+
+
+def check_numerical(data: dict, backend: str) -> list[Check]:
+    from . import sparse
+
+    spec, mode = spec_of(data), data["mode"]
+    x = _img(data["input"])
+    if mode == "convolution":
+        r = _conv("conv_transpose2d" if spec.transposed else "conv2d", x, _img(data["kernel"]),
+                  spec, backend)
+    else:
+        i, k, s, p, d = spec.args
+        r = sparse.run(f"{'avg' if mode == 'average' else 'max'}_pool2d", x, kernel_size=k,
+                       stride=s, padding=p, dilation=d, backend=backend)
+    shown = np.asarray(data["output"], dtype=np.float32)
+    got = r.output[0, 0]
+    error = float(np.abs(got - shown).max()) if got.shape == shown.shape else float("inf")
+    return [Check(f"numerical {mode} output", r.backend, error, r.macs, r.dense_macs)]
+
+
+def check_alphabet(data: dict, backend: str, seed: int = 0) -> list[Check]:
+    spec = spec_of(data)
+    k = spec.kernel_size
+    taps = np.array([[e if e is not None else (-1, -1) for e in row] for row in data["matrix"]])
+    rng = np.random.default_rng(seed)
+    w = rng.integers(-3, 4, k).astype(np.float32)
+    matrix = np.where(taps[..., 0] >= 0, w[taps[..., 0], taps[..., 1]], 0.0)
+    # the figure's matrix maps its operand to its output; orient it as the forward C
+    forward = matrix.T if spec.transposed else matrix
+    fwd_spec = ConvSpec(spec.input_size, k, spec.stride, spec.padding, spec.dilation).validate()
+    x = rng.integers(-3, 4, spec.input_size).astype(np.float32)
+    y = rng.integers(-3, 4, fwd_spec.forward_output).astype(np.float32)
+    tr_spec = ConvSpec(*spec.args, transposed=True,
+                       output_padding_given=spec.output_padding if spec.transposed else None)
+    checks = []
+    for name, op, operand, mat, sp in (("C x = conv2d(x)", "conv2d", x, forward, fwd_spec),
+                                       ("Cᵀ y = conv_transpose2d(y)", "conv_transpose2d", y,
+                                        forward.T, tr_spec)):
+        r = _conv(op, _img(operand), _img(w), sp, backend)
+        want = mat @ operand.ravel()
+        got = r.output.ravel()
+        error = float(np.abs(got - want).max()) if got.size == want.size else float("inf")
+        checks.append(Check(f"alphabet {name}", r.backend, error, r.macs, r.dense_macs))
+    return checks
+
+
+def _reads(phase: str, spec: ConvSpec, backend: str):
+    """Non-zero entries of a phase's im2col, counted by convolving ones on the backend."""
+    i, k, s, p, d = spec.args
+    if phase == "forward":
+        r = _conv("conv2d", _img(np.ones(i)), _img(np.ones(k)), spec, backend)
+        return r, float(r.output.sum())
+    if phase == "loss":
+        tr = ConvSpec(*spec.args, transposed=True).validate()
+        r = _conv("conv_transpose2d", _img(np.ones(spec.forward_output)), _img(np.ones(k)),
+                  tr, backend)
+        return r, float(r.output.sum())
+    from . import sparse
+
+    o = spec.forward_output
+    taps = tuple((o[a] - 1) * s[a] + 1 for a in (0, 1))  # dY with zeros inserted
+    r = sparse.run("conv2d", _img(np.ones(i)), _img(np.ones(taps)), stride=d, padding=p,
+                   backend=backend)
+    return r, float(r.output[0, 0, :k[0], :k[1]].sum())
+
+
+def check_im2col(data: dict, backend: str) -> list[Check]:
+    from . import models, stats
+
+    spec, phase = spec_of(data), data["phase"]
+    matrix = data["im2col"]
+    elements = len(matrix) * len(matrix[0])
+    shown = sum(e is None for row in matrix for e in row)
+    layer = models.Layer("x", "conv", spec.input_size, 1, 1, spec.kernel_size, spec.stride,
+                         spec.padding, spec.dilation)
+    closed = stats.layer_stats(layer)[f"{phase}_featuremap_zeros_after_im2col"]
+    r, reads = _reads(phase, spec, backend)
+    counted = elements - reads
+    error = float(max(abs(shown - closed), abs(shown - counted)))
+    return [Check(f"im2col {phase} zeros: figure {shown}, stats {closed}, counted {counted:.0f}",
+                  r.backend, error, r.macs, r.dense_macs)]
+
+
+def check_arithmetic(data: dict, backend: str, windows: list) -> list[Check]:
+    """``windows``: per step, how many of its taps the figure draws on input cells."""
+    spec = spec_of(data)
+    op = "conv_transpose2d" if spec.transposed else "conv2d"
+    operand = spec.lowered().operand
+    r = _conv(op, _img(np.ones(operand)), _img(np.ones(spec.kernel_size)), spec, backend)
+    got = r.output[0, 0].ravel()
+    want = np.asarray(windows, dtype=np.float32)
+    error = float(np.abs(got - want).max()) if got.size == want.size else float("inf")
+    return [Check("arithmetic taps on input cells, every step", r.backend, error, r.macs,
+                  r.dense_macs)]
+
+
+def check_figure(kind: str, data: dict, backend: str, scene: dict | None = None) -> list[Check]:
+    if kind == "numerical":
+        return check_numerical(data, backend)
+    if kind == "alphabet":
+        return check_alphabet(data, backend)
+    if kind == "im2col":
+        return check_im2col(data, backend)
+    if kind == "arithmetic":
+        data_cells = {tuple(c) for c in scene["cells"]["data"]}
+        counts = [sum(tuple(t) in data_cells for t in f["taps"]) for f in scene["frames"]]
+        return check_arithmetic(data, backend, counts)
+    raise ValueError(kind)
+
+
+def format_checks(checks: list[Check]) -> str:
+    head = ["check", "backend", "max abs error", "MACs done / dense", "zeros skipped", "result"]
+    rows = [[c.name, c.backend, f"{c.error:.3g}", f"{c.macs:,} / {c.dense_macs:,}",
+             f"{c.dense_macs - c.macs:,}", "pass" if c.passed else "FAIL"] for c in checks]
+    widths = [max(len(x) for x in col) for col in zip(head, *rows)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths)),
+             "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(x.ljust(w) for x, w in zip(r, widths)) for r in rows]
+    return "\n".join(lines) + "\n"
