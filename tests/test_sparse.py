@@ -194,3 +194,18 @@ def test_importing_sparse_does_not_import_numba():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env={**os.environ, "PYTHONPATH": str(__import__('helpers').PROJECT)})
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_gpu_benchmark_code_paths_run_on_the_simulator(tmp_path):
+    """The GPU benchmark must not first break on the GPU machine: run it in smoke mode."""
+    import subprocess
+    import sys
+    from helpers import PROJECT
+    out = tmp_path / "b.csv"
+    proc = subprocess.run([sys.executable, str(PROJECT / "benchmarks/sparse_gpu.py"), "--smoke",
+                           "--csv", str(out)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "| vgg16 | 1 | 90% |" in proc.stdout
+    rows = out.read_text().splitlines()
+    assert rows[0].startswith("network,layer,count,batch,structure,sparsity,method,ms,macs")
+    assert len(rows) == 1 + 2 * 3  # two configurations, three methods

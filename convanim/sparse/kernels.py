@@ -8,7 +8,7 @@ which fixes the GPU-or-simulator mode first.
   of its output channel's block row only.
 - ``transposed_gather``: conv_transpose2d as a gather over the real input cells: a
   tap whose source falls between cells (an inserted zero) is skipped, never multiplied.
-- ``im2col`` + ``gemm``: the dense baseline, shared-memory tiled.
+- ``im2col`` + ``gemm`` (+ ``place_group``): the dense baseline, shared-memory tiled.
 - ``avg_pool`` / ``max_pool``.
 """
 from __future__ import annotations
@@ -145,6 +145,17 @@ def gemm(a, b, c):
         cuda.syncthreads()
     if row < c.shape[0] and col < c.shape[1]:
         c[row, col] = acc
+
+
+@cuda.jit
+def place_group(prod, out, d0):
+    """out[n, d0 + r, y, x] = prod[r, n*OH*OW + y*OW + x]: a group's GEMM into NCHW."""
+    col = cuda.blockIdx.x * cuda.blockDim.x + cuda.threadIdx.x
+    r = cuda.blockIdx.y
+    plane = out.shape[2] * out.shape[3]
+    if col < prod.shape[1]:
+        n, pix = col // plane, col % plane
+        out[n, d0 + r, pix // out.shape[3], pix % out.shape[3]] = prod[r, col]
 
 
 @cuda.jit
