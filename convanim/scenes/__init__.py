@@ -48,6 +48,16 @@ def canvas_kinds(low: geometry.Lowered, output_padding=(0, 0)) -> np.ndarray:
     return names
 
 
+def canvas_grid(low: geometry.Lowered, output_padding=(0, 0)) -> list[list[dict]]:
+    """Row by row, each canvas cell's kind and the operand cell ``[y, x]`` it holds (or None)."""
+    kinds = canvas_kinds(low, output_padding)
+    ys = low.rows.source(np.arange(low.rows.canvas))
+    xs = low.cols.source(np.arange(low.cols.canvas))
+    return [[{"kind": kinds[r, c],
+              "cell": [int(ys[r]), int(xs[c])] if kinds[r, c] == "data" else None}
+             for c in range(low.cols.canvas)] for r in range(low.rows.canvas)]
+
+
 def cells_by_kind(names: np.ndarray) -> dict[str, list[list[int]]]:
     return {kind: [[int(r), int(c)] for r, c in zip(*np.nonzero(names == kind))]
             for kind in ("data", "padding", "inserted", "outpad")}

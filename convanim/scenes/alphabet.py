@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..spec import ConvSpec
-from . import canvas_kinds, too_large, window
+from . import canvas_grid, too_large, window
 
 TEMPLATE = "alphabet.tex.j2"
 #: Rows or columns of C beyond which its entries are unreadable.
@@ -60,12 +60,7 @@ def scene(spec: ConvSpec, steps: list[int], args) -> dict:
     m, n = matrix.shape[:2]
     nh, nw = low.operand
     oh, ow = low.out
-    kinds = canvas_kinds(low, spec.output_padding)
-    sources = [low.rows.source(np.arange(low.rows.canvas)),
-               low.cols.source(np.arange(low.cols.canvas))]
-    canvas = [[{"kind": kinds[r, c],
-                "cell": [int(sources[0][r]), int(sources[1][c])] if kinds[r, c] == "data" else None}
-               for c in range(low.cols.canvas)] for r in range(low.rows.canvas)]
+    canvas = canvas_grid(low, spec.output_padding)
     taps = kernel_entries(spec, np.moveaxis(np.indices(spec.kernel_size), 0, -1))
     frames = []
     for step in steps:

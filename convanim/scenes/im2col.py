@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import geometry
 from ..spec import ConvSpec, SpecError
-from . import canvas_kinds, too_large, window
+from . import canvas_grid, canvas_kinds, too_large, window
 
 TEMPLATE = "im2col.tex.j2"
 PHASES = ("forward", "loss", "gradient")
@@ -68,11 +68,7 @@ def scene(spec: ConvSpec, steps: list[int], args) -> dict:
     low = lowered(spec, args)
     a = geometry.auto_output_padding(*spec.args) if phase == "loss" else (0, 0)
     kinds = canvas_kinds(low, a)
-    sources = [low.rows.source(np.arange(low.rows.canvas)),
-               low.cols.source(np.arange(low.cols.canvas))]
-    canvas = [[{"kind": kinds[r, c],
-                "cell": [int(sources[0][r]), int(sources[1][c])] if kinds[r, c] == "data" else None}
-               for c in range(low.cols.canvas)] for r in range(low.rows.canvas)]
+    canvas = canvas_grid(low, a)
     unfolded = low.im2col()                                 # (taps, outputs, 2)
     # the kind of zero each null entry reads: where its tap lands on the canvas
     py, px = low.rows.positions(), low.cols.positions()     # (oh, kh), (ow, kw)

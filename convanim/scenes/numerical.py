@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import geometry
 from ..spec import ConvSpec, SpecError, format_pair
-from . import canvas_kinds, format_number, too_large, window
+from . import canvas_grid, format_number, too_large, window
 
 TEMPLATE = "numerical.tex.j2"
 #: Canvas cells per axis beyond which the numbers no longer fit.
@@ -95,12 +95,10 @@ def scene(spec: ConvSpec, steps: list[int], args) -> dict:
     operand, kernel = draw_values(spec, args.seed)
     output, values, real = compute(spec, args.mode, operand, kernel)
     weights = taps_weights(spec, kernel)
-    kinds = canvas_kinds(low, spec.output_padding)
-    sources = [low.rows.source(np.arange(low.rows.canvas)), low.cols.source(np.arange(low.cols.canvas))]
-    canvas = [[{"kind": kinds[r, c],
-                "label": format_number(operand[sources[0][r], sources[1][c]])
-                if kinds[r, c] == "data" else "0"}
-               for c in range(low.cols.canvas)] for r in range(low.rows.canvas)]
+    canvas = canvas_grid(low, spec.output_padding)
+    for row in canvas:
+        for cell in row:
+            cell["label"] = format_number(operand[tuple(cell["cell"])]) if cell["cell"] else "0"
     ow = low.out[1]
     frames = []
     for step in steps:
