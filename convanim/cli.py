@@ -11,11 +11,8 @@ import sys
 import configargparse
 
 from . import __version__
-from .spec import SpecError, parse_pair
-
-
-class VerifyError(RuntimeError):
-    """A figure whose numbers the backend does not reproduce: exit status 1."""
+from .errors import BackendError, SpecError, ToolError, VerifyError
+from .spec import parse_pair
 
 
 class _Parser(configargparse.ArgumentParser):
@@ -252,9 +249,6 @@ def _run_figure(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .render import ToolError
-    from .sparse.backend import BackendError
-
     try:
         args = build_parser().parse_args(argv)
         return args.func(args)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from . import files
 from .cache import Cache, key
-from .spec import SpecError
+from .errors import SpecError, ToolError
 
 TEX_TIMEOUT_S = 600
 #: Pixels of all GIF frames together; beyond it the frames do not fit in memory.
@@ -37,10 +37,6 @@ _INSTALL = {
 _INSTALL["pdfinfo"] = _INSTALL["pdftocairo"] = _INSTALL["pdftoppm"]
 _TOOLS = {"pdf": ["pdflatex"], "png": ["pdflatex", "pdftoppm", "pdfinfo"],
           "gif": ["pdflatex", "pdftoppm", "pdfinfo"], "svg": ["pdflatex", "pdftocairo"]}
-
-
-class ToolError(RuntimeError):
-    """A missing program or a TeX failure: one line, exit status 1."""
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,8 @@ import re
 from dataclasses import dataclass, field
 
 from . import geometry
+from .errors import SpecError
 from .geometry import Pair
-
-
-class SpecError(ValueError):
-    """Invalid parameters: reported as one line, exit status 2."""
 
 
 _SIZE = re.compile(r"\s*(-?\d+)\s*(?:[xX×]\s*(-?\d+)\s*)?")

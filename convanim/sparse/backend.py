@@ -11,11 +11,9 @@ import ctypes
 import os
 import sys
 
+from ..errors import BackendError
+
 BACKENDS = ("auto", "cuda", "simulator", "numpy")
-
-
-class BackendError(RuntimeError):
-    """The requested backend cannot run here: one line, exit status 1."""
 
 
 def gpu_present() -> bool:
