@@ -12,7 +12,7 @@ import configargparse
 
 from . import __version__
 from .errors import BackendError, SpecError, ToolError, VerifyError
-from .spec import parse_pair
+from .spec import int_in, pair_arg
 
 
 class _Parser(configargparse.ArgumentParser):
@@ -20,25 +20,6 @@ class _Parser(configargparse.ArgumentParser):
 
     def error(self, message):
         raise SpecError(message)
-
-
-def _pair(text: str):
-    try:
-        return parse_pair(text)
-    except SpecError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
-
-
-def _int_in(low: int, high: int):
-    def check(text: str) -> int:
-        try:
-            v = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-        if not low <= v <= high:
-            raise argparse.ArgumentTypeError(f"must be between {low} and {high}, got {v}")
-        return v
-    return check
 
 
 def _figure_kinds() -> dict:
@@ -85,20 +66,20 @@ def _stats_parser(sub) -> None:
     net = p.add_mutually_exclusive_group()
     net.add_argument("--model", choices=sorted(MODELS), help="a built-in network (224x224 input)")
     net.add_argument("--onnx", metavar="FILE", help="the Conv nodes of an ONNX model")
-    p.add_argument("-i", "--input-size", type=_pair, metavar="N|HxW",
+    p.add_argument("-i", "--input-size", type=pair_arg, metavar="N|HxW",
                    help="the layer's input (default 5), or a --model's image (default 224)")
-    p.add_argument("-k", "--kernel-size", type=_pair, default=(3, 3), metavar="N|HxW")
-    p.add_argument("-s", "--stride", type=_pair, default=(1, 1), metavar="N|HxW")
-    p.add_argument("-p", "--padding", type=_pair, default=(0, 0), metavar="N|HxW")
-    p.add_argument("-d", "--dilation", type=_pair, default=(1, 1), metavar="N|HxW")
-    p.add_argument("--in-channels", type=_int_in(1, 1 << 20), default=1)
-    p.add_argument("--out-channels", type=_int_in(1, 1 << 20), default=1)
-    p.add_argument("--groups", type=_int_in(1, 1 << 20), default=1)
-    p.add_argument("--batch", type=_int_in(1, 1 << 20), default=1,
+    p.add_argument("-k", "--kernel-size", type=pair_arg, default=(3, 3), metavar="N|HxW")
+    p.add_argument("-s", "--stride", type=pair_arg, default=(1, 1), metavar="N|HxW")
+    p.add_argument("-p", "--padding", type=pair_arg, default=(0, 0), metavar="N|HxW")
+    p.add_argument("-d", "--dilation", type=pair_arg, default=(1, 1), metavar="N|HxW")
+    p.add_argument("--in-channels", type=int_in(1, 1 << 20), default=1)
+    p.add_argument("--out-channels", type=int_in(1, 1 << 20), default=1)
+    p.add_argument("--groups", type=int_in(1, 1 << 20), default=1)
+    p.add_argument("--batch", type=int_in(1, 1 << 20), default=1,
                    help="images per batch (MACs and activation bytes scale with it)")
     p.add_argument("--weight-sparsity", type=float, default=0.0, metavar="F",
                    help="fraction of zero weights, counted in the forward and loss MACs")
-    p.add_argument("--bytes", type=_int_in(1, 16), default=4, help="bytes per element")
+    p.add_argument("--bytes", type=int_in(1, 16), default=4, help="bytes per element")
     p.add_argument("--csv", metavar="FILE", help="also write every column as CSV")
     p.add_argument("--cfg", metavar="FILE", help="also write the layer config "
                    "(type,Hi,Wi,Ho,Wo,C,D,Kh,Kw,Sh,Sw,Ph,Pw,G,Dh,Dw)")
@@ -159,27 +140,27 @@ def _figure_options(p) -> None:
     p.add_argument("-c", "--config", is_config_file=True, help="read options from this file")
     p.add_argument("name", nargs="?", metavar="NAME",
                    help="base name of the outputs (default: from kind and parameters)")
-    p.add_argument("-i", "--input-size", type=_pair, default=(5, 5), metavar="N|HxW")
-    p.add_argument("-k", "--kernel-size", type=_pair, default=(3, 3), metavar="N|HxW")
-    p.add_argument("-s", "--stride", type=_pair, default=(1, 1), metavar="N|HxW")
-    p.add_argument("-p", "--padding", type=_pair, default=(0, 0), metavar="N|HxW")
-    p.add_argument("-d", "--dilation", type=_pair, default=(1, 1), metavar="N|HxW")
-    p.add_argument("-o", "--output-size", type=_pair, metavar="N|HxW",
+    p.add_argument("-i", "--input-size", type=pair_arg, default=(5, 5), metavar="N|HxW")
+    p.add_argument("-k", "--kernel-size", type=pair_arg, default=(3, 3), metavar="N|HxW")
+    p.add_argument("-s", "--stride", type=pair_arg, default=(1, 1), metavar="N|HxW")
+    p.add_argument("-p", "--padding", type=pair_arg, default=(0, 0), metavar="N|HxW")
+    p.add_argument("-d", "--dilation", type=pair_arg, default=(1, 1), metavar="N|HxW")
+    p.add_argument("-o", "--output-size", type=pair_arg, metavar="N|HxW",
                    help="the conv's output size; an error unless it equals the computed one")
     p.add_argument("-t", "--transposed", action="store_true",
                    help="show the transposed conv of the conv given by -i -k -s -p -d")
-    p.add_argument("--output-padding", type=_pair, metavar="N|HxW",
+    p.add_argument("--output-padding", type=pair_arg, metavar="N|HxW",
                    help="transposed only (default: so the transposed output is exactly -i)")
     p.add_argument("-e", "--step", type=int, default=0, help="step to draw, 0-based, row-major")
     p.add_argument("-a", "--animation", action="store_true",
                    help="draw every step: OUT/NAME.pdf (one page each) and GIF/NAME.gif")
     p.add_argument("-y", "--type", choices=["pdf", "png", "svg"], default="png",
                    help="file type of a single step")
-    p.add_argument("-q", "--quality", type=_int_in(10, 2400), default=600,
+    p.add_argument("-q", "--quality", type=int_in(10, 2400), default=600,
                    help="DPI of a single step")
-    p.add_argument("-qa", "--quality-animation", type=_int_in(10, 600), default=150,
+    p.add_argument("-qa", "--quality-animation", type=int_in(10, 600), default=150,
                    help="DPI of GIF frames")
-    p.add_argument("--delay", type=_int_in(10, 60000), default=1000,
+    p.add_argument("--delay", type=int_in(10, 60000), default=1000,
                    help="milliseconds per GIF frame")
     p.add_argument("--out-dir", default="out", help="where frames and PDFs go")
     p.add_argument("--gif-dir", default="gif", help="where GIFs go")

@@ -108,6 +108,9 @@ def plan(args) -> Figure:
     """Validate a parsed figure command; raises :class:`SpecError` with the reason."""
     module = args.module
     spec = spec_from_args(args)
+    reason = module.limits(spec, args)  # first: the kind's checks may build index maps
+    if reason:
+        raise SpecError(reason)
     module.check(spec, args)
     low = module.lowered(spec, args)
     if min(low.rows.pad_lo, low.cols.pad_lo, low.rows.pad_hi, low.cols.pad_hi) < 0:
@@ -125,9 +128,6 @@ def plan(args) -> Figure:
             raise SpecError(f"step {args.step} out of range: this figure has {steps} steps "
                             f"(0 to {steps - 1})")
         frames = [args.step]
-    reason = module.limits(spec, args)
-    if reason:
-        raise SpecError(reason)
     name = args.name or default_name(args.kind, spec, module.name_parts(args))
     if not _NAME.fullmatch(name) or len(name) > MAX_NAME:
         raise SpecError(f"NAME must be at most {MAX_NAME} letters, digits and . _ + - "

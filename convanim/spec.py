@@ -5,6 +5,7 @@ A :class:`ConvSpec` always describes the *forward* conv (the seed's semantics);
 """
 from __future__ import annotations
 
+import argparse
 import re
 from dataclasses import dataclass, field
 
@@ -23,6 +24,27 @@ def parse_pair(text: str) -> Pair:
         raise SpecError(f"expected N or HxW (e.g. 5 or 5x7), got {text!r}")
     h = int(m.group(1))
     return (h, int(m.group(2)) if m.group(2) is not None else h)
+
+
+def pair_arg(text: str) -> Pair:
+    """argparse type: ``N`` or ``HxW``."""
+    try:
+        return parse_pair(text)
+    except SpecError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def int_in(low: int, high: int):
+    """argparse type: an integer in [low, high]."""
+    def check(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if not low <= v <= high:
+            raise argparse.ArgumentTypeError(f"must be between {low} and {high}, got {v}")
+        return v
+    return check
 
 
 def format_pair(v: Pair) -> str:

@@ -79,7 +79,8 @@ def test_pooling_refuses_what_pytorch_refuses(kw, mode, message):
 
 @pytest.mark.parametrize("value,text", [(3, "3"), (3.0, "3"), (-2.0, "-2"), (1.5, "1.5"),
                                         (1.25, "1.25"), (13 / 9, "1.44"), (0.125, "0.13"),
-                                        (2 / 3, "0.67"), (0.0, "0"), (np.int64(7), "7")])
+                                        (2 / 3, "0.67"), (0.0, "0"), (np.int64(7), "7"),
+                                        (767 / 256, "3.00"), (2.5, "2.5")])
 def test_numbers_print_compactly(value, text):
     assert format_number(value) == text
 

@@ -83,11 +83,17 @@ def too_large(kind: str, what: str, size, limit: int) -> str | None:
 
 
 def format_number(value) -> str:
-    """Integers without ".0"; other values exact if two decimals hold them, else rounded."""
+    """Integers without ".0"; others exact if two decimals hold them, else two decimals.
+
+    An inexact value keeps both decimals (2.996 prints "3.00", not "3"), so a
+    rounded number never looks exact.
+    """
     q = Fraction(value).limit_denominator(10**6)
     if q.denominator == 1:
         return str(q.numerator)
     rounded = (Decimal(q.numerator) / Decimal(q.denominator)).quantize(Decimal("0.01"),
                                                                       rounding=ROUND_HALF_UP)
-    text = str(rounded).rstrip("0").rstrip(".")
-    return "0" if text == "-0" else text
+    text = str(rounded)
+    if rounded == q:  # exact: drop the zeros that carry no information
+        text = text.rstrip("0").rstrip(".")
+    return {"-0": "0", "-0.00": "0.00"}.get(text, text)

@@ -100,5 +100,7 @@ def scene(spec: ConvSpec, steps: list[int], args) -> dict:
 
 
 def data(spec: ConvSpec, scene: dict, args) -> dict:
+    a = geometry.auto_output_padding(*spec.args) if scene["phase"] == "loss" else (0, 0)
     return {"phase": scene["phase"], "output_size": scene["output_size"],
+            "output_padding": list(a),
             "im2col": scene["matrix"], "kernel_zeros": scene["counts"]["kernel_zeros"]}

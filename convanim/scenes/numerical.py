@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import geometry
-from ..spec import ConvSpec, SpecError, format_pair
+from ..spec import ConvSpec, SpecError, format_pair, int_in
 from . import canvas_grid, format_number, too_large, window
 
 TEMPLATE = "numerical.tex.j2"
@@ -22,7 +22,8 @@ MODES = ("convolution", "average", "max")
 def add_arguments(parser) -> None:
     parser.add_argument("-m", "--mode", choices=MODES, default="convolution",
                         help="conv2d, avg_pool2d (count_include_pad) or max_pool2d")
-    parser.add_argument("--seed", type=int, default=1234, help="seed of the values drawn")
+    parser.add_argument("--seed", type=int_in(0, 2**63 - 1), default=1234,
+                        help="seed of the values drawn")
 
 
 def check(spec: ConvSpec, args) -> None:

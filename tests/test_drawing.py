@@ -1,0 +1,111 @@
+"""What each frame draws: weights at the taps, filled outputs, highlights, zero styles.
+
+The numbers are tested elsewhere; these tests catch a figure that computes right but
+draws wrong (an unflipped kernel, a highlight one row off, inserted zeros styled as
+padding).
+"""
+import re
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from convanim import tex
+from convanim.scenes import alphabet, im2col, numerical
+from convanim.spec import ConvSpec
+
+import reference as ref
+
+
+def num_args(**kw):
+    return SimpleNamespace(**{"mode": "convolution", "seed": 3, "caption": "", **kw})
+
+
+@pytest.mark.parametrize("transposed,a", [(False, None), (True, None), (True, (0, 0))])
+def test_numerical_frames_draw_the_weights_values_and_outputs_of_their_step(transposed, a):
+    spec = ConvSpec((6, 5), (3, 2), (2, 1), (1, 0), transposed=transposed,
+                    output_padding_given=a).validate()
+    low = spec.lowered()
+    scene = numerical.scene(spec, list(range(low.steps)), num_args())
+    x, w = np.array(scene["input"]), np.array(scene["kernel"])
+    drawn_w = w[::-1, ::-1] if transposed else w                # the transposed conv flips
+    out = np.array(scene["output"])
+    if transposed:  # explicit output padding too
+        assert np.array_equal(out, ref.conv_transpose2d(x.astype(float), w.astype(float),
+                                                        spec.stride, spec.padding,
+                                                        spec.dilation, spec.output_padding))
+    canvas = scene["canvas"]
+    for frame in scene["frames"]:
+        assert frame["weights"] == [str(v) for v in drawn_w.ravel()]
+        # the equation multiplies what the canvas shows under each tap by that tap's weight
+        shown = [canvas[r][c]["label"] for r, c in frame["taps"]]
+        assert frame["equation"]["terms"] == [[v, wt] for v, wt in zip(shown, frame["weights"])]
+        oy, ox = frame["out"]
+        assert frame["equation"]["result"] == str(out[oy, ox])
+        # outputs so far, each at its own cell
+        ow = out.shape[1]
+        assert frame["filled"] == [[s // ow, s % ow, str(out[s // ow, s % ow])]
+                                   for s in range(frame["step"] + 1)]
+    for row in canvas:  # operand values at the data cells, in place
+        for cell in row:
+            if cell["kind"] == "data":
+                assert cell["label"] == str(x[tuple(cell["cell"])])
+    kinds = {cell["kind"] for row in canvas for cell in row}
+    assert kinds >= ({"data", "inserted"} if transposed else {"data", "padding"})
+
+
+def test_max_equation_leaves_padding_out():
+    spec = ConvSpec((5, 5), (3, 3), (1, 1), (1, 1)).validate()
+    scene = numerical.scene(spec, [0], num_args(mode="max"))
+    assert len(scene["frames"][0]["equation"]["terms"]) == 4  # the corner window: 2x2 real
+    assert r"$-\infty$" in tex.render(numerical.TEMPLATE, scene=scene)
+
+
+def test_alphabet_transposed_taps_are_labelled_with_the_flipped_kernel():
+    spec = ConvSpec((5, 5), (3, 2), (2, 2), (1, 0), transposed=True).validate()
+    frame = alphabet.scene(spec, [0], SimpleNamespace(caption=""))["frames"][0]
+    kh, kw = spec.kernel_size
+    assert frame["weights"] == [[kh - 1 - ty, kw - 1 - tx] for ty in range(kh) for tx in range(kw)]
+
+
+def test_alphabet_highlights_the_row_of_the_step():
+    spec = ConvSpec((4, 4), (3, 3)).validate()
+    scene = alphabet.scene(spec, [0, 1, 2, 3], SimpleNamespace(caption=""))
+    source = tex.render(alphabet.TEMPLATE, scene=scene)
+    rows = re.findall(r"\\path\[row\] \(([-\d.]+),([-\d.]+)\) rectangle \+\(([\d.]+),1\)", source)
+    matrix_rows, vector_rows = rows[0::2], rows[1::2]  # each frame: the matrix row, then y's
+    assert [float(y) for _, y, _ in matrix_rows] == [-1.0, -2.0, -3.0, -4.0]  # row = step
+    assert [float(y) for _, y, _ in vector_rows] == [-1.0, -2.0, -3.0, -4.0]
+
+
+@pytest.mark.parametrize("phase", im2col.PHASES)
+def test_im2col_highlights_the_column_of_the_step_and_styles_zeros_by_kind(phase):
+    spec = ConvSpec((5, 5), (3, 3), (2, 2), (1, 1)).validate()
+    low = im2col.lowered(spec, SimpleNamespace(phase=phase))
+    scene = im2col.scene(spec, list(range(low.steps)), SimpleNamespace(phase=phase, caption=""))
+    source = tex.render(im2col.TEMPLATE, scene=scene)
+    xs = [float(x) for x in re.findall(r"\\path\[column\] \(([-\d.]+),0\)", source)]
+    assert len(xs) == low.steps
+    assert xs[1] - xs[0] > 0 and np.allclose(np.diff(xs), xs[1] - xs[0])  # in order, one each
+    kinds = {k for row in scene["zero_kinds"] for k in row if k}
+    for kind in kinds:
+        assert f"\\path[z{kind}]" in source
+    assert kinds == ({"padding", "inserted"} if phase == "loss" else {"padding"})
+    n = scene["counts"]
+    assert n["sparsity"] == round(100 * n["zeros"] / n["elements"], 1)
+    assert f"sparsity {n['sparsity']}" in source
+
+
+def test_im2col_kernel_vectors():
+    spec = ConvSpec((5, 5), (3, 2), (1, 1), (1, 1)).validate()
+    scene = im2col.scene(spec, [0], SimpleNamespace(phase="loss", caption=""))
+    assert scene["kernel"] == [[2 - ty, 1 - tx] for ty in range(3) for tx in range(2)]  # flipped
+    grad = im2col.scene(ConvSpec((5, 5), (3, 3), (2, 2), (1, 1)).validate(), [0],
+                        SimpleNamespace(phase="gradient", caption=""))
+    assert grad["kernel"][:6] == [[0, 0], None, [0, 1], None, [0, 2], None]  # dY zero-inserted
+
+
+def test_im2col_loss_json_reports_its_output_padding():
+    spec = ConvSpec((6, 6), (3, 3), (2, 2), (1, 1)).validate()
+    args = SimpleNamespace(phase="loss", caption="")
+    assert im2col.data(spec, im2col.scene(spec, [0], args), args)["output_padding"] == [1, 1]
