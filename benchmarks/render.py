@@ -11,7 +11,6 @@ that a noisy machine slows all three alike; the table reports medians.
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import shutil
 import statistics
@@ -23,6 +22,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from common import write_csv  # noqa: E402
 
 from convanim.cli import build_parser  # noqa: E402
 from convanim.figure import plan  # noqa: E402
@@ -87,10 +88,7 @@ def main() -> int:
         print(f"| `{r['case']}` | {r['frames']} | {r['floor']:.3f} | {r['cold']:.3f} | "
               f"{r['warm']:.3f} | {r['cold/floor']:.2f} |")
     if opts.csv:
-        with open(opts.csv, "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=list(rows[0]))
-            w.writeheader()
-            w.writerows(rows)
+        write_csv(opts.csv, rows)
     return 0
 
 

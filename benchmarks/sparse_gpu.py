@@ -16,7 +16,6 @@ Without a GPU it says so and times a reduced set on the numpy backend.
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import statistics
 import sys
@@ -26,6 +25,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from common import write_csv  # noqa: E402
 
 from convanim import models, sparse  # noqa: E402
 
@@ -187,10 +188,7 @@ def main() -> int:
               "nothing there); the GPU table is still owed")
     print(summary(rows))
     if opts.csv:
-        with open(opts.csv, "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=list(rows[0]))
-            w.writeheader()
-            w.writerows(rows)
+        write_csv(opts.csv, rows)
     return 0
 
 
