@@ -16,6 +16,7 @@ Without a GPU it says so and times a reduced set on the numpy backend.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import statistics
 import sys
@@ -28,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from common import write_csv  # noqa: E402
 
-from convanim import models, sparse  # noqa: E402
+from convanim import geometry, models, sparse  # noqa: E402
 
 UNSTRUCTURED = [0.0, 0.5, 0.7, 0.9, 0.95]
 BLOCKED = [0.5, 0.75, 0.9]
@@ -123,7 +124,9 @@ def gpu_rows(networks, batches, repeat, simulator=False):
                     if cudnn:
                         rows.append({**base, "method": "cudnn",
                                      "ms": time_cudnn(x, w, stride, repeat),
-                                     "macs": batch * d * c * 9 * (h // stride) ** 2})
+                                     "macs": batch * d * c * 9 * math.prod(
+                                         geometry.conv_output_size((h, h), (3, 3), (stride,) * 2,
+                                                                   (1, 1), (1, 1)))})
     return rows
 
 

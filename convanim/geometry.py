@@ -83,6 +83,16 @@ class Axis:
         return self.pad_lo + self.span + self.pad_hi
 
     @property
+    def cell_gap(self) -> int:
+        """Zeros inserted between two operand cells."""
+        return self.spacing - 1
+
+    @property
+    def tap_gap(self) -> int:
+        """Zeros between two real kernel taps: dilation holes or zeros inserted into the kernel."""
+        return self.dilation * self.kernel_spacing - 1
+
+    @property
     def extent(self) -> int:
         """Canvas cells one kernel window covers."""
         return self.dilation * (self.k - 1) + 1

@@ -101,7 +101,8 @@ class ConvSpec:
                 raise SpecError(f"{name} must be >= {low}, got {format_pair(v)}")
         i, k, s, p, d = self.args
         if min(self.forward_output) < 1:
-            span = (d[0] * (k[0] - 1) + 1, d[1] * (k[1] - 1) + 1)
+            low = geometry.forward_conv(*self.args)
+            span = (low.rows.extent, low.cols.extent)
             raise SpecError(
                 f"kernel of size {format_pair(k)} with dilation {format_pair(d)} spans "
                 f"{format_pair(span)} cells, more than the padded input "

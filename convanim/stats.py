@@ -31,18 +31,14 @@ def layer_stats(layer: Layer, batch: int = 1, weight_sparsity: float = 0.0,
     o = layer.out_size
     row = {"name": layer.name, "input_size": format_pair(i), "output_size": format_pair(o),
            "kernel_size": format_pair(k), "stride": format_pair(s), "padding": format_pair(p)}
-    internal = {"forward": ((0, 0), tuple(x - 1 for x in d)),
-                "loss": (tuple(x - 1 for x in s), tuple(x - 1 for x in d)),
-                "gradient": ((0, 0), tuple(x - 1 for x in s))}
-    external = {"forward": p, "loss": tuple(d[a] * (k[a] - 1) - p[a] for a in (0, 1)),
-                "gradient": p}
     lowered = {phase: geometry.phase_conv(phase, i, k, s, p, d) for phase in PHASES}
     # the operand of each phase: x has C channels, dY has D
     channels = {"forward": C, "loss": D, "gradient": C}
     for phase in PHASES:
-        row[f"{phase}_featuremap_internal_padding"] = _pad_text(internal[phase][0])
-        row[f"{phase}_featuremap_external_padding"] = _pad_text(external[phase])
-        row[f"{phase}_weight_internal_padding"] = _pad_text(internal[phase][1])
+        axes = (lowered[phase].rows, lowered[phase].cols)
+        row[f"{phase}_featuremap_internal_padding"] = _pad_text(tuple(a.cell_gap for a in axes))
+        row[f"{phase}_featuremap_external_padding"] = _pad_text(tuple(a.pad_lo for a in axes))
+        row[f"{phase}_weight_internal_padding"] = _pad_text(tuple(a.tap_gap for a in axes))
         row[f"{phase}_featuremap_elements_after_im2col"] = channels[phase] * lowered[phase].elements
         row[f"{phase}_featuremap_zeros_after_im2col"] = channels[phase] * lowered[phase].zeros()
     grad = lowered["gradient"]

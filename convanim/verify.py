@@ -111,8 +111,7 @@ def _reads(phase: str, spec: ConvSpec, backend: str):
         return r, float(r.output.sum())
     from . import sparse
 
-    o = spec.forward_output
-    taps = tuple((o[a] - 1) * s[a] + 1 for a in (0, 1))  # dY with zeros inserted
+    taps = geometry.gradient_conv(*spec.args).kernel  # dY with zeros inserted
     r = sparse.run("conv2d", _img(np.ones(i)), _img(np.ones(taps)), stride=d, padding=p,
                    backend=backend)
     return r, float(r.output[0, 0, :k[0], :k[1]].sum())

@@ -56,9 +56,9 @@ def _kernel_taps(spec: ConvSpec, phase: str, low: geometry.Lowered) -> list:
     if phase == "loss":  # the flipped kernel
         ty, tx = spec.kernel_size[0] - 1 - ty, spec.kernel_size[1] - 1 - tx
     if phase == "gradient":  # dY with s-1 zeros inserted between its cells
-        s = spec.stride
-        real = (ty % s[0] == 0) & (tx % s[1] == 0)
-        return [[int(a // s[0]), int(b // s[1])] if r else None
+        real = np.outer(low.rows.real_taps(), low.cols.real_taps())
+        sy, sx = low.rows.kernel_spacing, low.cols.kernel_spacing
+        return [[int(a // sy), int(b // sx)] if r else None
                 for a, b, r in zip(ty.ravel(), tx.ravel(), real.ravel())]
     return [[int(a), int(b)] for a, b in zip(ty.ravel(), tx.ravel())]
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import geometry
 from ..spec import ConvSpec, SpecError, format_pair, int_in
 from . import canvas_grid, format_number, too_large, window
 
