@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import files
 from .spec import ConvSpec, SpecError, format_pair
 
 #: Frames one animation may have; beyond it TeX runs for minutes and the GIF is unwatchable.
@@ -88,7 +89,10 @@ class Figure:
             return [Product("pdf", out / f"{self.name}.pdf"),
                     Product("gif", gif / f"{self.name}.gif")]
         kind = self.args.type
-        return [Product(kind, out / f"{self.name}_{self.args.step:02d}.{kind}")]
+        return [Product(kind, out / f"{self.name}_{self.frames[0]:02d}.{kind}")]
+
+    def json_path(self) -> Path | None:
+        return Path(self.args.out_dir) / f"{self.name}.json" if self.args.json else None
 
     def make(self, cache=None, progress: bool = False) -> list[Path]:
         """Render and place every file (all or none); returns their paths."""
@@ -98,8 +102,7 @@ class Figure:
                                    delay_ms=self.args.delay)
         extra = {}
         if self.args.json:
-            extra[Path(self.args.out_dir) / f"{self.name}.json"] = \
-                (json.dumps(self.data(), indent=1) + "\n").encode()
+            extra[self.json_path()] = (json.dumps(self.data(), indent=1) + "\n").encode()
         return render.render(self.tex, len(self.frames), self.products(), settings,
                              params=self.params(), cache=cache, progress=progress, extra=extra)
 
@@ -124,10 +127,11 @@ def plan(args) -> Figure:
                             f"(draw single steps with -e instead)")
         frames = list(range(steps))
     else:
-        if not 0 <= args.step < steps:
-            raise SpecError(f"step {args.step} out of range: this figure has {steps} steps "
+        step = 0 if args.step is None else args.step
+        if not 0 <= step < steps:
+            raise SpecError(f"step {step} out of range: this figure has {steps} steps "
                             f"(0 to {steps - 1})")
-        frames = [args.step]
+        frames = [step]
     name = args.name or default_name(args.kind, spec, module.name_parts(args))
     if not _NAME.fullmatch(name) or len(name) > MAX_NAME:
         raise SpecError(f"NAME must be at most {MAX_NAME} letters, digits and . _ + - "
@@ -136,7 +140,8 @@ def plan(args) -> Figure:
     if bad:
         raise SpecError(f"--caption must be printable ASCII (the TeX fonts used have no "
                         f"{''.join(bad)!r})")
-    for folder in (args.out_dir, args.gif_dir):
-        if Path(folder).exists() and not Path(folder).is_dir():
-            raise SpecError(f"{folder} exists and is not a folder")
-    return Figure(args=args, module=module, spec=spec, steps=steps, frames=frames, name=name)
+    figure = Figure(args=args, module=module, spec=spec, steps=steps, frames=frames, name=name)
+    for dest in [p.dest for p in figure.products()] + [figure.json_path()]:
+        if dest is not None:
+            files.target(dest)
+    return figure
