@@ -126,6 +126,9 @@ def plan(args) -> Figure:
             raise SpecError(f"animation too long: {steps} steps; at most {MAX_FRAMES} frames "
                             f"(draw single steps with -e instead)")
         frames = list(range(steps))
+        if args.step is not None:
+            raise SpecError("-e/--step draws one step and -a/--animation all of them: "
+                            "give only one")
     else:
         step = 0 if args.step is None else args.step
         if not 0 <= step < steps:

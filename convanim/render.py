@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,9 @@ from .errors import SpecError, ToolError
 TEX_TIMEOUT_S = 600
 #: Pixels of all GIF frames together; beyond it the frames do not fit in memory.
 MAX_GIF_PIXELS = 400_000_000
+#: Pixels of one PNG frame: the largest figure at the default 600 DPI (a 64x64 alphabet
+#: matrix, 111 Mpx, 0.5 GB in pdftoppm, 5 s) fits; -q 2400 on big figures does not.
+MAX_FRAME_PIXELS = 120_000_000
 #: Pages rasterised per pdftoppm call.
 CHUNK = 12
 
@@ -92,7 +96,16 @@ def render(make_tex, pages: int, products: list[Product], settings: Settings = S
         return files.place_all([(made[n], p.dest) for n, p in zip(names, products)] + extras)
     finally:
         if not keep:
-            shutil.rmtree(work, ignore_errors=True)
+            _remove_tree(work)
+
+
+def _remove_tree(path: Path) -> None:
+    """Remove the work folder, again if a tool stopping just now added a file to it."""
+    for _ in range(20):
+        shutil.rmtree(path, ignore_errors=True)
+        if not path.exists():
+            return
+        time.sleep(0.05)
 
 
 def compile_pdf(tex: str, work: Path, pages: int, progress: bool) -> Path:
@@ -113,6 +126,10 @@ def compile_pdf(tex: str, work: Path, pages: int, progress: bool) -> Path:
         proc.wait()
     finally:
         watchdog.cancel()
+        if proc.poll() is None:  # interrupted: TeX must not write on into the work folder
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
         if bar is not None:
             bar.close()
     log, pdf = work / "figure.log", work / "figure.pdf"
@@ -145,6 +162,10 @@ def _make(kind: str, pdf: Path, work: Path, pages: int, settings: Settings, prog
     if kind == "png":
         from pdf2image import convert_from_path
 
+        w, h = _page_pixels(pdf, settings.dpi)
+        if w * h > MAX_FRAME_PIXELS:
+            raise SpecError(f"PNG too large: {w}x{h} px at -q {settings.dpi} exceeds "
+                            f"{MAX_FRAME_PIXELS // 10**6} Mpx; lower -q, or use -y pdf or svg")
         convert_from_path(pdf, dpi=settings.dpi, fmt="png", output_folder=work,
                           output_file="frame", single_file=True, paths_only=True)
         return work / "frame.png"
@@ -167,14 +188,12 @@ def _raster_chunks(pdf: Path, work: Path, pages: int, dpi: int, progress: bool):
     resolution. pdftoppm runs on worker threads (a process each, so on every core)
     while the caller quantizes the chunks already yielded.
     """
-    from pdf2image import convert_from_path, pdfinfo_from_path
+    from pdf2image import convert_from_path
 
-    w_pt, h_pt = (float(v) for v in pdfinfo_from_path(pdf)["Page size"].split()[:3:2])
-    pixels = round(w_pt / 72 * dpi) * round(h_pt / 72 * dpi) * pages
-    if pixels > MAX_GIF_PIXELS:
-        raise SpecError(f"GIF too large: {pages} frames of {round(w_pt / 72 * dpi)}x"
-                        f"{round(h_pt / 72 * dpi)} px at -qa {dpi} exceed {MAX_GIF_PIXELS // 10**6}"
-                        f" Mpx; lower -qa or draw fewer steps")
+    w, h = _page_pixels(pdf, dpi)
+    if w * h * pages > MAX_GIF_PIXELS:
+        raise SpecError(f"GIF too large: {pages} frames of {w}x{h} px at -qa {dpi} exceed "
+                        f"{MAX_GIF_PIXELS // 10**6} Mpx; lower -qa or draw fewer steps")
 
     def raster(first: int, last: int, at: int = dpi) -> list:
         images = convert_from_path(pdf, dpi=at, first_page=first, last_page=last, fmt="ppm",
@@ -199,13 +218,25 @@ def _raster_chunks(pdf: Path, work: Path, pages: int, dpi: int, progress: bool):
     with ThreadPoolExecutor(max(1, min(os.cpu_count() or 1, pages))) as pool:
         jobs = [pool.submit(sample)] + [pool.submit(raster, a, min(a + CHUNK - 1, pages))
                                         for a in range(1, pages + 1, CHUNK)]
-        for n, job in enumerate(jobs):
-            chunk = job.result()
-            yield chunk
-            if bar is not None and n:
-                bar.update(len(chunk))
+        try:
+            for n, job in enumerate(jobs):
+                chunk = job.result()
+                yield chunk
+                if bar is not None and n:
+                    bar.update(len(chunk))
+        finally:  # stopped early (an error, an interrupt): start no further pdftoppm
+            for job in jobs:
+                job.cancel()
     if bar is not None:
         bar.close()
+
+
+def _page_pixels(pdf: Path, dpi: int) -> tuple[int, int]:
+    """Width and height in pixels of the first page at ``dpi`` (pages share one size)."""
+    from pdf2image import pdfinfo_from_path
+
+    w_pt, h_pt = (float(v) for v in pdfinfo_from_path(pdf)["Page size"].split()[:3:2])
+    return round(w_pt / 72 * dpi), round(h_pt / 72 * dpi)
 
 
 def _import_raster_libraries() -> None:
@@ -227,9 +258,17 @@ def write_gif(chunks, path: Path, delay_ms: int, colors: int = 64) -> None:
     use), then the frames in order, a list at a time; each chunk is quantized as
     it arrives so only its full-colour frames are held.
     """
+    chunks = iter(chunks)
+    try:
+        _write_gif(chunks, path, delay_ms, colors)
+    finally:
+        if hasattr(chunks, "close"):  # a generator: let it stop its workers now
+            chunks.close()
+
+
+def _write_gif(chunks, path: Path, delay_ms: int, colors: int) -> None:
     from PIL import Image
 
-    chunks = iter(chunks)
     sample = next(chunks)
     strip = Image.new("RGB", (max(f.width for f in sample), sum(f.height for f in sample)),
                       "white")
