@@ -17,6 +17,9 @@ from .spec import ConvSpec, SpecError, format_pair
 #: Frames one animation may have; beyond it TeX runs for minutes and the GIF is unwatchable.
 MAX_FRAMES = 256
 MAX_NAME = 200
+#: Characters of --caption: about 15 wrapped lines under the widest figures; beyond it
+#: the caption outgrows the figure it describes.
+MAX_CAPTION = 1000
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
 #: Options that change where or whether files are written, never what a figure shows.
 _NOT_IN_PICTURE = {"name", "config", "out_dir", "gif_dir", "json", "no_cache", "quiet",
@@ -139,6 +142,9 @@ def plan(args) -> Figure:
     if not _NAME.fullmatch(name) or len(name) > MAX_NAME:
         raise SpecError(f"NAME must be at most {MAX_NAME} letters, digits and . _ + - "
                         f"(no path), got {name[:40]!r}{'...' if len(name) > 40 else ''}")
+    if len(args.caption) > MAX_CAPTION:
+        raise SpecError(f"--caption is {len(args.caption)} characters long; at most "
+                        f"{MAX_CAPTION} (it is wrapped to the figure's width)")
     bad = sorted({ch for ch in args.caption if not " " <= ch <= "~"})
     if bad:
         raise SpecError(f"--caption must be printable ASCII (the TeX fonts used have no "
