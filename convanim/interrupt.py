@@ -36,6 +36,19 @@ def child_pids() -> list[int]:
     return pids
 
 
+def stop_children(signum: int = signal.SIGTERM) -> None:
+    """Send ``signum`` to every child process (the tools this command started)."""
+    for pid in child_pids():
+        try:
+            os.kill(pid, signum)
+        except OSError:
+            pass
+
+
+def _ignore(signum, frame) -> None:
+    """Later signals wait for the clean-up the first one started."""
+
+
 @contextmanager
 def terminating_like_ctrl_c(received: list[int]):
     """Within the block, SIGTERM/SIGHUP stop our tools and raise KeyboardInterrupt.
@@ -49,14 +62,10 @@ def terminating_like_ctrl_c(received: list[int]):
         return
 
     def handler(signum, frame):
-        for s in (*SIGNALS, signal.SIGINT):
-            signal.signal(s, signal.SIG_IGN)
+        for s in (*SIGNALS, signal.SIGINT):  # not SIG_IGN: tools started later would inherit it
+            signal.signal(s, _ignore)
         received.append(signum)
-        for pid in child_pids():
-            try:
-                os.kill(pid, signum)
-            except OSError:
-                pass
+        stop_children(signum)
         raise KeyboardInterrupt
 
     previous = {s: signal.signal(s, handler) for s in SIGNALS}

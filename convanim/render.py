@@ -16,13 +16,14 @@ import sys
 import tempfile
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import files
 from .cache import Cache, key
 from .errors import SpecError, ToolError
+from .interrupt import stop_children
 
 TEX_TIMEOUT_S = 600
 #: Pixels of all GIF frames together; beyond it the frames do not fit in memory.
@@ -195,7 +196,11 @@ def _raster_chunks(pdf: Path, work: Path, pages: int, dpi: int, progress: bool):
         raise SpecError(f"GIF too large: {pages} frames of {w}x{h} px at -qa {dpi} exceed "
                         f"{MAX_GIF_PIXELS // 10**6} Mpx; lower -qa or draw fewer steps")
 
+    stopped = threading.Event()
+
     def raster(first: int, last: int, at: int = dpi) -> list:
+        if stopped.is_set():
+            return []
         images = convert_from_path(pdf, dpi=at, first_page=first, last_page=last, fmt="ppm",
                                    output_folder=work, output_file=f"p{first:05d}-{at}")
         rgb = [im.convert("RGB") for im in images]
@@ -218,15 +223,23 @@ def _raster_chunks(pdf: Path, work: Path, pages: int, dpi: int, progress: bool):
     with ThreadPoolExecutor(max(1, min(os.cpu_count() or 1, pages))) as pool:
         jobs = [pool.submit(sample)] + [pool.submit(raster, a, min(a + CHUNK - 1, pages))
                                         for a in range(1, pages + 1, CHUNK)]
+        done = False
         try:
             for n, job in enumerate(jobs):
                 chunk = job.result()
                 yield chunk
                 if bar is not None and n:
                     bar.update(len(chunk))
-        finally:  # stopped early (an error, an interrupt): start no further pdftoppm
-            for job in jobs:
-                job.cancel()
+            done = True
+        finally:  # stopped early (an error, an interrupt): no pdftoppm runs on
+            if not done:
+                stopped.set()
+                for job in jobs:
+                    job.cancel()
+                # a worker may have passed the check just before: stop its tool too
+                while not all(job.done() for job in jobs):
+                    stop_children()
+                    wait(jobs, timeout=0.05)
     if bar is not None:
         bar.close()
 
