@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -23,7 +24,6 @@ from pathlib import Path
 from . import files
 from .cache import Cache, key
 from .errors import SpecError, ToolError
-from .interrupt import stop_children
 
 TEX_TIMEOUT_S = 600
 #: Pixels of all GIF frames together; beyond it the frames do not fit in memory.
@@ -95,9 +95,39 @@ def render(make_tex, pages: int, products: list[Product], settings: Settings = S
         if cache is not None:
             cache.put(k, made)
         return files.place_all([(made[n], p.dest) for n, p in zip(names, products)] + extras)
+    except BaseException:
+        stop_tools(work)  # an interrupt leaves pdftoppm running (Python waits only 0.25 s)
+        raise
     finally:
         if not keep:
             _remove_tree(work)
+
+
+def stop_tools(work: Path) -> None:
+    """Stop our child processes that work in ``work`` (pdflatex, pdftoppm, pdfinfo...).
+
+    pdf2image keeps no handle on the pdftoppm it starts, so they are found in /proc
+    (Linux; elsewhere nothing is found): children of this process whose folder is
+    ``work`` or whose arguments name it. A program embedding convanim keeps its own
+    child processes.
+    """
+    me, mark, folder = os.getpid(), os.fsencode(str(work)), os.path.realpath(work)
+    try:
+        entries = [e for e in os.listdir("/proc") if e.isdigit()]
+    except OSError:
+        return
+    for entry in entries:
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                ppid = int(f.read().rsplit(b")", 1)[1].split()[1])
+            if ppid != me:
+                continue
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                ours = mark in f.read() or os.readlink(f"/proc/{entry}/cwd") == folder
+            if ours:
+                os.kill(int(entry), signal.SIGTERM)
+        except (OSError, IndexError, ValueError):
+            continue
 
 
 def _remove_tree(path: Path) -> None:
@@ -118,9 +148,11 @@ def compile_pdf(tex: str, work: Path, pages: int, progress: bool) -> Path:
     proc = subprocess.Popen(cmd, cwd=work, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, errors="replace")
     timed_out = threading.Event()
+    # a daemon: should an interrupt skip its cancel, it must not hold the exit for 600 s
     watchdog = threading.Timer(TEX_TIMEOUT_S, lambda: (timed_out.set(), proc.kill()))
-    watchdog.start()
+    watchdog.daemon = True
     try:
+        watchdog.start()
         for line in proc.stdout:
             if line.startswith("convanim-page ") and bar is not None:
                 bar.update(1)
@@ -238,7 +270,7 @@ def _raster_chunks(pdf: Path, work: Path, pages: int, dpi: int, progress: bool):
                     job.cancel()
                 # a worker may have passed the check just before: stop its tool too
                 while not all(job.done() for job in jobs):
-                    stop_children()
+                    stop_tools(work)
                     wait(jobs, timeout=0.05)
     if bar is not None:
         bar.close()

@@ -1,5 +1,6 @@
 """SIGTERM and SIGHUP (timeout, CI runners, make) end a command as cleanly as Ctrl-C."""
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -12,8 +13,11 @@ from helpers import PROJECT
 
 pytestmark = pytest.mark.usefixtures("tex_tools")
 
-# A stand-in for a slow tool: records its pid, then sleeps (exec: the pid is the sleep's).
-SLOW = "#!/bin/sh\necho $$ > \"{pids}/$$\"\nexec sleep 60\n"
+# A stand-in for a slow tool: records its pid, then sleeps with the tool's arguments
+# (exec: the pid stays; the arguments name the work folder, as the real tool's do).
+# A version query (pdf2image asks pdftoppm -v) goes to the real tool.
+SLOW = ("#!/bin/sh\n[ \"$1\" = -v ] && exec {real} -v\necho $$ > \"{pids}/$$\"\n"
+        "exec {python} -c 'import time; time.sleep(60)' \"$@\"\n")
 
 
 def start(tmp_path, tool, args):
@@ -21,7 +25,8 @@ def start(tmp_path, tool, args):
     fake, pids, temp, work = (tmp_path / n for n in ("bin", "pids", "tmp", "work"))
     for d in (fake, pids, temp, work):
         d.mkdir()
-    (fake / tool).write_text(SLOW.format(pids=pids))
+    (fake / tool).write_text(SLOW.format(pids=pids, python=sys.executable,
+                                         real=shutil.which(tool)))
     (fake / tool).chmod(0o755)
     env = {**os.environ, "PATH": f"{fake}{os.pathsep}{os.environ['PATH']}", "TMPDIR": str(temp),
            "XDG_CACHE_HOME": str(tmp_path / "cache"), "PYTHONPATH": str(PROJECT), "PYTHONFAULTHANDLER": "1"}
