@@ -199,6 +199,23 @@ def summary(rows) -> str:
     return "\n".join(lines)
 
 
+def layer_table(rows, batch: int) -> str:
+    """cuDNN time over CSR time for every layer and unstructured sparsity (> 1: CSR wins)."""
+    times: dict[tuple, dict] = {}
+    for r in rows:
+        if r["batch"] == batch and r["structure"] == "unstructured":
+            times.setdefault((r["network"], r["layer"]), {})[(r["sparsity"], r["method"])] = r["ms"]
+    levels = sorted({r["sparsity"] for r in rows if r["structure"] == "unstructured"})
+    head = ["network", "layer", "cuDNN ms", *[f"{s:.0%}" for s in levels]]
+    lines = [f"cuDNN time / CSR time, batch {batch} (> 1: CSR is faster)",
+             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for (network, layer), t in times.items():
+        cudnn = statistics.median(v for (s, m), v in t.items() if m == "cudnn")
+        cells = [f"{t[(s, 'cudnn')] / t[(s, 'csr')]:.2f}" for s in levels]
+        lines.append(f"| {network} | {layer} | {cudnn:.3f} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=20)
@@ -223,6 +240,9 @@ def main() -> int:
         print("no GPU found: reduced set on the numpy backend (dense; sparsity changes "
               "nothing there); the GPU table is still owed")
     print(summary(rows))
+    if any(r["method"] == "cudnn" for r in rows) and any(r["method"] == "csr" for r in rows):
+        for batch in sorted({r["batch"] for r in rows}):
+            print(layer_table(rows, batch))
     if opts.csv:
         write_csv(opts.csv, rows)
     return 0

@@ -52,6 +52,8 @@ def build_parser() -> _Parser:
         module.add_arguments(p)
         p.add_argument("--from-json", metavar="FILE",
                        help="check this figure data (from --json) instead of the options")
+        p.add_argument("--against", choices=["torch"], action="append", default=[],
+                       help="also check against this witness (torch.nn.functional)")
         p.set_defaults(func=_run_verify, module=module, kind=kind)
     return parser
 
@@ -170,16 +172,17 @@ def _figure_options(p) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--verify", action="store_true",
                    help="first recompute the figure's numbers on --backend; stop if they differ")
-    p.add_argument("--backend", choices=["auto", "cuda", "simulator", "numpy"], default="auto",
+    p.add_argument("--backend", choices=["auto", "cuda", "simulator", "numpy", "torch"],
+                   default="auto",
                    help="where verify runs: a GPU if present, else the CUDA simulator")
 
 
-def _figure_checks(figure, args):
+def _figure_checks(figure, backend: str):
     """The verify checks of a planned figure, over all of its steps."""
     from . import verify
 
     everything = figure.with_all_steps()
-    return verify.check_figure(figure.kind, everything.data(), args.backend, everything.scene())
+    return verify.check_figure(figure.kind, everything.data(), backend, everything.scene())
 
 
 def _run_verify(args) -> int:
@@ -187,6 +190,10 @@ def _run_verify(args) -> int:
 
     from . import verify
     from .figure import plan
+    from .sparse.backend import resolve
+
+    for witness in args.against:  # a missing witness fails before any work
+        resolve(witness)
 
     if args.from_json:
         try:
@@ -201,11 +208,14 @@ def _run_verify(args) -> int:
             raise SpecError("an arithmetic figure's JSON has no numbers to check; "
                             "verify it from its options")
         try:
-            checks = verify.check_figure(args.kind, data, args.backend)
+            checks = [c for backend in [args.backend, *args.against]
+                      for c in verify.check_figure(args.kind, data, backend)]
         except (KeyError, TypeError, IndexError) as e:
             raise SpecError(f"{args.from_json} is not {args.kind} figure data ({e})") from None
     else:
-        checks = _figure_checks(plan(args), args)
+        figure = plan(args)
+        checks = [c for backend in [args.backend, *args.against]
+                  for c in _figure_checks(figure, backend)]
     sys.stdout.write(verify.format_checks(checks))
     return 0 if all(c.passed for c in checks) else 1
 
@@ -218,7 +228,7 @@ def _run_figure(args) -> int:
     if args.verify:
         from . import verify
 
-        checks = _figure_checks(figure, args)
+        checks = _figure_checks(figure, args.backend)
         if not all(c.passed for c in checks):
             sys.stderr.write(verify.format_checks(checks))
             raise VerifyError("the figure's numbers differ from the backend's; nothing written")

@@ -224,3 +224,26 @@ def test_gpu_benchmark_code_paths_run_on_the_simulator(tmp_path):
     rows = out.read_text().splitlines()
     assert rows[0].startswith("network,layer,count,batch,structure,sparsity,method,ms,e2e_ms,macs")
     assert len(rows) == 1 + 2 * 4  # two configurations, four methods
+
+
+@pytest.mark.parametrize("op", ["conv2d", "conv_transpose2d"])
+@settings(max_examples=25, deadline=None)
+@given(data=st.data(), seed=st.integers(0, 2**31))
+def test_torch_backend_agrees_with_the_numpy_reference(op, data, seed):
+    """Where torch is installed (the GPU machine), PyTorch itself checks our reference;
+    elsewhere the backend must refuse with the install command."""
+    import importlib.util
+    transposed = op == "conv_transpose2d"
+    L = data.draw(layers(transposed=transposed))
+    x, w = tensors(L, seed, transposed=transposed)
+    kw = dict(stride=L["s"], padding=L["p"], dilation=L["dil"], groups=L["groups"])
+    if transposed:
+        kw["output_padding"] = L["a"]
+    if importlib.util.find_spec("torch") is None:
+        with pytest.raises(sparse.BackendError, match="pip install torch"):
+            sparse.run(op, x, w, backend="torch", **kw)
+        return
+    got = sparse.run(op, x, w, backend="torch", **kw)
+    assert got.backend == "torch"
+    np.testing.assert_allclose(got.output, sparse.run(op, x, w, backend="numpy", **kw).output,
+                               **TOL)
