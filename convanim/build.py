@@ -175,10 +175,11 @@ def load(path: Path, root: Path) -> Config:
         seen = {}
         for entry in config.entries:
             for out in entry.figure.outputs():
-                if out in seen:
-                    errors.append(f"{where(entry.name)}: writes {out}, as figure "
-                                  f"{seen[out]!r} does")
-                seen[out] = entry.name
+                same = os.path.normpath(os.path.abspath(out))
+                if same in seen:
+                    errors.append(f"{where(entry.name)}: writes "
+                                  f"{os.path.relpath(same)}, as figure {seen[same]!r} does")
+                seen[same] = entry.name
     if errors:
         more = f" ({len(errors) - 1} more bad figures)" if len(errors) > 1 else ""
         raise SpecError(errors[0] + more)
