@@ -233,6 +233,11 @@ class Manifest:
         from . import files
 
         blob = json.dumps({"outputs": self.outputs}, indent=0, sort_keys=True).encode()
+        try:
+            if self.path.read_bytes() == blob:
+                return  # untouched, so a file watcher (mkdocs serve) sees no change
+        except OSError:
+            pass
         files.place_all([(blob, self.path)])
 
 

@@ -96,8 +96,10 @@ def test_rebuild_is_incremental(workdir, capsys):
     config = write(workdir / "figs.toml", CONFIG)
     assert run(capsys, "build", "figs.toml")[0] == 0
     before = mtimes(workdir)
+    manifest = (workdir / ".convanim-build.json").stat().st_mtime_ns
     status, out, err = run(capsys, "build", "figs.toml")
     assert status == 0 and out == []
+    assert (workdir / ".convanim-build.json").stat().st_mtime_ns == manifest
     assert err[-1].startswith("convanim: 4 figures, 0 files written")
     assert mtimes(workdir) == before  # nothing rewritten, so docs tools see no change
     # Change one figure: only it (and the index, which shows its parameters) is redrawn.
