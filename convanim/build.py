@@ -274,6 +274,12 @@ def build(config: Config, root: Path, jobs: int, cache: bool = True, progress: b
 
         bar = tqdm(total=len(todo), desc="figures", unit="fig", file=sys.stderr, leave=False)
         echo = lambda line: tqdm.write(line, file=sys.stdout)  # noqa: E731
+    for entry in todo:  # here, not in the workers: a failed figure's rollback of a folder
+        for folder in {p.parent for p in entry.figure.outputs()}:  # it made could race
+            try:                                                     # another's placement
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError:
+                pass  # the figure fails with this error in its worker, and is named
     with ThreadPoolExecutor(max(1, min(jobs, len(todo) or 1))) as pool:
         jobs_ = {pool.submit(api.make_planned, e.figure, cache): e for e in todo}
         for job in as_completed(jobs_):

@@ -78,6 +78,10 @@ def test_build_writes_every_figure_and_prints_each_path(workdir, capsys):
     assert Image.open(workdir / "gif/maxpool.gif").n_frames == 4
     assert (workdir / "out/single_01.svg").read_text().lstrip().startswith("<?xml")
     assert err[-1].startswith("convanim: 4 figures, 9 files written, 0 failed")
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert umask != 0  # threads placing files at once must not leave it cleared
+    assert {(workdir / p).stat().st_mode & 0o777 for p in OUTPUTS} == {0o666 & ~umask}
 
 
 def test_pool_output_is_the_figure_commands_output(workdir, capsys):
