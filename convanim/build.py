@@ -54,11 +54,10 @@ def galleries() -> list[str]:
 
 
 def add_parser(sub) -> None:
-    import argparse
-
     p = sub.add_parser("build", help="many figures from one TOML config, in parallel and "
-                       "incrementally", description=__doc__.split("\n\n")[0],
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                       "incrementally", description="Draw every figure of a TOML config "
+                       "(see the README's config format) in one process on a thread pool; "
+                       "figures already up to date are skipped.")
     p.add_argument("file", nargs="?", metavar="FILE", help="the TOML config")
     p.add_argument("--gallery", choices=galleries(),
                    help="build a config shipped with convanim instead of FILE")
@@ -66,7 +65,7 @@ def add_parser(sub) -> None:
                    "--gif-dir are relative to it (default: FILE's folder; ./gallery for "
                    "--gallery)")
     p.add_argument("-j", "--jobs", type=int_in(1, 256), default=os.cpu_count() or 1,
-                   help="figures drawn at once")
+                   help="figures drawn at once (default: the cores)")
     p.add_argument("--check", action="store_true",
                    help="build nothing; exit 1 listing every output missing or out of date")
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")

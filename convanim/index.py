@@ -132,7 +132,18 @@ h1{font-weight:600}
 code{font-size:.78rem;background:#f0f0f0;padding:.1rem .25rem;border-radius:3px;
 word-break:break-word}
 .params{color:#555}
+.wide{grid-column:span 2}
+@media (max-width:700px){.wide{grid-column:auto}}
 """
+
+
+def _aspect(image: Path) -> float:
+    if image.suffix == ".svg":
+        return 1.0
+    from PIL import Image
+
+    with Image.open(image) as im:
+        return im.width / im.height
 
 
 def html_page(config) -> str:
@@ -144,8 +155,9 @@ def html_page(config) -> str:
             data = base64.b64encode(image.read_bytes()).decode()
             img = (f'<img src="data:{_MIME[image.suffix]};base64,{data}" '
                    f'alt="{html.escape(e.name)}">')
+        wide = " wide" if img and _aspect(image) > 2 else ""  # a matrix figure: two columns
         cards.append(
-            f'<div class="card" id="{html.escape(e.name)}"><h2>{html.escape(e.name)}</h2>'
+            f'<div class="card{wide}" id="{html.escape(e.name)}"><h2>{html.escape(e.name)}</h2>'
             + (f"<p>{html.escape(e.description)}</p>" if e.description else "")
             + img
             + f'<p class="params">{html.escape(parameters(e.figure))}; '

@@ -310,6 +310,8 @@ def test_gallery_index_shows_every_figure_with_its_torch_call(gallery):
             "-p 1 -t`") in md
     assert "input 6, kernel 3, stride 2, padding 1, dilation 1, output padding 1 (transposed)" \
         "; 3 → 6, 36 steps" in md
+    assert '<div class="card wide" id="alphabet_no_padding_no_strides">' in page
+    assert '<div class="card" id="dilation">' in page
     # Self-contained: every image inline, nothing fetched.
     assert page.count('<img src="data:image/gif;base64,') == 21
     assert "http" not in page.replace("<!DOCTYPE html>", "")
