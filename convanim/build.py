@@ -279,7 +279,8 @@ def build(config: Config, root: Path, jobs: int, cache: bool = True, progress: b
                 folder.mkdir(parents=True, exist_ok=True)
             except OSError:
                 pass  # the figure fails with this error in its worker, and is named
-    with ThreadPoolExecutor(max(1, min(jobs, len(todo) or 1))) as pool:
+    pool = ThreadPoolExecutor(max(1, min(jobs, len(todo) or 1)))
+    try:
         jobs_ = {pool.submit(api.make_planned, e.figure, cache): e for e in todo}
         for job in as_completed(jobs_):
             entry = jobs_[job]
@@ -295,8 +296,14 @@ def build(config: Config, root: Path, jobs: int, cache: bool = True, progress: b
                     echo(str(path))
             if bar is not None:
                 bar.update(1)
-    if bar is not None:
-        bar.close()
+    except BaseException:  # Ctrl-C: start nothing more, keep what is done for next time
+        pool.shutdown(wait=True, cancel_futures=True)
+        manifest.save()
+        raise
+    finally:
+        pool.shutdown(wait=True)
+        if bar is not None:
+            bar.close()
     if config.index:
         from . import index
 

@@ -1,5 +1,6 @@
 """`convanim build`: one config, a thread pool, incremental, --check, config errors."""
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -315,3 +316,15 @@ def test_gallery_index_shows_every_figure_with_its_torch_call(gallery):
     # Self-contained: every image inline, nothing fetched.
     assert page.count('<img src="data:image/gif;base64,') == 21
     assert "http" not in page.replace("<!DOCTYPE html>", "")
+
+
+def test_progress_is_one_bar_over_figures(workdir, capsys):
+    write(workdir / "figs.toml", CONFIG)
+    config = build.load(workdir / "figs.toml", workdir)
+    written, failures = build.build(config, workdir, jobs=2, progress=True)
+    assert failures == [] and len(written) == 9
+    out, err = capsys.readouterr()
+    assert sorted(out.split()) == sorted(str(workdir / p) for p in OUTPUTS)
+    counts = re.findall(r"figures: +\d+%\|[^|]*\| (\d+)/(\d+)", err)
+    assert counts[0] == ("0", "4") and {total for _, total in counts} == {"4"}
+    assert "typesetting" not in err and "rasterising" not in err  # no bar per figure
