@@ -42,6 +42,9 @@ def build_parser() -> _Parser:
         module.add_arguments(p)
         p.set_defaults(func=_run_figure, module=module)
     _stats_parser(sub)
+    from .build import add_parser as _build_parser
+
+    _build_parser(sub)
     verify = sub.add_parser("verify", help="recompute every number of a figure on a real "
                             "convolution backend (GPU, CUDA simulator or numpy)")
     kinds = verify.add_subparsers(dest="figure", required=True, metavar="KIND",
@@ -56,6 +59,23 @@ def build_parser() -> _Parser:
                        help="also check against this witness (torch.nn.functional)")
         p.set_defaults(func=_run_verify, module=module, kind=kind)
     return parser
+
+
+def figure_parser(kind: str) -> _Parser:
+    """The options of one figure kind, as the figure command has them.
+
+    The build config, the Python API and the Sphinx directive read option names,
+    types and checks from here, so an option added to the command is accepted by
+    all of them with the same validation.
+    """
+    kinds = _figure_kinds()
+    if kind not in kinds:
+        raise SpecError(f"unknown kind {kind!r} (choose from {', '.join(kinds)})")
+    p = _Parser(prog=f"convanim {kind}")
+    _figure_options(p)
+    kinds[kind].add_arguments(p)
+    p.set_defaults(func=_run_figure, module=kinds[kind], kind=kind)
+    return p
 
 
 def _stats_parser(sub) -> None:

@@ -90,12 +90,28 @@ class Figure:
         kind = self.args.type
         return [Product(kind, out / f"{self.name}_{self.args.step:02d}.{kind}")]
 
+    def settings(self):
+        from . import render
+
+        return render.Settings(dpi=self.args.quality, gif_dpi=self.args.quality_animation,
+                               delay_ms=self.args.delay)
+
+    def key(self) -> str:
+        """The content key :meth:`make` caches under: equal keys, equal files."""
+        from . import render
+
+        return render.product_key(self.params(), self.products(), self.settings())
+
+    def outputs(self) -> list[Path]:
+        """Every path :meth:`make` writes, in its order."""
+        extra = [Path(self.args.out_dir) / f"{self.name}.json"] if self.args.json else []
+        return [p.dest for p in self.products()] + extra
+
     def make(self, cache=None, progress: bool = False) -> list[Path]:
         """Render and place every file (all or none); returns their paths."""
         from . import render
 
-        settings = render.Settings(dpi=self.args.quality, gif_dpi=self.args.quality_animation,
-                                   delay_ms=self.args.delay)
+        settings = self.settings()
         extra = {}
         if self.args.json:
             extra[Path(self.args.out_dir) / f"{self.name}.json"] = \

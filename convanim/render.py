@@ -64,8 +64,7 @@ def render(make_tex, pages: int, products: list[Product], settings: Settings = S
     names = [f"figure.{p.kind}" for p in products]
     extras = [(data, Path(dest)) for dest, data in (extra or {}).items()]
     if cache is not None:
-        k = key({"figure": params, "products": [p.kind for p in products],
-                 "settings": vars(settings)})
+        k = product_key(params, products, settings)
         hit = cache.get(k, names)
         if hit is not None:
             return files.place_all([(hit[n], p.dest) for n, p in zip(names, products)] + extras)
@@ -93,6 +92,12 @@ def render(make_tex, pages: int, products: list[Product], settings: Settings = S
     finally:
         if not keep:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def product_key(params: dict | None, products: list[Product], settings: Settings) -> str:
+    """The cache key of a request; ``build`` compares it to decide what is stale."""
+    return key({"figure": params, "products": [p.kind for p in products],
+                "settings": vars(settings)})
 
 
 def compile_pdf(tex: str, work: Path, pages: int, progress: bool) -> Path:
@@ -265,3 +270,16 @@ def _bar(total: int, desc: str, enabled: bool):
     from tqdm import tqdm
 
     return tqdm(total=total, desc=desc, unit="page", file=sys.stderr, leave=False)
+
+
+class _CallableModule(type(sys)):
+    """Lets ``convanim.render(kind, ...)`` be the Python API although ``convanim.render``
+    is this module: importing a submodule would otherwise replace a function of that name."""
+
+    def __call__(self, kind: str, name: str | None = None, **options):
+        from .api import render as render_figure
+
+        return render_figure(kind, name, **options)
+
+
+sys.modules[__name__].__class__ = _CallableModule
