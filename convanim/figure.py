@@ -65,7 +65,15 @@ class Figure:
     def tex(self) -> str:
         from . import tex
 
-        return tex.render(self.module.TEMPLATE, scene=self.scene())
+        return tex.render(self.module.TEMPLATE, scene=self.scene(), style=self.style())
+
+    def style(self) -> dict:
+        """How the figure looks, apart from what it shows: --theme, --transparent, --width."""
+        from .theme import palette
+
+        return {"colors": palette(getattr(self.args, "theme", "light")),
+                "transparent": getattr(self.args, "transparent", False),
+                "width": getattr(self.args, "width", None)}
 
     def data(self) -> dict:
         """The ``--json`` figure data, from the same scene the template draws."""
@@ -94,8 +102,10 @@ class Figure:
         """Render and place every file (all or none); returns their paths."""
         from . import render
 
+        style = self.style()
         settings = render.Settings(dpi=self.args.quality, gif_dpi=self.args.quality_animation,
-                                   delay_ms=self.args.delay)
+                                   delay_ms=self.args.delay, transparent=style["transparent"],
+                                   background=style["colors"]["background"])
         extra = {}
         if self.args.json:
             extra[Path(self.args.out_dir) / f"{self.name}.json"] = \

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..spec import ConvSpec
-from . import canvas_grid, too_large, window
+from . import canvas_grid, canvas_kinds, grid_lines, too_large, window
 
 TEMPLATE = "alphabet.tex.j2"
 #: Rows or columns of C beyond which its entries are unreadable.
@@ -80,6 +80,7 @@ def scene(spec: ConvSpec, steps: list[int], args) -> dict:
         "canvas_size": list(low.canvas),
         "output_size": list(low.out),
         "canvas": canvas,
+        "grid": grid_lines(canvas_kinds(low, spec.output_padding)),
         "matrix": [[e.tolist() if e[0] >= 0 else None for e in row] for row in matrix],
         "slots": max(max(len(f["x_slots"]), len(f["y_slots"])) for f in frames),
         "frames": frames,

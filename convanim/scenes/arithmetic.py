@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from .. import geometry
 from ..spec import ConvSpec
-from . import canvas_kinds, cells_by_kind, too_large, window
+from . import canvas_kinds, cells_by_kind, grid_lines, too_large, window
 
 TEMPLATE = "arithmetic.tex.j2"
 #: Beyond this many canvas cells per axis the cells are too small to read.
@@ -41,10 +41,12 @@ def limits(spec: ConvSpec, args) -> str | None:
 
 def scene(spec: ConvSpec, steps: list[int], args) -> dict:
     low = spec.lowered()
+    names = canvas_kinds(low, spec.output_padding)
     return {
         "canvas": list(low.canvas),
         "output": list(low.out),
-        "cells": cells_by_kind(canvas_kinds(low, spec.output_padding)),
+        "cells": cells_by_kind(names),
+        "grid": grid_lines(names),
         "frames": [window(low, step) for step in steps],
         "labels": _labels(spec, low) if args.labels else None,
         "caption": args.caption,
