@@ -17,6 +17,10 @@ MAX_MATRIX = 64
 MAX_CANVAS = 16
 #: Output-vector entries shown around the current one when the vector is long.
 CONTEXT = 3
+#: Matrix columns and rows that still hold a label each at a legible size in a 16 cm
+#: column; a larger matrix is drawn compact (entries shaded, the current row named).
+LABELLED_COLUMNS = 20
+LABELLED_ROWS = 30
 
 
 def add_arguments(parser) -> None:
@@ -81,6 +85,7 @@ def scene(spec: ConvSpec, steps: list[int], args) -> dict:
         "output_size": list(low.out),
         "canvas": canvas,
         "grid": grid_lines(canvas_kinds(low, spec.output_padding)),
+        "compact": n > LABELLED_COLUMNS or m > LABELLED_ROWS,
         "matrix": [[e.tolist() if e[0] >= 0 else None for e in row] for row in matrix],
         "slots": max(max(len(f["x_slots"]), len(f["y_slots"])) for f in frames),
         "frames": frames,

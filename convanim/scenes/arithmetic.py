@@ -48,15 +48,21 @@ def scene(spec: ConvSpec, steps: list[int], args) -> dict:
         "cells": cells_by_kind(names),
         "grid": grid_lines(names),
         "frames": [window(low, step) for step in steps],
-        "labels": _labels(spec, low) if args.labels else None,
+        "labels": _labels(spec, low, names) if args.labels else None,
         "caption": args.caption,
     }
 
 
-def _labels(spec: ConvSpec, low: geometry.Lowered) -> dict:
-    inserted = spec.transposed and spec.stride != (1, 1)
-    note = "zeros inserted, padded" if inserted else "padded"
+def _labels(spec: ConvSpec, low: geometry.Lowered, names) -> dict:
+    """Sizes, and a key to every kind of cell the figure shows (and only those)."""
+    shown = set(names.ravel().tolist())
+    done = [what for what, kind in (("zeros inserted", "inserted"), ("padded", "padding"))
+            if kind in shown]
+    keys = [("padding", "padding"), ("inserted", "inserted zeros"), ("outpad", "output padding")]
     return {
-        "operand": {"size": list(low.operand), "note": note, "canvas": list(low.canvas)},
+        "operand": {"name": "operand of the transposed conv" if spec.transposed else "input",
+                    "size": list(low.operand), "note": ", ".join(done).capitalize(),
+                    "canvas": list(low.canvas),
+                    "kinds": [[kind, text] for kind, text in keys if kind in shown]},
         "output": {"size": list(low.out), "note": "transposed conv" if spec.transposed else ""},
     }
