@@ -66,6 +66,11 @@ def environment():
 
 
 def render(template: str, **context) -> str:
-    """The TeX source of ``template`` (a file name under templates/)."""
+    """The TeX source of ``template`` (a file name under templates/); ``style``
+    defaults to the light theme at natural size."""
+    if "style" not in context:
+        from .theme import palette
+
+        context["style"] = {"colors": palette("light"), "transparent": False, "width": None}
     return environment().get_template(template).render(**context)
 
