@@ -119,8 +119,8 @@ def test_arithmetic_draws_no_line_across_the_output_plane():
 
 
 @pytest.mark.parametrize("args, has, lacks", [
-    (dict(input_size=(5, 5), kernel_size=(3, 3)), ["input "], ["added", "transposed", "inserted"]),
-    (dict(input_size=(5, 5), kernel_size=(3, 3), padding=(1, 1)), ["Padded", "{padding}"],
+    (dict(input_size=(5, 5), kernel_size=(3, 3)), ["input "], ["padded", "transposed", "inserted"]),
+    (dict(input_size=(5, 5), kernel_size=(3, 3), padding=(1, 1)), ["padded", "path[padding", "); padding}"],
      ["inserted"]),
     (dict(input_size=(6, 6), kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), transposed=True),
      ["transposed", "inserted zeros", "padding", "output padding"], []),
@@ -129,6 +129,7 @@ def test_arithmetic_labels_name_every_kind_shown(args, has, lacks):
     spec = ConvSpec(**args).validate()
     source = tex.render(arithmetic.TEMPLATE, scene=arithmetic.scene(
         spec, [0], SimpleNamespace(labels=True, caption="")))
+    source = source[source.index(r"\node[label]"):]  # the labels, not the style names
     for text in has:
         assert text in source, text
     for text in lacks:

@@ -61,7 +61,7 @@ def _labels(spec: ConvSpec, low: geometry.Lowered, names) -> dict:
     keys = [("padding", "padding"), ("inserted", "inserted zeros"), ("outpad", "output padding")]
     return {
         "operand": {"name": "operand of the transposed conv" if spec.transposed else "input",
-                    "size": list(low.operand), "note": ", ".join(done).capitalize(),
+                    "size": list(low.operand), "note": ", ".join(done),
                     "canvas": list(low.canvas),
                     "kinds": [[kind, text] for kind, text in keys if kind in shown]},
         "output": {"size": list(low.out), "note": "transposed conv" if spec.transposed else ""},
