@@ -12,7 +12,7 @@ import configargparse
 
 from . import __version__
 from .errors import BackendError, SpecError, ToolError, VerifyError
-from .spec import int_in, pair_arg
+from .spec import float_in, int_in, pair_arg
 
 
 class _Parser(configargparse.ArgumentParser):
@@ -188,6 +188,13 @@ def _figure_options(p) -> None:
     p.add_argument("--gif-dir", default="gif", help="where GIFs go")
     p.add_argument("--json", action="store_true", help="also write OUT/NAME.json, the figure data")
     p.add_argument("--caption", default="", help="text under the figure")
+    p.add_argument("--theme", choices=["light", "dark"], default="light",
+                   help="Solarized light, or dark for dark-mode pages")
+    p.add_argument("--transparent", action="store_true",
+                   help="no page background (PDF, PNG and GIF)")
+    p.add_argument("--width", type=float_in(1.0, 100.0), metavar="CM",
+                   help="scale every page to this width (default: the natural size, "
+                        "at which text is at least 7 pt)")
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--verify", action="store_true",

@@ -65,7 +65,15 @@ class Figure:
     def tex(self) -> str:
         from . import tex
 
-        return tex.render(self.module.TEMPLATE, scene=self.scene())
+        return tex.render(self.module.TEMPLATE, scene=self.scene(), style=self.style())
+
+    def style(self) -> dict:
+        """How the figure looks, apart from what it shows: --theme, --transparent, --width."""
+        from .theme import palette
+
+        return {"colors": palette(getattr(self.args, "theme", "light")),
+                "transparent": getattr(self.args, "transparent", False),
+                "width": getattr(self.args, "width", None)}
 
     def data(self) -> dict:
         """The ``--json`` figure data, from the same scene the template draws."""
@@ -93,8 +101,10 @@ class Figure:
     def settings(self):
         from . import render
 
+        style = self.style()
         return render.Settings(dpi=self.args.quality, gif_dpi=self.args.quality_animation,
-                               delay_ms=self.args.delay)
+                               delay_ms=self.args.delay, transparent=style["transparent"],
+                               background=style["colors"]["background"])
 
     def key(self) -> str:
         """The content key :meth:`make` caches under: equal keys, equal files."""

@@ -47,6 +47,19 @@ def int_in(low: int, high: int):
     return check
 
 
+def float_in(low: float, high: float):
+    """argparse type: a finite number in [low, high]."""
+    def check(text: str) -> float:
+        try:
+            v = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not low <= v <= high:  # also refuses nan
+            raise argparse.ArgumentTypeError(f"must be between {low:g} and {high:g}, got {text}")
+        return v
+    return check
+
+
 def format_pair(v: Pair) -> str:
     return str(v[0]) if v[0] == v[1] else f"{v[0]}x{v[1]}"
 

@@ -25,7 +25,14 @@ _SPECIAL_RE = re.compile("|".join(re.escape(c) for c in _SPECIAL))
 
 
 def escape(value):
-    """TeX-escape strings; numbers and other values print as they are."""
+    """TeX-escape strings; numbers and other values print as they are.
+
+    Text a template marks ``| safe`` (the TeX its own macros produce) passes as is.
+    """
+    from markupsafe import Markup
+
+    if isinstance(value, Markup):
+        return value
     if isinstance(value, str):
         return _SPECIAL_RE.sub(lambda m: _SPECIAL[m.group()], value)
     return value
@@ -59,6 +66,11 @@ def environment():
 
 
 def render(template: str, **context) -> str:
-    """The TeX source of ``template`` (a file name under templates/)."""
+    """The TeX source of ``template`` (a file name under templates/); ``style``
+    defaults to the light theme at natural size."""
+    if "style" not in context:
+        from .theme import palette
+
+        context["style"] = {"colors": palette("light"), "transparent": False, "width": None}
     return environment().get_template(template).render(**context)
 
