@@ -28,6 +28,16 @@ TILE = 128       # CSR entries staged in shared memory at a time
 #: Python thread, so it gets small blocks.
 THREADS = 32 if os.environ.get("NUMBA_ENABLE_CUDASIM") == "1" else 128
 GEMM_TILE = 16
+@cuda.jit(device=True, cache=True)
+def stage_row(vals, offs, values, offsets, chunk, end):
+    """Copy up to TILE entries of a CSR row, from ``chunk`` on, into shared memory."""
+    t = cuda.threadIdx.x
+    while t < TILE and chunk + t < end:
+        vals[t] = values[chunk + t]
+        offs[t] = offsets[chunk + t]
+        t += cuda.blockDim.x
+
+
 @cuda.jit(cache=True)
 def csr_conv4(xp, out, indptr, offsets, values, C, Cg, Hp, Wp, D, Dg, OH, OW, sh, sw):
     """Escoin's kernel with four output pixels per thread (``p``, ``p + B``, ``p + 2B``,
@@ -59,11 +69,7 @@ def csr_conv4(xp, out, indptr, offsets, values, C, Cg, Hp, Wp, D, Dg, OH, OW, sh
     a2 = float32(0.0)
     a3 = float32(0.0)
     for chunk in range(start, end, TILE):
-        t = cuda.threadIdx.x
-        while t < TILE and chunk + t < end:
-            vals[t] = values[chunk + t]
-            offs[t] = offsets[chunk + t]
-            t += step
+        stage_row(vals, offs, values, offsets, chunk, end)
         cuda.syncthreads()
         for j in range(min(TILE, end - chunk)):
             v = vals[j]
@@ -107,11 +113,7 @@ def csr_conv(xp, out, indptr, offsets, values, C, Cg, Hp, Wp, D, Dg, OH, OW, sh,
     end = indptr[d + 1]
     acc = float32(0.0)
     for chunk in range(start, end, TILE):
-        t = cuda.threadIdx.x
-        while t < TILE and chunk + t < end:
-            vals[t] = values[chunk + t]
-            offs[t] = offsets[chunk + t]
-            t += cuda.blockDim.x
+        stage_row(vals, offs, values, offsets, chunk, end)
         cuda.syncthreads()
         if pix < OH * OW:
             for j in range(min(TILE, end - chunk)):
