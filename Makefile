@@ -39,6 +39,7 @@ test: setup
 
 bench: setup
 	$(PY) benchmarks/render.py
+	$(PY) benchmarks/build.py
 
 clean:
 	rm -rf out gif build dist *.egg-info .pytest_cache .hypothesis

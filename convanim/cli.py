@@ -12,7 +12,7 @@ import configargparse
 
 from . import __version__
 from .errors import BackendError, SpecError, ToolError, VerifyError
-from .spec import fraction_arg, int_arg, int_in, pair_arg
+from .spec import float_in, fraction_arg, int_arg, int_in, pair_arg
 
 
 class _Parser(configargparse.ArgumentParser):
@@ -42,6 +42,9 @@ def build_parser() -> _Parser:
         module.add_arguments(p)
         p.set_defaults(func=_run_figure, module=module)
     _stats_parser(sub)
+    from .build import add_parser as _build_parser
+
+    _build_parser(sub)
     verify = sub.add_parser("verify", help="recompute every number of a figure on a real "
                             "convolution backend (GPU, CUDA simulator or numpy)")
     kinds = verify.add_subparsers(dest="figure", required=True, metavar="KIND",
@@ -52,8 +55,27 @@ def build_parser() -> _Parser:
         module.add_arguments(p)
         p.add_argument("--from-json", metavar="FILE",
                        help="check this figure data (from --json) instead of the options")
+        p.add_argument("--against", choices=["torch"], action="append", default=[],
+                       help="also check against this witness (torch.nn.functional)")
         p.set_defaults(func=_run_verify, module=module, kind=kind)
     return parser
+
+
+def figure_parser(kind: str) -> _Parser:
+    """The options of one figure kind, as the figure command has them.
+
+    The build config, the Python API and the Sphinx directive read option names,
+    types and checks from here, so an option added to the command is accepted by
+    all of them with the same validation.
+    """
+    kinds = _figure_kinds()
+    if kind not in kinds:
+        raise SpecError(f"unknown kind {kind!r} (choose from {', '.join(kinds)})")
+    p = _Parser(prog=f"convanim {kind}")
+    _figure_options(p)
+    kinds[kind].add_arguments(p)
+    p.set_defaults(func=_run_figure, module=kinds[kind], kind=kind)
+    return p
 
 
 def _stats_parser(sub) -> None:
@@ -172,20 +194,28 @@ def _figure_options(p) -> None:
     p.add_argument("--gif-dir", default="gif", help="where GIFs go")
     p.add_argument("--json", action="store_true", help="also write OUT/NAME.json, the figure data")
     p.add_argument("--caption", default="", help="text under the figure")
+    p.add_argument("--theme", choices=["light", "dark"], default="light",
+                   help="Solarized light, or dark for dark-mode pages")
+    p.add_argument("--transparent", action="store_true",
+                   help="no page background (PDF, PNG and GIF)")
+    p.add_argument("--width", type=float_in(1.0, 100.0), metavar="CM",
+                   help="scale every page to this width (default: the natural size, "
+                        "at which text is at least 7 pt)")
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--verify", action="store_true",
                    help="first recompute the figure's numbers on --backend; stop if they differ")
-    p.add_argument("--backend", choices=["auto", "cuda", "simulator", "numpy"], default="auto",
+    p.add_argument("--backend", choices=["auto", "cuda", "simulator", "numpy", "torch"],
+                   default="auto",
                    help="where verify runs: a GPU if present, else the CUDA simulator")
 
 
-def _figure_checks(figure, args):
+def _figure_checks(figure, backend: str):
     """The verify checks of a planned figure, over all of its steps."""
     from . import verify
 
     everything = figure.with_all_steps()
-    return verify.check_figure(figure.kind, everything.data(), args.backend, everything.scene())
+    return verify.check_figure(figure.kind, everything.data(), backend, everything.scene())
 
 
 def _run_verify(args) -> int:
@@ -193,6 +223,10 @@ def _run_verify(args) -> int:
 
     from . import verify
     from .figure import plan
+    from .sparse.backend import resolve
+
+    for witness in args.against:  # a missing witness fails before any work
+        resolve(witness)
 
     if args.from_json:
         try:
@@ -207,11 +241,14 @@ def _run_verify(args) -> int:
             raise SpecError("an arithmetic figure's JSON has no numbers to check; "
                             "verify it from its options")
         try:
-            checks = verify.check_figure(args.kind, data, args.backend)
+            checks = [c for backend in [args.backend, *args.against]
+                      for c in verify.check_figure(args.kind, data, backend)]
         except (KeyError, TypeError, IndexError) as e:
             raise SpecError(f"{args.from_json} is not {args.kind} figure data ({e})") from None
     else:
-        checks = _figure_checks(plan(args), args)
+        figure = plan(args)
+        checks = [c for backend in [args.backend, *args.against]
+                  for c in _figure_checks(figure, backend)]
     sys.stdout.write(verify.format_checks(checks))
     return 0 if all(c.passed for c in checks) else 1
 
@@ -224,7 +261,7 @@ def _run_figure(args) -> int:
     if args.verify:
         from . import verify
 
-        checks = _figure_checks(figure, args)
+        checks = _figure_checks(figure, args.backend)
         if not all(c.passed for c in checks):
             sys.stderr.write(verify.format_checks(checks))
             raise VerifyError("the figure's numbers differ from the backend's; nothing written")

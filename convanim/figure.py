@@ -69,7 +69,15 @@ class Figure:
     def tex(self) -> str:
         from . import tex
 
-        return tex.render(self.module.TEMPLATE, scene=self.scene())
+        return tex.render(self.module.TEMPLATE, scene=self.scene(), style=self.style())
+
+    def style(self) -> dict:
+        """How the figure looks, apart from what it shows: --theme, --transparent, --width."""
+        from .theme import palette
+
+        return {"colors": palette(getattr(self.args, "theme", "light")),
+                "transparent": getattr(self.args, "transparent", False),
+                "width": getattr(self.args, "width", None)}
 
     def data(self) -> dict:
         """The ``--json`` figure data, from the same scene the template draws."""
@@ -97,12 +105,36 @@ class Figure:
     def json_path(self) -> Path | None:
         return Path(self.args.out_dir) / f"{self.name}.json" if self.args.json else None
 
-    def make(self, cache=None, progress: bool = False) -> list[Path]:
-        """Render and place every file (all or none); returns their paths."""
+    def settings(self):
         from . import render
 
-        settings = render.Settings(dpi=self.args.quality, gif_dpi=self.args.quality_animation,
-                                   delay_ms=self.args.delay)
+        style = self.style()
+        return render.Settings(dpi=self.args.quality, gif_dpi=self.args.quality_animation,
+                               delay_ms=self.args.delay, transparent=style["transparent"],
+                               background=style["colors"]["background"])
+
+    def key(self) -> str:
+        """The content key :meth:`make` caches under: equal keys, equal files."""
+        from . import render
+
+        return render.product_key(self.params(), self.products(), self.settings())
+
+    def outputs(self) -> list[Path]:
+        """Every path :meth:`make` writes, in its order."""
+        return [p.dest for p in self.products()] + ([self.json_path()] if self.args.json else [])
+
+    def make(self, cache=None, progress: bool = False) -> list[Path]:
+        """Render and place every file (all or none); returns their paths.
+
+        First, before any TeX runs, a destination that must not be replaced (a folder,
+        a device, a path through a file) raises :class:`SpecError`; here rather than in
+        :func:`plan` so that one such figure of a ``build`` does not stop the others.
+        """
+        from . import render
+
+        for dest in self.outputs():
+            files.target(dest)
+        settings = self.settings()
         extra = {}
         if self.args.json:
             extra[self.json_path()] = (json.dumps(self.data(), indent=1) + "\n").encode()
@@ -149,8 +181,4 @@ def plan(args) -> Figure:
     if bad:
         raise SpecError(f"--caption must be printable ASCII (the TeX fonts used have no "
                         f"{''.join(bad)!r})")
-    figure = Figure(args=args, module=module, spec=spec, steps=steps, frames=frames, name=name)
-    for dest in [p.dest for p in figure.products()] + [figure.json_path()]:
-        if dest is not None:
-            files.target(dest)
-    return figure
+    return Figure(args=args, module=module, spec=spec, steps=steps, frames=frames, name=name)

@@ -10,14 +10,31 @@ import os
 import shutil
 import stat
 import tempfile
+import threading
 from pathlib import Path
 
 from .errors import SpecError
 
 
+_UMASK_LOCK = threading.Lock()
+
+
 def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
+    """The process umask, read without changing it where the system allows.
+
+    os.umask can only be read by setting it; ``build`` places files from several
+    threads, and two interleaved set-and-restore pairs could leave the umask at 0.
+    """
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    with _UMASK_LOCK:
+        mask = os.umask(0)
+        os.umask(mask)
     return mask
 
 

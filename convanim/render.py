@@ -55,6 +55,8 @@ class Settings:
     dpi: int = 600          # png and svg frames
     gif_dpi: int = 150      # GIF frames
     delay_ms: int = 1000    # per GIF frame
+    transparent: bool = False   # PNG with alpha, GIF with the background transparent
+    background: str = "FFFFFF"  # page colour (hex), which the GIF palette keeps exact
 
 
 def render(make_tex, pages: int, products: list[Product], settings: Settings = Settings(),
@@ -69,8 +71,7 @@ def render(make_tex, pages: int, products: list[Product], settings: Settings = S
     names = [f"figure.{p.kind}" for p in products]
     extras = [(data, Path(dest)) for dest, data in (extra or {}).items()]
     if cache is not None:
-        k = key({"figure": params, "products": [p.kind for p in products],
-                 "settings": vars(settings)})
+        k = product_key(params, products, settings)
         hit = cache.get(k, names)
         if hit is not None:
             return files.place_all([(hit[n], p.dest) for n, p in zip(names, products)] + extras)
@@ -139,6 +140,12 @@ def _remove_tree(path: Path) -> None:
         time.sleep(0.05)
 
 
+def product_key(params: dict | None, products: list[Product], settings: Settings) -> str:
+    """The cache key of a request; ``build`` compares it to decide what is stale."""
+    return key({"figure": params, "products": [p.kind for p in products],
+                "settings": vars(settings)})
+
+
 def compile_pdf(tex: str, work: Path, pages: int, progress: bool) -> Path:
     """Run pdflatex once; a failure names the first ``!`` error of the log."""
     (work / "figure.tex").write_text(tex, encoding="utf-8")
@@ -192,6 +199,10 @@ def _first_error(log: Path) -> str:
 def _make(kind: str, pdf: Path, work: Path, pages: int, settings: Settings, progress: bool) -> Path:
     if kind == "pdf":
         return pdf
+    if kind == "png" and settings.transparent:  # pdftoppm has no alpha; pdftocairo does
+        _run(["pdftocairo", "-png", "-transp", "-singlefile", "-f", "1", "-l", "1",
+              "-r", str(settings.dpi), str(pdf), str(work / "frame")])
+        return work / "frame.png"
     if kind == "png":
         from pdf2image import convert_from_path
 
@@ -209,7 +220,8 @@ def _make(kind: str, pdf: Path, work: Path, pages: int, settings: Settings, prog
     if kind == "gif":
         out = work / "figure.gif"
         write_gif(_raster_chunks(pdf, work, pages, settings.gif_dpi, progress), out,
-                  settings.delay_ms)
+                  settings.delay_ms, background=settings.background,
+                  transparent=settings.transparent)
         return out
     raise ValueError(kind)
 
@@ -296,22 +308,26 @@ def _run(cmd: list[str]) -> None:
         raise ToolError(f"{cmd[0]} failed: {detail}")
 
 
-def write_gif(chunks, path: Path, delay_ms: int, colors: int = 64) -> None:
+def write_gif(chunks, path: Path, delay_ms: int, colors: int = 64, background: str = "FFFFFF",
+              transparent: bool = False) -> None:
     """A looping GIF with one shared palette (no flicker, small file).
 
     ``chunks`` yields the palette sample (images holding every colour the frames
     use), then the frames in order, a list at a time; each chunk is quantized as
-    it arrives so only its full-colour frames are held.
+    it arrives so only its full-colour frames are held. The page colour keeps an
+    exact palette entry; ``transparent`` makes it (the unpainted page, white as
+    pdftoppm renders it) the GIF's transparent colour.
     """
     chunks = iter(chunks)
     try:
-        _write_gif(chunks, path, delay_ms, colors)
+        _write_gif(chunks, path, delay_ms, colors, background, transparent)
     finally:
         if hasattr(chunks, "close"):  # a generator: let it stop its workers now
             chunks.close()
 
 
-def _write_gif(chunks, path: Path, delay_ms: int, colors: int) -> None:
+def _write_gif(chunks, path: Path, delay_ms: int, colors: int, background: str,
+               transparent: bool) -> None:
     from PIL import Image
 
     sample = next(chunks)
@@ -322,16 +338,18 @@ def _write_gif(chunks, path: Path, delay_ms: int, colors: int) -> None:
         strip.paste(f, (0, y))
         y += f.height
     palette = strip.quantize(colors=colors, method=Image.Quantize.MEDIANCUT)
-    # Quantizing lands the white background on an off-white entry; make it pure white.
-    white = Image.new("RGB", (1, 1), "white").quantize(palette=palette, dither=Image.Dither.NONE)
+    # Quantizing lands the background on a near entry; make that entry exact.
+    page = "FFFFFF" if transparent else background
+    rgb = tuple(int(page[i:i + 2], 16) for i in (0, 2, 4))
+    white = Image.new("RGB", (1, 1), rgb).quantize(palette=palette, dither=Image.Dither.NONE)
     white = white.getpixel((0, 0))
     entries = palette.getpalette()
-    entries[3 * white:3 * white + 3] = [255, 255, 255]
+    entries[3 * white:3 * white + 3] = list(rgb)
     indexed = []
     for chunk in chunks:
         indexed += [f.quantize(palette=palette, dither=Image.Dither.NONE) for f in chunk]
-    # A figure's pages share one size, except when a wrapped line makes one taller:
-    # put every frame on a white canvas of the largest size, top-left, as on the page.
+    # A figure's pages share one size; should one differ, put every frame on a
+    # page-coloured canvas of the largest size, top-left, as on the page.
     width, height = max(f.width for f in indexed), max(f.height for f in indexed)
     for n, f in enumerate(indexed):
         if f.size != (width, height):
@@ -339,8 +357,9 @@ def _write_gif(chunks, path: Path, delay_ms: int, colors: int) -> None:
             indexed[n].paste(f, (0, 0))
     for f in indexed:
         f.putpalette(entries)
+    extra = {"transparency": white} if transparent else {}
     indexed[0].save(path, save_all=True, append_images=indexed[1:], duration=delay_ms,
-                    loop=0, disposal=1)
+                    loop=0, disposal=1 if not transparent else 2, **extra)
 
 
 def _bar(total: int, desc: str, enabled: bool):
@@ -349,3 +368,16 @@ def _bar(total: int, desc: str, enabled: bool):
     from tqdm import tqdm
 
     return tqdm(total=total, desc=desc, unit="page", file=sys.stderr, leave=False)
+
+
+class _CallableModule(type(sys)):
+    """Lets ``convanim.render(kind, ...)`` be the Python API although ``convanim.render``
+    is this module: importing a submodule would otherwise replace a function of that name."""
+
+    def __call__(self, kind: str, name: str | None = None, **options):
+        from .api import render as render_figure
+
+        return render_figure(kind, name, **options)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -80,6 +80,19 @@ def int_in(low: int, high: int):
     return check
 
 
+def float_in(low: float, high: float):
+    """argparse type: a finite number in [low, high]."""
+    def check(text: str) -> float:
+        if not _FRACTION.fullmatch(text):  # ASCII digits only: no nan, inf, or other scripts
+            raise argparse.ArgumentTypeError(f"expected a number, got {_shown(text)}")
+        v = float(text)
+        if not low <= v <= high:
+            raise argparse.ArgumentTypeError(f"must be between {low:g} and {high:g}, "
+                                             f"got {_shown(text)}")
+        return v
+    return check
+
+
 def format_pair(v: Pair) -> str:
     return str(v[0]) if v[0] == v[1] else f"{v[0]}x{v[1]}"
 

@@ -24,33 +24,37 @@ _SPECIAL = {
 _SPECIAL_RE = re.compile("|".join(re.escape(c) for c in _SPECIAL))
 
 
-class TeX(str):
-    """Text already made TeX (by :func:`text`): :func:`escape` leaves it as it is."""
-
-
 #: Words this long may break anywhere, so a wrapped caption never sticks out of its box.
 LONG_WORD = 16
 
 
 def escape(value):
-    """TeX-escape strings; numbers and other values print as they are."""
-    if isinstance(value, TeX):
+    """TeX-escape strings; numbers and other values print as they are.
+
+    Text a template marks ``| safe`` (the TeX its own macros produce) and user text
+    made TeX by :func:`text` pass as they are.
+    """
+    from markupsafe import Markup
+
+    if isinstance(value, Markup):
         return value
     if isinstance(value, str):
         return _SPECIAL_RE.sub(lambda m: _SPECIAL[m.group()], value)
     return value
 
 
-def text(value: str) -> TeX:
+def text(value: str):
     """User text (the ``text`` filter): escaped, with a break point between the characters
     of every word of :data:`LONG_WORD` or more characters."""
+    from markupsafe import Markup
+
     def word(m):
         w = m.group()
         if len(w) < LONG_WORD:
             return escape(w)
         return r"\allowbreak{}".join(escape(ch) for ch in w)
 
-    return TeX(re.sub(r"\S+", word, value))
+    return Markup(re.sub(r"\S+", word, value))
 
 
 def template_dir() -> Path:
@@ -83,6 +87,11 @@ def environment():
 
 
 def render(template: str, **context) -> str:
-    """The TeX source of ``template`` (a file name under templates/)."""
+    """The TeX source of ``template`` (a file name under templates/); ``style``
+    defaults to the light theme at natural size."""
+    if "style" not in context:
+        from .theme import palette
+
+        context["style"] = {"colors": palette("light"), "transparent": False, "width": None}
     return environment().get_template(template).render(**context)
 

@@ -39,8 +39,8 @@ BAD = [
     (["-e", "\u0663"], "argument -e/--step: expected an integer, got '\u0663'"),
     (["-q", "1_000"], "argument -q/--quality: expected an integer"),
     (["-e", "1", "-a"], "-e/--step draws one step and -a/--animation all of them: give only one"),
-    (["-i", "30", "-p", "1", "-q", "2400"], "PNG too large: 15431x15313 px at -q 2400 exceeds "
-                                            "120 Mpx; lower -q, or use -y pdf or svg"),
+    (["-i", "30", "-p", "1", "-q", "2400"], "px at -q 2400 exceeds 120 Mpx; lower -q, or use "
+                                            "-y pdf or svg"),
 ]
 
 

@@ -72,10 +72,15 @@ def test_alphabet_highlights_the_row_of_the_step():
     spec = ConvSpec((4, 4), (3, 3)).validate()
     scene = alphabet.scene(spec, [0, 1, 2, 3], SimpleNamespace(caption=""))
     source = tex.render(alphabet.TEMPLATE, scene=scene)
-    rows = re.findall(r"\\path\[row\] \(([-\d.]+),([-\d.]+)\) rectangle \+\(([\d.]+),1\)", source)
+    rows = re.findall(r"\\path\[row\] \(([-\d.]+),([-\d.]+)\) rectangle \+\(([\d.]+),([\d.]+)\)",
+                      source)
     matrix_rows, vector_rows = rows[0::2], rows[1::2]  # each frame: the matrix row, then y's
-    assert [float(y) for _, y, _ in matrix_rows] == [-1.0, -2.0, -3.0, -4.0]  # row = step
-    assert [float(y) for _, y, _ in vector_rows] == [-1.0, -2.0, -3.0, -4.0]
+    ys = [float(y) for _, y, _, _ in matrix_rows]
+    assert np.allclose(ys, [ys[0] * (step + 1) for step in range(4)])  # row = step
+    h = float(matrix_rows[0][3])
+    assert np.isclose(ys[0], -h)
+    ys = [float(y) for _, y, _, _ in vector_rows]
+    assert np.allclose(np.diff(ys), ys[1] - ys[0]) and ys[1] < ys[0]
 
 
 @pytest.mark.parametrize("phase", im2col.PHASES)

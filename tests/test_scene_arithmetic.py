@@ -49,5 +49,9 @@ def test_frames_step_row_major_and_shade_only_the_real_taps():
 def test_labels_give_the_sizes(transposed, stride, operand, canvas, output, note):
     _, s = scene_of(input_size=(5, 5), stride=(stride, stride), padding=(1, 1),
                     transposed=transposed)
-    assert s["labels"]["operand"] == {"size": operand, "note": note, "canvas": canvas}
+    op = s["labels"]["operand"]
+    assert (op["size"], op["note"], op["canvas"]) == (operand, note, canvas)
+    assert ("transposed" in op["name"]) == transposed
+    assert [k for k, _ in op["kinds"]] == ["padding"] + (["inserted"] if stride > 1 and transposed
+                                                         else [])
     assert s["labels"]["output"]["size"] == output

@@ -52,7 +52,7 @@ def tensors(L, seed, transposed=False):
     return x, w
 
 
-@pytest.mark.parametrize("method", ["csr", "bsr", "dense"])
+@pytest.mark.parametrize("method", ["csr", "escoin", "bsr", "dense"])
 @SLOW
 @given(L=layers(), seed=st.integers(0, 2**31))
 def test_conv2d_kernels_match_numpy(method, L, seed):
@@ -61,7 +61,7 @@ def test_conv2d_kernels_match_numpy(method, L, seed):
     got = sparse.run("conv2d", x, w, backend=BACKEND, method=method, **kw)
     assert got.backend == BACKEND
     np.testing.assert_allclose(got.output, sparse.conv2d(x, w, backend="numpy", **kw), **TOL)
-    if method == "csr":  # every non-zero weight once per output pixel, zeros never
+    if method in ("csr", "escoin"):  # every non-zero weight once per output pixel, zeros never
         assert got.macs == got.output.shape[0] * got.output[0, 0].size * np.count_nonzero(w)
 
 
@@ -138,6 +138,21 @@ def test_numpy_transposed_matches_plain_loops(L, seed):
         np.testing.assert_allclose(got[0, o], want, **TOL)
 
 
+@pytest.mark.parametrize("method", ["csr", "escoin"])
+def test_csr_kernels_on_planes_larger_than_a_block(method):
+    """Pixels in several blocks, the four-per-thread tails, and CSR rows longer than
+    the shared-memory stage (TILE entries)."""
+    rng = np.random.default_rng(7)
+    x = rng.uniform(-1, 1, (2, 40, 19, 23)).astype(np.float32)
+    w = rng.uniform(-1, 1, (4, 20, 3, 3)).astype(np.float32)
+    w[rng.random(w.shape) < 0.2] = 0.0
+    assert min(np.count_nonzero(w.reshape(4, -1), axis=1)) > 128
+    got = sparse.run("conv2d", x, w, stride=(1, 2), padding=1, groups=2, backend=BACKEND,
+                     method=method)
+    np.testing.assert_allclose(got.output, sparse.conv2d(x, w, (1, 2), 1, groups=2,
+                                                         backend="numpy"), **TOL)
+
+
 def test_csr_round_trip_and_offsets():
     w = np.zeros((2, 3, 2, 2), np.float32)
     w[0, 1, 1, 0], w[1, 2, 0, 1], w[1, 0, 1, 1] = 5, 7, 9
@@ -207,5 +222,28 @@ def test_gpu_benchmark_code_paths_run_on_the_simulator(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "| vgg16 | 1 | 90% |" in proc.stdout
     rows = out.read_text().splitlines()
-    assert rows[0].startswith("network,layer,count,batch,structure,sparsity,method,ms,macs")
-    assert len(rows) == 1 + 2 * 3  # two configurations, three methods
+    assert rows[0].startswith("network,layer,count,batch,structure,sparsity,method,ms,e2e_ms,macs")
+    assert len(rows) == 1 + 2 * 4  # two configurations, four methods
+
+
+@pytest.mark.parametrize("op", ["conv2d", "conv_transpose2d"])
+@settings(max_examples=25, deadline=None)
+@given(data=st.data(), seed=st.integers(0, 2**31))
+def test_torch_backend_agrees_with_the_numpy_reference(op, data, seed):
+    """Where torch is installed (the GPU machine), PyTorch itself checks our reference;
+    elsewhere the backend must refuse with the install command."""
+    import importlib.util
+    transposed = op == "conv_transpose2d"
+    L = data.draw(layers(transposed=transposed))
+    x, w = tensors(L, seed, transposed=transposed)
+    kw = dict(stride=L["s"], padding=L["p"], dilation=L["dil"], groups=L["groups"])
+    if transposed:
+        kw["output_padding"] = L["a"]
+    if importlib.util.find_spec("torch") is None:
+        with pytest.raises(sparse.BackendError, match="pip install torch"):
+            sparse.run(op, x, w, backend="torch", **kw)
+        return
+    got = sparse.run(op, x, w, backend="torch", **kw)
+    assert got.backend == "torch"
+    np.testing.assert_allclose(got.output, sparse.run(op, x, w, backend="numpy", **kw).output,
+                               **TOL)

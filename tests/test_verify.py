@@ -94,3 +94,53 @@ def test_cuda_backend_without_a_gpu_says_so(capsys, monkeypatch):
     monkeypatch.setattr(backend, "_numba_mode", lambda: None)
     status, _, err = run(capsys, "verify", "numerical", "--backend", "cuda")
     assert status == 1 and "no CUDA GPU found" in err[-1]
+
+
+def _torch_installed() -> bool:
+    import importlib.util
+    return importlib.util.find_spec("torch") is not None
+
+
+@pytest.mark.parametrize("args", [
+    ["numerical", "-i", "6", "-k", "3", "-s", "2", "-p", "1"],
+    ["numerical", "-i", "5", "-k", "3", "-s", "2", "-p", "1", "-t"],
+    ["numerical", "-i", "6", "-k", "2", "-s", "2", "-m", "max"],
+    ["numerical", "-i", "5", "-k", "3", "-p", "1", "-m", "average"],
+    ["alphabet", "-t", "-i", "5", "-k", "3", "-s", "2", "-p", "1"],
+    ["im2col", "-i", "6", "-k", "3", "-s", "2", "-p", "1", "--phase", "gradient"],
+    ["arithmetic", "-i", "7", "-k", "3", "-d", "2", "-t"],
+])
+def test_verify_against_torch_is_a_second_witness(workdir, capsys, args):
+    """With torch: every check again on torch.nn.functional, in the same table. Without:
+    one line that says how to get it, exit 1 (CI has no torch; the GPU machine has)."""
+    from convanim.cli import main
+    status = main(["verify", *args, "--backend", BACKEND, "--against", "torch"])
+    out, err = capsys.readouterr()
+    if not _torch_installed():
+        assert status == 1 and out == ""
+        assert err.strip() == "convanim: error: the torch backend needs PyTorch: " \
+                              "pip install torch"
+        return
+    assert status == 0, out + err
+    rows = out.splitlines()[2:]
+    ours = [r for r in rows if f"  {BACKEND}  " in r]
+    theirs = [r for r in rows if "  torch  " in r]
+    assert len(ours) == len(theirs) >= 1 and len(rows) == 2 * len(ours)
+    assert all(r.split()[-1] == "pass" for r in rows)
+
+
+def test_a_corrupted_figure_fails_against_torch_too(workdir, capsys):
+    run(capsys, "numerical", "f", "-i", "5", "-k", "3", "-y", "pdf", "--json", "--quiet")
+    path = workdir / "out/f.json"
+    data = json.loads(path.read_text())
+    data["output"][0][0] += 0.5
+    path.write_text(json.dumps(data))
+    from convanim.cli import main
+    status = main(["verify", "numerical", "--from-json", str(path), "--backend", "numpy",
+                   "--against", "torch"])
+    out, err = capsys.readouterr()
+    assert status == 1
+    if _torch_installed():
+        assert [r.split()[-1] for r in out.splitlines()[2:]] == ["FAIL", "FAIL"]
+    else:
+        assert "pip install torch" in err

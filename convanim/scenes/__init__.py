@@ -97,3 +97,36 @@ def format_number(value) -> str:
     if rounded == q:  # exact: drop the zeros that carry no information
         text = text.rstrip("0").rstrip(".")
     return {"-0": "0", "-0.00": "0.00"}.get(text, text)
+
+
+def grid_lines(names: np.ndarray) -> dict[str, list[list[int]]]:
+    """The canvas grid as maximal straight runs of edges, by line style.
+
+    An edge beside an operand cell is solid (the input keeps its outline), else
+    dashed beside padding, else dotted (between inserted zeros). Each run is one
+    path ``[x0, y0, x1, y1]`` in cell units (x = column, y = row counted down), so a
+    dash pattern runs on evenly across cells instead of restarting in every cell.
+    """
+    h, w = names.shape
+
+    def style(*kinds) -> str:
+        if "data" in kinds:
+            return "solid"
+        return "dashed" if {"padding", "outpad"} & set(kinds) else "dotted"
+
+    lines = {"solid": [], "dashed": [], "dotted": []}
+
+    def runs(styles, make):
+        start = 0
+        for i in range(1, len(styles) + 1):
+            if i == len(styles) or styles[i] != styles[start]:
+                lines[styles[start]].append(make(start, i))
+                start = i
+
+    for r in range(h + 1):  # horizontal edges on row boundary r
+        runs([style(*(names[rr, c] for rr in (r - 1, r) if 0 <= rr < h)) for c in range(w)],
+             lambda a, b, r=r: [a, r, b, r])
+    for c in range(w + 1):  # vertical edges on column boundary c
+        runs([style(*(names[r, cc] for cc in (c - 1, c) if 0 <= cc < w)) for r in range(h)],
+             lambda a, b, c=c: [c, a, c, b])
+    return lines

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..spec import ConvSpec
-from . import canvas_grid, too_large, window
+from . import canvas_grid, canvas_kinds, grid_lines, too_large, window
 
 TEMPLATE = "alphabet.tex.j2"
 #: Rows or columns of C beyond which its entries are unreadable.
@@ -17,6 +17,10 @@ MAX_MATRIX = 64
 MAX_CANVAS = 16
 #: Output-vector entries shown around the current one when the vector is long.
 CONTEXT = 3
+#: Matrix columns and rows that still hold a label each at a legible size in a 16 cm
+#: column; a larger matrix is drawn compact (entries shaded, the current row named).
+LABELLED_COLUMNS = 20
+LABELLED_ROWS = 30
 
 
 def add_arguments(parser) -> None:
@@ -80,6 +84,8 @@ def scene(spec: ConvSpec, steps: list[int], args) -> dict:
         "canvas_size": list(low.canvas),
         "output_size": list(low.out),
         "canvas": canvas,
+        "grid": grid_lines(canvas_kinds(low, spec.output_padding)),
+        "compact": n > LABELLED_COLUMNS or m > LABELLED_ROWS,
         "matrix": [[e.tolist() if e[0] >= 0 else None for e in row] for row in matrix],
         "slots": max(max(len(f["x_slots"]), len(f["y_slots"])) for f in frames),
         "frames": frames,

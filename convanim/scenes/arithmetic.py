@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from .. import geometry
 from ..spec import ConvSpec
-from . import canvas_kinds, cells_by_kind, too_large, window
+from . import canvas_kinds, cells_by_kind, grid_lines, too_large, window
 
 TEMPLATE = "arithmetic.tex.j2"
 #: Beyond this many canvas cells per axis the cells are too small to read.
@@ -41,20 +41,28 @@ def limits(spec: ConvSpec, args) -> str | None:
 
 def scene(spec: ConvSpec, steps: list[int], args) -> dict:
     low = spec.lowered()
+    names = canvas_kinds(low, spec.output_padding)
     return {
         "canvas": list(low.canvas),
         "output": list(low.out),
-        "cells": cells_by_kind(canvas_kinds(low, spec.output_padding)),
+        "cells": cells_by_kind(names),
+        "grid": grid_lines(names),
         "frames": [window(low, step) for step in steps],
-        "labels": _labels(spec, low) if args.labels else None,
+        "labels": _labels(spec, low, names) if args.labels else None,
         "caption": args.caption,
     }
 
 
-def _labels(spec: ConvSpec, low: geometry.Lowered) -> dict:
-    inserted = spec.transposed and spec.stride != (1, 1)
-    note = "zeros inserted, padded" if inserted else "padded"
+def _labels(spec: ConvSpec, low: geometry.Lowered, names) -> dict:
+    """Sizes, and a key to every kind of cell the figure shows (and only those)."""
+    shown = set(names.ravel().tolist())
+    done = [what for what, kind in (("zeros inserted", "inserted"), ("padded", "padding"))
+            if kind in shown]
+    keys = [("padding", "padding"), ("inserted", "inserted zeros"), ("outpad", "output padding")]
     return {
-        "operand": {"size": list(low.operand), "note": note, "canvas": list(low.canvas)},
+        "operand": {"name": "operand of the transposed conv" if spec.transposed else "input",
+                    "size": list(low.operand), "note": ", ".join(done),
+                    "canvas": list(low.canvas),
+                    "kinds": [[kind, text] for kind, text in keys if kind in shown]},
         "output": {"size": list(low.out), "note": "transposed conv" if spec.transposed else ""},
     }

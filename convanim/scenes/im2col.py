@@ -11,12 +11,16 @@ import numpy as np
 
 from .. import geometry
 from ..spec import ConvSpec, SpecError
-from . import canvas_grid, canvas_kinds, too_large, window
+from . import canvas_grid, canvas_kinds, grid_lines, too_large, window
 
 TEMPLATE = "im2col.tex.j2"
 PHASES = ("forward", "loss", "gradient")
 MAX_MATRIX = 64
 MAX_CANVAS = 16
+#: Matrix columns that still hold a label each in a 16 cm column, and rows that keep the
+#: page shorter than a column is wide; a larger matrix is drawn compact.
+LABELLED_COLUMNS = 20
+LABELLED_ROWS = 30
 #: Symbols of (operand, kernel, output) per phase.
 SYMBOLS = {"forward": ("x", "w", "y"), "loss": ("dy", "w", "dx"), "gradient": ("x", "dy", "dw")}
 
@@ -88,8 +92,10 @@ def scene(spec: ConvSpec, steps: list[int], args) -> dict:
         "canvas_size": list(low.canvas),
         "output_size": list(low.out),
         "canvas": canvas,
+        "grid": grid_lines(kinds),
         "kernel": _kernel_taps(spec, phase, low),
         "matrix": matrix,
+        "compact": oh * ow > LABELLED_COLUMNS or kh * kw > LABELLED_ROWS,
         "zero_kinds": zero_kinds,
         "counts": {"elements": elements, "zeros": zeros,
                    "sparsity": round(100 * zeros / elements, 1),

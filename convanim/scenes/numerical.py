@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..spec import ConvSpec, SpecError, format_pair, int_in
-from . import canvas_grid, format_number, too_large, window
+from . import canvas_grid, canvas_kinds, format_number, grid_lines, too_large, window
 
 TEMPLATE = "numerical.tex.j2"
 #: Canvas cells per axis beyond which the numbers no longer fit.
@@ -118,6 +118,7 @@ def scene(spec: ConvSpec, steps: list[int], args) -> dict:
         "canvas_size": list(low.canvas),
         "output_size": list(low.out),
         "canvas": canvas,
+        "grid": grid_lines(canvas_kinds(low, spec.output_padding)),
         "frames": frames,
         "caption": args.caption,
         # figure data (--json)

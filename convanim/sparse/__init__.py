@@ -3,7 +3,8 @@
 Layouts and names are PyTorch's: ``x`` is ``(N, C, H, W)``; ``conv2d``'s ``w`` is
 ``(D, C/groups, kh, kw)``; ``conv_transpose2d``'s ``w`` is ``(C, D/groups, kh, kw)`` as
 ``torch.nn.ConvTranspose2d`` stores it. ``backend`` is ``auto`` (a GPU if the driver
-reports one, else Numba's CUDA simulator), ``cuda``, ``simulator`` or ``numpy``.
+reports one, else Numba's CUDA simulator), ``cuda``, ``simulator``, ``numpy``, or
+``torch`` (PyTorch's own operations: a witness to check against, not our kernels).
 Zero weights are skipped (CSR, or block-CSR with ``method="bsr"``); ``method="dense"``
 is the im2col + GEMM baseline. Importing this package does not import numba.
 """
@@ -30,6 +31,12 @@ class Result:
     backend: str        # the backend that ran: cuda, simulator or numpy
     macs: int           # multiply-accumulates done
     dense_macs: int     # what a dense im2col + GEMM would do
+
+
+def _torch(op, x, w=None, **kw):
+    from . import torch_backend
+
+    return torch_backend.run(op, x, w, **kw)
 
 
 def _gpu(backend: str):
@@ -71,6 +78,9 @@ def run(op: str, x, w=None, *, stride=1, padding=0, dilation=1, groups=1, output
         dense = n * dout * cg * kh * kw * out[0] * out[1]
         if name == "numpy":
             return Result(reference.conv2d(x, w, s, p, d, groups), name, dense, dense)
+        if name == "torch":
+            return Result(_torch(op, x, w, stride=s, padding=p, dilation=d, groups=groups),
+                          name, dense, dense)
         output, macs = _gpu(name).conv2d(x, w, s, p, d, groups, method)
         return Result(output, name, macs, dense)
     if op == "conv_transpose2d":
@@ -88,6 +98,9 @@ def run(op: str, x, w=None, *, stride=1, padding=0, dilation=1, groups=1, output
         if name == "numpy":
             return Result(reference.conv_transpose2d(x, w, s, p, a, d, groups), name, dense,
                           dense)
+        if name == "torch":
+            return Result(_torch(op, x, w, stride=s, padding=p, dilation=d, groups=groups,
+                                 output_padding=a), name, dense, dense)
         output, macs = _gpu(name).conv_transpose2d(x, w, s, p, a, d, groups)
         return Result(output, name, macs, dense)
     if op in ("avg_pool2d", "max_pool2d"):
@@ -99,6 +112,9 @@ def run(op: str, x, w=None, *, stride=1, padding=0, dilation=1, groups=1, output
             ref = reference.avg_pool2d(x, k, s, p) if op == "avg_pool2d" \
                 else reference.max_pool2d(x, k, s, p, d)
             return Result(ref, name, dense, dense)
+        if name == "torch":
+            return Result(_torch(op, x, stride=s, padding=p, dilation=d, kernel_size=k), name,
+                          dense, dense)
         return Result(_gpu(name).pool2d(x, k, s, p, d, op[:3]), name, dense, dense)
     raise ValueError(f"unknown operation {op!r}")
 

@@ -1,4 +1,5 @@
-"""Which machine runs the kernels: a real GPU, Numba's CUDA simulator, or numpy.
+"""Which machine runs the kernels: a real GPU, Numba's CUDA simulator, numpy, or PyTorch
+(a second witness, not our kernels).
 
 Numba decides between the GPU and its simulator once, when ``numba.cuda`` is first
 imported, from ``NUMBA_ENABLE_CUDASIM``. So ``auto`` looks for a GPU through the CUDA
@@ -13,7 +14,7 @@ import sys
 
 from ..errors import BackendError
 
-BACKENDS = ("auto", "cuda", "simulator", "numpy")
+BACKENDS = ("auto", "cuda", "simulator", "numpy", "torch")
 
 
 def gpu_present() -> bool:
@@ -38,8 +39,11 @@ def resolve(name: str) -> str:
     """The backend that will run: ``auto`` becomes cuda or simulator."""
     if name not in BACKENDS:
         raise BackendError(f"unknown backend {name!r}; choose from {', '.join(BACKENDS)}")
-    if name == "numpy":
-        return "numpy"
+    if name in ("numpy", "torch"):
+        if name == "torch":
+            from . import torch_backend
+            torch_backend.available()
+        return name
     mode = _numba_mode()
     if name == "auto":
         return mode or ("cuda" if gpu_present() else "simulator")

@@ -1,0 +1,369 @@
+"""``python -m convanim build FILE``: many figures from one TOML file, in one process.
+
+Every figure is parsed by its kind's own command parser and planned before any
+is drawn, so a bad config writes nothing. Figures then render on a thread pool:
+the work is pdflatex and pdftoppm subprocesses, which threads overlap as well as
+processes would, without paying an interpreter start per figure. A manifest in
+the output root records each output's content key (the figure cache's key) with
+its size and mtime; a figure whose key and files are unchanged is skipped, so a
+warm rebuild or ``--check`` only plans.
+
+    title = "My figures"          # optional, heads the index page
+    index = true                  # optional: also write index.md and index.html
+
+    [defaults]                    # applies to every figure whose kind has the option
+    animation = true
+
+    [figures.stride2]             # the table name is the output NAME
+    kind = "arithmetic"
+    input-size = 5                # any option of the figure command, long name
+    stride = 2
+    description = "A stride-2 convolution."   # optional, for the index page
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import BackendError, SpecError, ToolError, VerifyError
+from .spec import int_in
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+GALLERY_DIR = Path(__file__).resolve().parent / "gallery"
+MANIFEST = ".convanim-build.json"
+#: Keys of a figure table that are not options of the figure command.
+FIGURE_KEYS = {"kind", "description"}
+TOP_KEYS = {"title", "index", "defaults", "figures"}
+#: Options a build sets itself.
+BUILD_OWNS = {"name"}
+
+
+def galleries() -> list[str]:
+    return sorted(p.stem for p in GALLERY_DIR.glob("*.toml"))
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("build", help="many figures from one TOML config, in parallel and "
+                       "incrementally", description="Draw every figure of a TOML config "
+                       "(see the README's config format) in one process on a thread pool; "
+                       "figures already up to date are skipped.")
+    p.add_argument("file", nargs="?", metavar="FILE", help="the TOML config")
+    p.add_argument("--gallery", choices=galleries(),
+                   help="build a config shipped with convanim instead of FILE")
+    p.add_argument("--out", metavar="DIR", help="root of the outputs; figures' --out-dir and "
+                   "--gif-dir are relative to it (default: FILE's folder; ./gallery for "
+                   "--gallery)")
+    p.add_argument("-j", "--jobs", type=int_in(1, 256), default=os.cpu_count() or 1,
+                   help="figures drawn at once (default: the cores)")
+    p.add_argument("--check", action="store_true",
+                   help="build nothing; exit 1 listing every output missing or out of date")
+    p.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+@dataclass
+class Entry:
+    """One figure of a config, planned."""
+    name: str
+    kind: str
+    options: dict               # as written (defaults applied), for the index's command
+    description: str
+    figure: object = None       # convanim.figure.Figure
+    key: str = ""
+
+
+@dataclass
+class Config:
+    path: Path
+    title: str
+    index: bool
+    entries: list[Entry] = field(default_factory=list)
+
+
+def _line_of(text: str, name: str) -> int | None:
+    """The line of ``[figures.NAME]`` (tomllib does not report where a value was)."""
+    pattern = re.compile(r"^\s*\[\s*figures\s*\.\s*(\"?)" + re.escape(name) + r"\1\s*\]")
+    for n, line in enumerate(text.splitlines(), 1):
+        if pattern.match(line):
+            return n
+    return None
+
+
+def load(path: Path, root: Path) -> Config:
+    """Read and plan every figure of a config; raises :class:`SpecError` naming the first
+    bad figure (file, line, name, reason) and how many others are bad."""
+    from .api import figure_args, figure_options
+    from .cli import _figure_kinds
+    from .figure import plan
+
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except OSError as e:
+        raise SpecError(f"cannot read {path}: {e.strerror or e}") from None
+    except UnicodeDecodeError as e:
+        raise SpecError(f"{path}: not UTF-8 text ({e.reason})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise SpecError(f"{path}: {e}") from None
+
+    def where(name=None):
+        line = _line_of(text, name) if name else None
+        return f"{path}:{line}: figure {name!r}" if line else \
+            (f"{path}: figure {name!r}" if name else str(path))
+
+    unknown = sorted(set(data) - TOP_KEYS)
+    if unknown:
+        raise SpecError(f"{path}: unknown key {unknown[0]!r} (known: {', '.join(sorted(TOP_KEYS))})")
+    title, index = data.get("title", path.stem), data.get("index", False)
+    if not isinstance(title, str) or not isinstance(index, bool):
+        raise SpecError(f"{path}: 'title' must be a string and 'index' true or false")
+    defaults, figures = data.get("defaults", {}), data.get("figures", {})
+    if not isinstance(defaults, dict) or not isinstance(figures, dict):
+        raise SpecError(f"{path}: 'defaults' and 'figures' must be tables")
+    if not figures:
+        raise SpecError(f"{path}: no [figures.NAME] table")
+    kinds = _figure_kinds()
+    options = {kind: figure_options(kind) for kind in kinds}
+    known_anywhere = {k for o in options.values() for k in o} | FIGURE_KEYS
+    for key in defaults:
+        if key.replace("-", "_") not in known_anywhere or key.replace("-", "_") in BUILD_OWNS:
+            raise SpecError(f"{path}: [defaults]: unknown option {key!r}")
+
+    config = Config(path, title, index)
+    errors = []
+    for name, table in figures.items():
+        try:
+            if not isinstance(table, dict):
+                raise SpecError("must be a table of options")
+            kind = table.get("kind", defaults.get("kind"))
+            if kind is None:
+                raise SpecError(f"no kind (one of {', '.join(kinds)})")
+            if kind not in kinds:
+                raise SpecError(f"unknown kind {kind!r} (choose from {', '.join(kinds)})")
+            description = table.get("description", "")
+            if not isinstance(description, str):
+                raise SpecError("description must be a string")
+            given = {k: v for k, v in defaults.items()
+                     if k not in FIGURE_KEYS and k.replace("-", "_") in options[kind]}
+            given.update({k: v for k, v in table.items() if k not in FIGURE_KEYS})
+            for key in given:
+                if key.replace("-", "_") in BUILD_OWNS:
+                    raise SpecError(f"{key!r} is the table's name, [figures.NAME]")
+            args = figure_args(kind, name, **given)
+            for attr in ("out_dir", "gif_dir"):
+                setattr(args, attr, str(root / getattr(args, attr)))
+            entry = Entry(name, kind, given, description, plan(args))
+            entry.key = entry.figure.key()
+            config.entries.append(entry)
+        except SpecError as e:
+            errors.append(f"{where(name)}: {e}")
+    if not errors:
+        seen = {}
+        for entry in config.entries:
+            for out in entry.figure.outputs():
+                same = os.path.normpath(os.path.abspath(out))
+                if same in seen:
+                    errors.append(f"{where(entry.name)}: writes "
+                                  f"{os.path.relpath(same)}, as figure {seen[same]!r} does")
+                seen[same] = entry.name
+    if errors:
+        more = f" ({len(errors) - 1} more bad figures)" if len(errors) > 1 else ""
+        raise SpecError(errors[0] + more)
+    return config
+
+
+class Manifest:
+    """Content key, size and mtime of every output a build wrote, kept in the root."""
+
+    def __init__(self, root: Path):
+        self.path = root / MANIFEST
+        self.root = root
+        try:
+            self.outputs = json.loads(self.path.read_text())["outputs"]
+        except (OSError, ValueError, KeyError, TypeError):
+            self.outputs = {}
+
+    def _name(self, path: Path) -> str:
+        try:
+            return Path(path).relative_to(self.root).as_posix()
+        except ValueError:
+            return str(Path(path).resolve())
+
+    def stale(self, paths: list[Path], key: str) -> list[tuple[Path, str]]:
+        """The paths not written with ``key`` or changed since, each with why."""
+        out = []
+        for path in paths:
+            entry = self.outputs.get(self._name(path))
+            try:
+                st = os.stat(path)
+            except OSError:
+                out.append((path, "missing"))
+                continue
+            if not entry or entry.get("key") != key:
+                out.append((path, "out of date"))
+            elif entry.get("size") != st.st_size or entry.get("mtime_ns") != st.st_mtime_ns:
+                out.append((path, "changed since it was built"))
+        return out
+
+    def record(self, paths: list[Path], key: str) -> None:
+        for path in paths:
+            st = os.stat(path)
+            self.outputs[self._name(path)] = {"key": key, "size": st.st_size,
+                                              "mtime_ns": st.st_mtime_ns}
+
+    def forget(self, paths: list[Path]) -> None:
+        for path in paths:
+            self.outputs.pop(self._name(path), None)
+
+    def save(self) -> None:
+        from . import files
+
+        blob = json.dumps({"outputs": self.outputs}, indent=0, sort_keys=True).encode()
+        try:
+            if self.path.read_bytes() == blob:
+                return  # untouched, so a file watcher (mkdocs serve) sees no change
+        except OSError:
+            pass
+        files.place_all([(blob, self.path)])
+
+
+def index_key(config: Config) -> str:
+    from . import index
+
+    h = hashlib.sha256(index.fingerprint().encode())
+    h.update(json.dumps([config.title] + [[e.name, e.key, e.description, e.options]
+                                          for e in config.entries], default=list).encode())
+    return h.hexdigest()
+
+
+def _describe(e: BaseException) -> str:
+    if isinstance(e, OSError):
+        where = f": {e.filename}" if e.filename else ""
+        return f"{e.strerror or e}{where}"
+    if isinstance(e, (SpecError, ToolError, VerifyError, BackendError)):
+        return str(e)
+    return f"{type(e).__name__}: {e}"  # a bug: still report it and build the others
+
+
+def build(config: Config, root: Path, jobs: int, cache: bool = True, progress: bool = False,
+          echo=print) -> tuple[list[Path], list[tuple[str, str]]]:
+    """Draw every stale figure of a planned config; returns (paths written, failures)."""
+    from . import api
+
+    manifest = Manifest(root)
+    todo = [e for e in config.entries if manifest.stale(e.figure.outputs(), e.key)]
+    todo.sort(key=lambda e: -len(e.figure.frames))  # longest first: the pool ends together
+    written, failures = [], []
+    bar = None
+    if progress and todo:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(todo), desc="figures", unit="fig", file=sys.stderr, leave=False)
+        echo = lambda line: tqdm.write(line, file=sys.stdout)  # noqa: E731
+    for entry in todo:  # here, not in the workers: a failed figure's rollback of a folder
+        for folder in {p.parent for p in entry.figure.outputs()}:  # it made could race
+            try:                                                     # another's placement
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError:
+                pass  # the figure fails with this error in its worker, and is named
+    pool = ThreadPoolExecutor(max(1, min(jobs, len(todo) or 1)))
+    try:
+        jobs_ = {pool.submit(api.make_planned, e.figure, cache): e for e in todo}
+        for job in as_completed(jobs_):
+            entry = jobs_[job]
+            try:
+                paths = job.result()
+            except Exception as e:  # noqa: BLE001 - one figure's failure never stops the rest
+                failures.append((entry.name, _describe(e)))
+                manifest.forget(entry.figure.outputs())
+            else:
+                manifest.record(paths, entry.key)
+                written += paths
+                for path in paths:
+                    echo(str(path))
+            if bar is not None:
+                bar.update(1)
+    except BaseException:  # Ctrl-C: start nothing more, keep what is done for next time
+        pool.shutdown(wait=True, cancel_futures=True)
+        manifest.save()
+        raise
+    finally:
+        pool.shutdown(wait=True)
+        if bar is not None:
+            bar.close()
+    if config.index:
+        from . import index
+
+        paths = index.paths(root)
+        key = index_key(config)
+        if written or failures or manifest.stale(paths, key):
+            made = index.write(config, root)
+            manifest.record(made, key)
+            written += made
+            for path in made:
+                echo(str(path))
+    manifest.save()
+    return written, failures
+
+
+def check(config: Config, root: Path) -> list[tuple[Path, str]]:
+    """Every output missing or out of date, with why; builds nothing."""
+    manifest = Manifest(root)
+    stale = [s for e in config.entries for s in manifest.stale(e.figure.outputs(), e.key)]
+    if config.index:
+        from . import index
+
+        stale += manifest.stale(index.paths(root), index_key(config))
+    return stale
+
+
+def resolve(args) -> tuple[Path, Path]:
+    """The config file and the output root of a build command."""
+    if (args.file is None) == (args.gallery is None):
+        raise SpecError("build needs a FILE or --gallery NAME (not both)")
+    if args.gallery:
+        path = GALLERY_DIR / f"{args.gallery}.toml"
+        root = Path(args.out or "gallery")
+    else:
+        path = Path(args.file)
+        root = Path(args.out) if args.out else path.parent
+    if root.exists() and not root.is_dir():
+        raise SpecError(f"{root} exists and is not a folder")
+    return path, root
+
+
+def run(args) -> int:
+    start = time.perf_counter()
+    path, root = resolve(args)
+    config = load(path, root)
+    if args.check:
+        stale = check(config, root)
+        for out, why in stale:
+            print(out)
+            print(f"convanim: {why}: {out}", file=sys.stderr)
+        n = len({out for out, _ in stale})
+        print(f"convanim: {len(config.entries)} figures, {n} outputs missing or out of date",
+              file=sys.stderr)
+        return 1 if stale else 0
+    progress = not args.quiet and sys.stderr.isatty()
+    written, failures = build(config, root, args.jobs, cache=not args.no_cache,
+                              progress=progress)
+    for name, reason in failures:
+        print(f"convanim: error: figure {name!r}: {reason}", file=sys.stderr)
+    if not args.quiet:
+        print(f"convanim: {len(config.entries)} figures, {len(written)} files written, "
+              f"{len(failures)} failed, {time.perf_counter() - start:.2f} s", file=sys.stderr)
+    return 1 if failures else 0

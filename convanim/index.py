@@ -1,0 +1,181 @@
+"""The index page of a build: every figure with its parameters, command and PyTorch call.
+
+Two files in the build's root: ``index.md`` (images by relative path, for a docs
+site or a repository) and ``index.html``, self-contained (images inline as data
+URIs, CSS inline), so it can be mailed or opened from anywhere.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import os
+from pathlib import Path
+
+from . import __version__
+from .spec import format_pair
+
+_MIME = {".gif": "image/gif", ".png": "image/png", ".svg": "image/svg+xml"}
+
+
+def paths(root: Path) -> list[Path]:
+    return [root / "index.md", root / "index.html"]
+
+
+def fingerprint() -> str:
+    """Changes when this module (the page's layout) does, so the page is rebuilt."""
+    return hashlib.sha256(Path(__file__).read_bytes() + __version__.encode()).hexdigest()
+
+
+def _p(v) -> str:
+    """A size as PyTorch takes it: 3 or (3, 2)."""
+    return str(v[0]) if v[0] == v[1] else f"({v[0]}, {v[1]})"
+
+
+def torch_call(figure) -> str:
+    """The PyTorch module or function computing what the figure shows (one channel)."""
+    spec, args = figure.spec, figure.args
+    k, s, p, d = (_p(v) for v in spec.args[1:])
+    dil = f", dilation={d}" if d != "1" else ""
+    if figure.kind == "numerical" and args.mode == "average":
+        return f"torch.nn.AvgPool2d(kernel_size={k}, stride={s}, padding={p})"
+    if figure.kind == "numerical" and args.mode == "max":
+        return f"torch.nn.MaxPool2d(kernel_size={k}, stride={s}, padding={p}{dil})"
+    if figure.kind == "im2col":
+        i, o = _p(spec.input_size), _p(spec.forward_output)
+        if args.phase == "loss":
+            return (f"torch.nn.grad.conv2d_input((1, 1, {i}, {i}), w, dy, stride={s}, "
+                    f"padding={p}{dil})  # w: 1x1x{k}x{k}, dy: 1x1x{o}x{o}").replace(
+                        f"{i}, {i}", ", ".join(map(str, spec.input_size)))
+        if args.phase == "gradient":
+            return (f"torch.nn.grad.conv2d_weight(x, (1, 1, {k}, {k}), dy, stride={s}, "
+                    f"padding={p}{dil})").replace(f"{k}, {k}",
+                                                   ", ".join(map(str, spec.kernel_size)))
+        return f"torch.nn.Unfold(kernel_size={k}, stride={s}, padding={p}{dil})"
+    if spec.transposed:
+        return (f"torch.nn.ConvTranspose2d(1, 1, kernel_size={k}, stride={s}, padding={p}, "
+                f"output_padding={_p(spec.output_padding)}{dil})")
+    return f"torch.nn.Conv2d(1, 1, kernel_size={k}, stride={s}, padding={p}{dil})"
+
+
+def sizes(figure) -> str:
+    """What the figure maps to what: ``5x5 -> 3x3``, and its steps."""
+    spec = figure.spec
+    src = spec.forward_output if spec.transposed else spec.input_size
+    return f"{format_pair(src)} → {format_pair(spec.output_size)}, {figure.steps} steps"
+
+
+def parameters(figure) -> str:
+    spec = figure.spec
+    names = ("input", "kernel", "stride", "padding", "dilation")
+    parts = [f"{n} {format_pair(v)}" for n, v in zip(names, spec.args)]
+    if spec.transposed:
+        parts.append(f"output padding {format_pair(spec.output_padding)} (transposed)")
+    mode = getattr(figure.args, "mode", None)
+    if mode and mode != "convolution":
+        parts.append(f"{mode} pooling")
+    phase = getattr(figure.args, "phase", None)
+    if phase:
+        parts.append(f"{phase} phase")
+    return ", ".join(parts)
+
+
+def command(entry) -> str:
+    """The figure command that draws this entry alone."""
+    from .api import figure_options, is_flag
+
+    actions = figure_options(entry.kind)
+    words = ["python -m convanim", entry.kind, entry.name]
+    for key, value in entry.options.items():
+        action = actions[key.replace("-", "_")]
+        if action.dest in ("out_dir", "gif_dir"):
+            continue
+        flag = action.option_strings[0]
+        if is_flag(action):
+            if value:
+                words.append(flag)
+        else:
+            text = f"{value[0]}x{value[1]}" if isinstance(value, (list, tuple)) else str(value)
+            words += [flag, text if text and " " not in text else repr(text)]
+    return " ".join(words)
+
+
+def _image(entry) -> Path | None:
+    """The animation, else the single frame, that the page shows."""
+    return next((p for p in entry.figure.outputs() if p.suffix in _MIME), None)
+
+
+def markdown(config, root: Path) -> str:
+    lines = [f"# {config.title}", "",
+             f"Drawn by convanim {__version__} from `{config.path.name}`.", ""]
+    for e in config.entries:
+        image = _image(e)
+        lines += [f"## {e.name}", ""]
+        if e.description:
+            lines += [e.description, ""]
+        if image is not None:
+            lines += [f"![{e.name}]({Path(os.path.relpath(image, root)).as_posix()})", ""]
+        lines += [f"- {parameters(e.figure)}; {sizes(e.figure)}",
+                  f"- `{command(e)}`",
+                  f"- `{torch_call(e.figure)}`", ""]
+    return "\n".join(lines)
+
+
+_CSS = """
+body{font-family:system-ui,sans-serif;margin:2rem;color:#222;background:#fafafa}
+h1{font-weight:600}
+.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(320px,1fr));gap:1.2rem}
+.card{background:#fff;border:1px solid #ddd;border-radius:8px;padding:1rem}
+.card h2{font-size:1.05rem;margin:0 0 .4rem;font-family:ui-monospace,monospace}
+.card img{display:block;max-width:100%;height:auto;margin:.5rem auto}
+.card p{margin:.3rem 0;font-size:.9rem}
+code{font-size:.78rem;background:#f0f0f0;padding:.1rem .25rem;border-radius:3px;
+word-break:break-word}
+.params{color:#555}
+.wide{grid-column:span 2}
+@media (max-width:700px){.wide{grid-column:auto}}
+"""
+
+
+def _aspect(image: Path) -> float:
+    if image.suffix == ".svg":
+        return 1.0
+    from PIL import Image
+
+    with Image.open(image) as im:
+        return im.width / im.height
+
+
+def html_page(config) -> str:
+    cards = []
+    for e in config.entries:
+        image = _image(e)
+        img = ""
+        if image is not None and image.is_file():
+            data = base64.b64encode(image.read_bytes()).decode()
+            img = (f'<img src="data:{_MIME[image.suffix]};base64,{data}" '
+                   f'alt="{html.escape(e.name)}">')
+        wide = " wide" if img and _aspect(image) > 2 else ""  # a matrix figure: two columns
+        cards.append(
+            f'<div class="card{wide}" id="{html.escape(e.name)}"><h2>{html.escape(e.name)}</h2>'
+            + (f"<p>{html.escape(e.description)}</p>" if e.description else "")
+            + img
+            + f'<p class="params">{html.escape(parameters(e.figure))}; '
+              f'{html.escape(sizes(e.figure))}</p>'
+            + f"<p><code>{html.escape(command(e))}</code></p>"
+            + f"<p><code>{html.escape(torch_call(e.figure))}</code></p></div>")
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>{html.escape(config.title)}</title><style>{_CSS}</style></head><body>"
+            f"<h1>{html.escape(config.title)}</h1><p>Drawn by convanim {__version__} from "
+            f"<code>{html.escape(config.path.name)}</code>. Blue: input, cyan: output, "
+            "dashed: padding, dotted beige: inserted zeros.</p>"
+            f'<div class="grid">{"".join(cards)}</div></body></html>\n')
+
+
+def write(config, root: Path) -> list[Path]:
+    """Place both pages (all or none); returns their paths."""
+    from . import files
+
+    md, page = paths(root)
+    return files.place_all([(markdown(config, root).encode(), md),
+                            (html_page(config).encode(), page)])

@@ -1,0 +1,61 @@
+"""The figures' colours: Solarized light (the default) and Solarized dark.
+
+Every colour a template uses is named here, by what it marks, so the contrast
+rules of a publishable figure can be checked from the values themselves
+(tests/test_theme.py): the current-step highlight stands out from every kind of
+cell in greyscale too (WCAG luminance contrast >= 1.5:1), and text keeps >= 4.5:1
+on every fill it can sit on. Cells are filled with solid colours, never
+translucent overlays, so what a reader sees is exactly these values.
+"""
+from __future__ import annotations
+
+THEMES = ("light", "dark")
+
+
+def mix(a: str, b: str, t: float) -> str:
+    """``t`` of hex colour ``a`` over ``1 - t`` of ``b`` (a tint of ``a`` on ``b``)."""
+    return "".join(f"{round(t * int(a[i:i + 2], 16) + (1 - t) * int(b[i:i + 2], 16)):02X}"
+                   for i in (0, 2, 4))
+
+
+# Solarized (Ethan Schoonover)
+BASE03, BASE02, BASE1, BASE2, BASE3 = "002B36", "073642", "93A1A1", "EEE8D5", "FDF6E3"
+YELLOW, ORANGE, BLUE, CYAN = "B58900", "CB4B16", "268BD2", "2AA198"
+
+PALETTES = {
+    "light": {
+        "background": BASE3, "text": BASE03, "muted": "2E3C42", "line": BASE03,
+        "data": mix(BLUE, BASE3, .22), "padding": BASE3, "inserted": BASE2,
+        "outpad": mix(ORANGE, BASE3, .2), "output": mix(CYAN, BASE3, .25),
+        "entry": mix(BLUE, BASE3, .22), "current": mix(YELLOW, BASE3, .72),
+    },
+    "dark": {
+        "background": BASE03, "text": BASE3, "muted": BASE2, "line": BASE1,
+        "data": mix(BLUE, BASE03, .25), "padding": BASE03, "inserted": "0E3D47",
+        "outpad": mix(ORANGE, BASE03, .18), "output": mix(CYAN, BASE03, .24),
+        "entry": mix(BLUE, BASE03, .25), "current": mix(YELLOW, BASE03, .55),
+    },
+}
+#: Fills a cell can have; text and the highlight are checked against each.
+FILLS = ("background", "data", "padding", "inserted", "outpad", "output", "entry", "current")
+#: Kinds the current-step highlight must stand out from.
+HIGHLIGHTED_AGAINST = ("data", "padding", "inserted", "outpad", "output", "entry")
+
+
+def palette(theme: str = "light") -> dict[str, str]:
+    return PALETTES[theme]
+
+
+def luminance(colour: str) -> float:
+    """WCAG 2 relative luminance of a hex colour."""
+    def linear(v: int) -> float:
+        c = v / 255
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+    r, g, b = (linear(int(colour[i:i + 2], 16)) for i in (0, 2, 4))
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(a: str, b: str) -> float:
+    """WCAG contrast ratio, 1 to 21."""
+    la, lb = sorted((luminance(a), luminance(b)))
+    return (lb + 0.05) / (la + 0.05)

@@ -1,0 +1,90 @@
+"""The Python API: the command's options as Python values, the command's errors."""
+import base64
+
+import pytest
+from PIL import Image
+
+import convanim
+from convanim.errors import SpecError
+from helpers import files_under, run
+from test_cli import BAD
+
+pytestmark = pytest.mark.usefixtures("tex_tools")
+
+
+def test_render_writes_what_the_command_writes(workdir):
+    result = convanim.render("arithmetic", input_size=5, stride=2, animation=True, quiet=True)
+    assert [str(p) for p in result] == ["out/arithmetic_i5_k3_s2_p0_d1.pdf",
+                                        "gif/arithmetic_i5_k3_s2_p0_d1.gif"]
+    assert Image.open(workdir / result[1]).n_frames == 4
+    html = result._repr_html_()
+    assert html.startswith('<img src="data:image/gif;base64,')
+    gif = base64.b64decode(html.split("base64,")[1].split('"')[0])
+    assert gif == (workdir / result[1]).read_bytes()
+    assert result._repr_png_() is None
+
+
+def test_render_takes_python_values(workdir):
+    result = convanim.render("numerical", "pool", input_size=(5, 7), kernel_size=[3, 2],
+                             mode="max", step=2, quality=50)
+    assert [str(p) for p in result] == ["out/pool_02.png"]
+    png = result._repr_png_()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and png == (workdir / "out/pool_02.png").read_bytes()
+    assert result._repr_html_().startswith('<img src="data:image/png;base64,')
+    assert convanim.render("alphabet", transposed=True, input_size=4, json=True, type="svg",
+                           out_dir="elsewhere")[1].name == "alphabet_transposed_i4_k3_s1_p0_d1.json"
+
+
+def _as_python(argv):
+    """A BAD command line of test_cli as API keyword arguments."""
+    from convanim.api import figure_options
+
+    actions = {s: a for a in figure_options("arithmetic").values() for s in a.option_strings}
+    name, options, words = None, {}, list(argv)
+    while words:
+        word = words.pop(0)
+        if word not in actions:
+            name = word
+        elif actions[word].nargs == 0:
+            options[actions[word].dest] = True
+        else:
+            options[actions[word].dest] = words.pop(0)
+    return name, options
+
+
+@pytest.mark.parametrize("args,message", [b for b in BAD if b[0] != ["--bogus"]],
+                         ids=[" ".join(a) for a, _ in BAD if a != ["--bogus"]])
+def test_api_errors_are_the_commands_errors(workdir, capsys, args, message):
+    status, _, err = run(capsys, "arithmetic", *args)
+    name, options = _as_python(args)
+    with pytest.raises(SpecError) as e:
+        convanim.render("arithmetic", name, **options)
+    assert f"convanim: error: {e.value}" == err[0]
+    assert message in str(e.value)
+    assert files_under(workdir) == []
+
+
+@pytest.mark.parametrize("kind,options,message", [
+    ("histogram", {}, "unknown kind 'histogram' (choose from arithmetic, numerical, alphabet, "
+                      "im2col)"),
+    ("arithmetic", {"bogus": 1}, "unknown option 'bogus' for arithmetic figures (known: "),
+    ("arithmetic", {"mode": "max"}, "unknown option 'mode' for arithmetic figures"),
+    ("arithmetic", {"transposed": "yes"}, "argument -t/--transposed: expected true or false"),
+    ("arithmetic", {"input_size": True}, "argument -i/--input-size: expected a number"),
+    ("arithmetic", {"input_size": (5, 5, 5)}, "argument -i/--input-size: expected a number"),
+    ("arithmetic", {"padding": -1}, "padding must be >= 0, got -1"),
+    ("numerical", {"mode": "median"}, "argument -m/--mode: invalid choice: 'median'"),
+])
+def test_api_refuses_bad_options(workdir, kind, options, message):
+    with pytest.raises(SpecError) as e:
+        convanim.render(kind, **options)
+    assert message in str(e.value)
+    assert files_under(workdir) == []
+
+
+def test_render_module_stays_importable():
+    """`convanim.render` is the API and still the rendering module."""
+    from convanim import render
+    from convanim.render import Product
+
+    assert render is convanim.render and render.Product is Product and callable(render)

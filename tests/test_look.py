@@ -1,0 +1,159 @@
+"""Paper quality (issue 8): legible text in a 16 cm column, one page size per figure,
+grid lines that run on, colours that stay apart in greyscale, labels that name what
+is drawn. Measured on real PDFs with poppler, and on the palette's own values."""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from convanim import tex, theme
+from convanim.scenes import arithmetic, canvas_kinds, grid_lines
+from convanim.spec import ConvSpec
+
+COLUMN_PT = 453.5  # 16 cm
+
+
+def figure_pdf(tmp_path, *args) -> str:
+    env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache"))
+    r = subprocess.run([sys.executable, "-m", "convanim", *args, "-y", "pdf", "fig", "--quiet",
+                        "--out-dir", str(tmp_path), "--gif-dir", str(tmp_path)],
+                       capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    return [line for line in r.stdout.split() if line.endswith(".pdf")][0]
+
+
+def page_sizes(pdf: str) -> set:
+    out = subprocess.run(["pdfinfo", "-f", "1", "-l", "999", pdf], capture_output=True,
+                         text=True).stdout
+    return set(re.findall(r"Page +\d+ size: +([\d.]+ x [\d.]+)", out))
+
+
+@pytest.mark.parametrize("name", theme.THEMES)
+def test_palette_contrast(name):
+    p = theme.palette(name)
+    for kind in theme.HIGHLIGHTED_AGAINST:  # the highlight stands out in greyscale
+        assert theme.contrast(p["current"], p[kind]) >= 1.5, kind
+    for text in ("text", "muted"):  # numbers readable on every fill, highlighted or not
+        for fill in theme.FILLS:
+            assert theme.contrast(p[text], p[fill]) >= 4.5, (text, fill)
+    assert theme.contrast(p["padding"], p["inserted"]) > 1.0
+
+
+def test_contrast_formula():
+    assert theme.contrast("000000", "FFFFFF") == pytest.approx(21.0)
+    assert theme.contrast("777777", "777777") == pytest.approx(1.0)
+    assert theme.palette("light")["background"] == "FDF6E3"  # Solarized light by default
+
+
+@pytest.mark.parametrize("case", [
+    "alphabet -i 4 -k 3", "alphabet -i 7 -k 3", "alphabet -i 7 -k 3 -s 2 -p 1 -t",
+    "alphabet -i 7 -k 3 -d 2", "im2col -i 7 -k 3 -p 1 --phase loss",
+    "im2col -i 5 -k 3 -s 2 -p 1 --phase loss", "im2col -i 7 -k 3 -s 2 -p 1 --phase gradient",
+    "im2col -i 7 -k 3 -p 1 -d 2 --phase loss", "numerical -i 7 -k 3 -p 1 -s 2 -t",
+    "numerical -i 6 -k 2 -s 2 -m average", "arithmetic -i 7 -k 3 -p 1 -s 2 -t --labels",
+])
+def test_smallest_text_in_a_16cm_column_is_at_least_5pt(tmp_path, case):
+    pdf = figure_pdf(tmp_path, *case.split())
+    html = subprocess.run(["pdftotext", "-bbox", pdf, "-"], capture_output=True, text=True).stdout
+    width = float(re.search(r'<page width="([\d.]+)"', html).group(1))
+    heights = [float(b) - float(a) for a, b in
+               re.findall(r'<word xMin="[\d.]+" yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)"', html)]
+    assert heights
+    assert min(heights) * min(1.0, COLUMN_PT / width) >= 5.0
+
+
+@pytest.mark.parametrize("case", [
+    "numerical -i 5 -k 3 -p 1 -s 2 -a", "alphabet -i 5 -k 3 -s 2 -p 1 -t -a",
+    "im2col -i 5 -k 3 -s 2 -p 1 --phase gradient -a", "arithmetic -i 5 -k 3 -p 2 -d 2 -a --labels",
+])
+def test_every_page_of_a_figure_has_one_size(tmp_path, case):
+    env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache"))
+    r = subprocess.run([sys.executable, "-m", "convanim", *case.split(), "fig", "--quiet",
+                        "-qa", "20", "--out-dir", str(tmp_path), "--gif-dir", str(tmp_path)],
+                       capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert len(page_sizes(str(tmp_path / "fig.pdf"))) == 1
+
+
+def test_width_scales_the_page(tmp_path):
+    pdf = figure_pdf(tmp_path, "alphabet", "-i", "5", "--width", "8")
+    (size,) = page_sizes(pdf)
+    assert float(size.split()[0]) == pytest.approx(8 / 2.54 * 72, abs=0.5)
+
+
+def test_padding_grid_is_continuous_lines():
+    spec = ConvSpec((3, 3), (3, 3), (1, 1), (1, 1)).validate()
+    lines = grid_lines(canvas_kinds(spec.lowered()))
+    assert [0, 0, 5, 0] in lines["dashed"] and [0, 0, 0, 5] in lines["dashed"]  # whole edges
+    assert [1, 1, 4, 1] in lines["solid"]                                         # input outline
+    source = tex.render(arithmetic.TEMPLATE, scene=arithmetic.scene(
+        spec, [0], SimpleNamespace(labels=False, caption="")))
+    dashed = [p for p in source.splitlines() if p.strip().startswith(r"\path[cvdashed]")]
+    assert dashed and all("rectangle" not in p and "--" in p for p in dashed)
+    assert "(0,5) -- (5,5)" in dashed[0]  # the top padding edge is one path of 5 cells
+
+
+def test_transposed_grid_dots_only_between_inserted_zeros():
+    spec = ConvSpec((5, 5), (3, 3), (2, 2), (1, 1), transposed=True).validate()
+    names = canvas_kinds(spec.lowered(), spec.output_padding)
+    lines = grid_lines(names)
+    for x0, y0, x1, y1 in lines["dotted"]:
+        if y0 == y1:  # horizontal: the cells above and below are inserted zeros
+            assert {names[y0 - 1, x0], names[y0, x0]} == {"inserted"}
+
+
+def test_arithmetic_draws_no_line_across_the_output_plane():
+    spec = ConvSpec((5, 5), (3, 3)).validate()
+    source = tex.render(arithmetic.TEMPLATE, scene=arithmetic.scene(
+        spec, [0], SimpleNamespace(labels=False, caption="")))
+    frame = source[source.index(r"\begin{cvframe}"):]
+    links = frame.index(r"\draw[link]")
+    assert links < frame.index(r"\pdfrefxform\cvoutputform")  # the plane hides what is behind
+    assert frame.count(r"\draw[link") == 1 and "dotted" not in frame
+
+
+@pytest.mark.parametrize("args, has, lacks", [
+    (dict(input_size=(5, 5), kernel_size=(3, 3)), ["input "], ["padded", "transposed", "inserted"]),
+    (dict(input_size=(5, 5), kernel_size=(3, 3), padding=(1, 1)), ["padded", "path[padding", "); padding}"],
+     ["inserted"]),
+    (dict(input_size=(6, 6), kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), transposed=True),
+     ["transposed", "inserted zeros", "padding", "output padding"], []),
+])
+def test_arithmetic_labels_name_every_kind_shown(args, has, lacks):
+    spec = ConvSpec(**args).validate()
+    source = tex.render(arithmetic.TEMPLATE, scene=arithmetic.scene(
+        spec, [0], SimpleNamespace(labels=True, caption="")))
+    source = source[source.index(r"\node[label]"):]  # the labels, not the style names
+    for text in has:
+        assert text in source, text
+    for text in lacks:
+        assert text not in source, text
+
+
+def test_dark_theme_and_transparent_page():
+    light = tex.render(arithmetic.TEMPLATE, scene=arithmetic.scene(
+        ConvSpec((5, 5), (3, 3)).validate(), [0], SimpleNamespace(labels=False, caption="")),
+        style={"colors": theme.palette("dark"), "transparent": True, "width": None})
+    assert r"\definecolor{cvbackground}{HTML}{002B36}" in light
+    assert r"\color{cvbackground}\vrule" not in light
+    default = tex.render(arithmetic.TEMPLATE, scene=arithmetic.scene(
+        ConvSpec((5, 5), (3, 3)).validate(), [0], SimpleNamespace(labels=False, caption="")))
+    assert r"\color{cvbackground}\vrule" in default
+
+
+def test_transparent_png_has_alpha(tmp_path):
+    from PIL import Image
+
+    env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache"))
+    r = subprocess.run([sys.executable, "-m", "convanim", "arithmetic", "fig", "--transparent",
+                        "-q", "30", "--quiet", "--out-dir", str(tmp_path)],
+                       capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    im = Image.open(tmp_path / "fig_00.png")
+    assert im.mode == "RGBA" and np.asarray(im)[0, 0, 3] == 0

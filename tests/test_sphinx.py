@@ -1,0 +1,168 @@
+"""The Sphinx extension, through real `sphinx-build` runs of a tiny project."""
+import os
+import re
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from PIL import Image
+
+import convanim
+from helpers import PROJECT, pdf_pages
+
+pytestmark = pytest.mark.usefixtures("tex_tools")
+
+CONF = 'project = "tiny"\nextensions = ["convanim.sphinx"]\n' \
+       'convanim_defaults = {"quality-animation": 40}\n'
+INDEX = """
+Tiny
+====
+
+.. convanim:: arithmetic stride2
+   :input-size: 5
+   :stride: 2
+   :caption: A stride-2 *convolution*.
+   :alt: stride two
+   :width: 300px
+
+.. convanim:: numerical
+   :input-size: 4
+   :mode: max
+   :step: 1
+
+.. convanim:: arithmetic odd
+   :input-size: 6
+   :stride: 2
+   :padding: 1
+   :transposed:
+"""
+
+
+def raster(pdf) -> bytes:
+    """The page as pixels: equal pictures, whatever the PDF's metadata."""
+    return subprocess.run(["pdftoppm", "-r", "20", "-gray", str(pdf)], capture_output=True,
+                          check=True).stdout
+
+
+def sphinx(src, builder, out, *extra, cache):
+    env = {**os.environ, "PYTHONPATH": str(PROJECT), "XDG_CACHE_HOME": str(cache)}
+    return subprocess.run([sys.executable, "-m", "sphinx", "-b", builder, *extra, str(src),
+                           str(out)], capture_output=True, text=True, env=env)
+
+
+@pytest.fixture
+def project(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "conf.py").write_text(CONF)
+    (src / "index.rst").write_text(textwrap.dedent(INDEX))
+    return src
+
+
+def test_html_build_shows_the_animations(project, tmp_path):
+    out = tmp_path / "_build" / "html"
+    proc = sphinx(project, "html", out, "-W", cache=tmp_path / "cache")
+    assert proc.returncode == 0, proc.stderr
+    page = (out / "index.html").read_text()
+    assert '<img alt="stride two" src="_images/stride2.gif" style="width: 300px;" />' in page
+    assert "A stride-2 <em>convolution</em>." in page and "<figure" in page
+    # Without NAME: the default name and a hash of every option, so figures differing in
+    # an option the name does not show (labels, seed, ...) never share a file.
+    (pool,) = re.findall(r'src="_images/(numerical_max_i4_k3_s1_p0_d1-[0-9a-f]{8}\.gif)"', page)
+    assert Image.open(out / "_images/stride2.gif").n_frames == 4
+    assert Image.open(out / "_images/odd.gif").n_frames == 36
+    assert Image.open(out / "_images" / pool).n_frames == 4  # all steps, :step: is for LaTeX
+    assert sorted(p.suffix for p in (out / "_images").iterdir()) == [".gif"] * 3
+
+
+def test_latex_build_gets_one_step_as_pdf(project, tmp_path):
+    out = tmp_path / "_build" / "latex"
+    proc = sphinx(project, "latex", out, "-W", cache=tmp_path / "cache")
+    assert proc.returncode == 0, proc.stderr
+    tex = (out / "tiny.tex").read_text()
+    assert r"\sphinxincludegraphics[width=300\sphinxpxdimen]{{stride2}.pdf}" in tex
+    assert r"\sphinxincludegraphics{{odd}.pdf}" in tex
+    (pool,) = re.findall(r"\{\{(numerical_max_i4_k3_s1_p0_d1-[0-9a-f]{8})\}\.pdf\}", tex)
+    for name in ("stride2", pool, "odd"):
+        assert len(pdf_pages(out / f"{name}.pdf")) == 1
+    assert not list(out.glob("*.gif"))
+    # The last step by default (the whole output drawn), :step: when given: the same
+    # page the figure command draws for that step.
+    drawn = {"stride2": ("arithmetic", dict(input_size=5, stride=2), 3),
+             pool: ("numerical", dict(input_size=4, mode="max"), 1),
+             "odd": ("arithmetic", dict(input_size=6, stride=2, padding=1, transposed=True), 35)}
+    for name, (kind, options, step) in drawn.items():
+        (cli,) = convanim.render(kind, type="pdf", step=step, out_dir=str(tmp_path / "cli"),
+                                 **options)
+        assert raster(out / f"{name}.pdf") == raster(cli)
+        (first,) = convanim.render(kind, type="pdf", out_dir=str(tmp_path / "cli"), **options)
+        assert raster(out / f"{name}.pdf") != raster(first)
+
+
+def test_figures_are_cached_across_builds(project, tmp_path):
+    cache = tmp_path / "cache"
+    assert sphinx(project, "html", tmp_path / "a", cache=cache).returncode == 0
+    entries = sorted(p.name for p in cache.rglob("figure.gif"))
+    assert len(entries) == 3
+    # A fresh build (new output, new doctrees) draws nothing: every figure is a cache hit.
+    before = {p: p.stat().st_mtime_ns for p in cache.rglob("*") if p.is_file()}
+    assert sphinx(project, "html", tmp_path / "b", "-E", cache=cache).returncode == 0
+    assert {p: p.stat().st_mtime_ns for p in cache.rglob("*") if p.is_file()} == before
+    assert (tmp_path / "a/_images/odd.gif").read_bytes() == \
+        (tmp_path / "b/_images/odd.gif").read_bytes()
+
+
+def test_a_bad_figure_is_a_warning_not_a_crash(project, tmp_path):
+    (project / "index.rst").write_text(textwrap.dedent("""
+        Tiny
+        ====
+
+        .. convanim:: arithmetic
+           :stride: 0
+
+        .. convanim:: arithmetic good
+           :input-size: 4
+        """))
+    proc = sphinx(project, "html", tmp_path / "html", cache=tmp_path / "cache")
+    assert proc.returncode == 0, proc.stderr
+    assert "index.rst:5: WARNING: convanim: stride must be >= 1, got 0" in proc.stderr
+    assert (tmp_path / "html/_images/good.gif").is_file()
+    strict = sphinx(project, "html", tmp_path / "strict", "-W", "-E", cache=tmp_path / "cache")
+    assert strict.returncode != 0
+    assert "stride must be >= 1, got 0" in strict.stderr
+
+
+def test_html_and_latex_sharing_one_doctree_each_get_their_type(project, tmp_path):
+    """`make html latexpdf` reads each document once for both builders."""
+    cache, doctrees = tmp_path / "cache", tmp_path / "doctrees"
+    html = sphinx(project, "html", tmp_path / "html", "-W", "-d", str(doctrees), cache=cache)
+    assert html.returncode == 0, html.stderr
+    latex = sphinx(project, "latex", tmp_path / "latex", "-W", "-d", str(doctrees), cache=cache)
+    assert latex.returncode == 0, latex.stderr
+    assert "updating environment: 0 added, 0 changed, 0 removed" in latex.stdout  # not read
+    assert r"{{stride2}.pdf}" in (tmp_path / "latex/tiny.tex").read_text()
+    assert len(pdf_pages(tmp_path / "latex/stride2.pdf")) == 1
+    assert (tmp_path / "html/_images/stride2.gif").is_file()
+
+
+def test_one_name_with_two_pictures_is_refused(project, tmp_path):
+    (project / "index.rst").write_text(textwrap.dedent("""
+        Tiny
+        ====
+
+        .. convanim:: arithmetic same
+           :input-size: 4
+
+        .. convanim:: arithmetic same
+           :input-size: 4
+           :labels:
+
+        .. convanim:: arithmetic same
+           :input-size: 4
+        """))
+    proc = sphinx(project, "html", tmp_path / "html", cache=tmp_path / "cache")
+    assert proc.returncode == 0, proc.stderr
+    assert ("index.rst:8: WARNING: convanim: NAME 'same' is already drawn with other options "
+            "at index:5") in proc.stderr
+    assert proc.stderr.count("WARNING") == 1  # the same picture twice is fine
