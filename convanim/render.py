@@ -242,11 +242,11 @@ def _raster_chunks(pdf: Path, work: Path, pages: int, dpi: int, progress: bool):
 
     stopped = threading.Event()
 
-    def raster(first: int, last: int, at: int = dpi) -> list:
+    def raster(first: int, last: int, at: int = dpi, kind: str = "p") -> list:
         if stopped.is_set():
             return []
         images = convert_from_path(pdf, dpi=at, first_page=first, last_page=last, fmt="ppm",
-                                   output_folder=work, output_file=f"p{first:05d}-{at}")
+                                   output_folder=work, output_file=f"{kind}{first:05d}-{at}")
         rgb = [im.convert("RGB") for im in images]
         for im in images:
             im.close()
@@ -261,7 +261,9 @@ def _raster_chunks(pdf: Path, work: Path, pages: int, dpi: int, progress: bool):
         return
 
     def sample() -> list:
-        return [raster(p, p, max(dpi // 2, 10))[0] for p in picks]
+        # "s": its own file names, even where half the DPI is the DPI (-qa 10): a chunk's
+        # pdftoppm must never write, nor this one delete, the other's files
+        return [raster(p, p, max(dpi // 2, 10), "s")[0] for p in picks]
 
     bar = _bar(pages, "rasterising", progress)
     with ThreadPoolExecutor(max(1, min(os.cpu_count() or 1, pages))) as pool:

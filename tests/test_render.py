@@ -182,3 +182,27 @@ def test_what_changes_the_picture_changes_the_cache_key(workdir, capsys, monkeyp
     monkeypatch.setattr(render, "compile_pdf", lambda *a: calls.append(1) or real(*a))
     run(capsys, "arithmetic", "k", "--quiet", "-q", "30", *change)
     assert calls == [1]
+
+
+def test_palette_sample_and_chunks_never_share_file_names(tmp_path, monkeypatch):
+    """At -qa 10 the half-resolution sample ran at the chunks' DPI and wrote the same
+    p00001-10*.ppm names from another thread: frames were read half-written or deleted."""
+    import pdf2image
+
+    calls = []
+    real = pdf2image.convert_from_path
+
+    def record(pdf, **kw):
+        calls.append((kw["output_file"], kw["first_page"], kw["last_page"]))
+        return real(pdf, **kw)
+
+    monkeypatch.setattr(pdf2image, "convert_from_path", record)
+    work = tmp_path / "w"
+    work.mkdir()
+    tex = render.compile_pdf(r"\documentclass{article}\pagestyle{empty}\begin{document}"
+                             + r"x\newpage " * 25 + r"\end{document}", work, 25, False)
+    chunks = list(render._raster_chunks(tex, work, 25, 10, False))
+    assert [len(c) for c in chunks] == [3, 12, 12, 1]  # sample of 3, then every page
+    names = [name for name, *_ in calls]
+    assert len(set(names)) == len(names), calls
+    assert not any(work.glob("*.ppm"))
