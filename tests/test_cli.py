@@ -38,6 +38,7 @@ BAD = [
     (["-i", "5\u00d77"], "argument -i/--input-size: expected N or HxW"),
     (["-e", "\u0663"], "argument -e/--step: expected an integer, got '\u0663'"),
     (["-q", "1_000"], "argument -q/--quality: expected an integer"),
+    (["--width", "\u0665"], "argument --width: expected a number, got '\u0665'"),
     (["-e", "1", "-a"], "-e/--step draws one step and -a/--animation all of them: give only one"),
     (["-i", "30", "-p", "1", "-q", "2400"], "px at -q 2400 exceeds 120 Mpx; lower -q, or use "
                                             "-y pdf or svg"),

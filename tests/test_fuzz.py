@@ -82,6 +82,13 @@ def figure_command(draw):
     if draw(st.integers(0, 2)) == 0:
         argv += ["--caption", draw(st.one_of(text, st.sampled_from(
             ["[a] x", "*s", "{b", "end\\", "\\input{/etc/passwd}", "x" * 1001])))]
+    if draw(st.integers(0, 5)) == 5:
+        argv += ["--theme", draw(rarely(st.just("sepia"), st.sampled_from(["light", "dark"])))]
+    if draw(st.integers(0, 5)) == 5:
+        argv.append("--transparent")
+    if draw(st.integers(0, 5)) == 5:
+        argv += ["--width", draw(rarely(st.sampled_from(["0.5", "nan", "\u0665", "1e9"]),
+                                        st.sampled_from(["3", "8.5", "12"])))]
     if draw(st.integers(0, 3)) == 0:
         argv += ["--out-dir", draw(folder)]
     if draw(st.integers(0, 5)) == 0:
