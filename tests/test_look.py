@@ -157,3 +157,25 @@ def test_transparent_png_has_alpha(tmp_path):
     assert r.returncode == 0, r.stderr
     im = Image.open(tmp_path / "fig_00.png")
     assert im.mode == "RGBA" and np.asarray(im)[0, 0, 3] == 0
+
+
+@pytest.mark.parametrize("case", ["im2col -i 6 -k 3 -p 1 --phase loss", "im2col -i 7 -k 3"])
+def test_im2col_product_label_stands_clear_of_the_operand(tmp_path, case):
+    """The "dy =" / "y =" label left of the product row sits in the gap between the
+    operand and the matrix: at least 0.3 cm right of the operand's last column of labels
+    on its line (it was once half under the operand's last column)."""
+    pdf = figure_pdf(tmp_path, *case.split())
+    html = subprocess.run(["pdftotext", "-bbox", pdf, "-"], capture_output=True, text=True).stdout
+    words = [(float(x0), float(y0), float(x1), float(y1), w) for x0, y0, x1, y1, w in re.findall(
+        r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>',
+        html)]
+    def name_before(eq):  # "y", "dx" or "dw" just left of an "=" on its line
+        return [w for w in words if w[4] in ("y", "dx", "dw") and abs(w[1] - eq[1]) < 3
+                and 0 <= eq[0] - w[2] < 6]
+    # the product's "=" is the lowest one after a name (the heading's is higher, the
+    # caption's "9 x 36 = 324" has no name before it)
+    equals = max((w for w in words if w[4] == "=" and name_before(w)), key=lambda w: w[1])
+    left = min(w[0] for w in name_before(equals))
+    operand = [w for w in words if w[2] < left and abs((w[1] + w[3]) / 2 - equals[1]) < 12]
+    assert operand, "the operand has labels on the label's line"
+    assert left - max(w[2] for w in operand) >= 0.3 / 2.54 * 72
