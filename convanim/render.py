@@ -89,7 +89,7 @@ def render(make_tex, pages: int, products: list[Product], settings: Settings = S
         try:
             pdf = compile_pdf(tex, work, pages, progress)
         except ToolError:
-            keep = True  # the message points at the log inside
+            keep = (work / "figure.log").is_file()  # the message points at the log inside
             raise
         made = {name: _make(p.kind, pdf, work, pages, settings, progress)
                 for name, p in zip(names, products)}
