@@ -64,11 +64,15 @@ class Cache:
         try:
             entry.parent.mkdir(parents=True, exist_ok=True)
             tmp = Path(tempfile.mkdtemp(dir=entry.parent, prefix=".tmp-"))
-            for name, path in files.items():
-                shutil.copyfile(path, tmp / name)
             try:
-                os.rename(tmp, entry)
-            except OSError:  # another process stored it first
+                for name, path in files.items():
+                    shutil.copyfile(path, tmp / name)
+                try:
+                    os.rename(tmp, entry)
+                except OSError:  # another process stored it first
+                    shutil.rmtree(tmp, ignore_errors=True)
+            except BaseException:  # a full disk, an interrupt: no half entry stays
                 shutil.rmtree(tmp, ignore_errors=True)
+                raise
         except OSError as e:
             print(f"convanim: warning: cannot write the cache at {self.root}: {e}", file=sys.stderr)

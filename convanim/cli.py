@@ -12,7 +12,7 @@ import configargparse
 
 from . import __version__
 from .errors import BackendError, SpecError, ToolError, VerifyError
-from .spec import float_in, int_in, pair_arg
+from .spec import float_in, fraction_arg, int_arg, int_in, pair_arg
 
 
 class _Parser(configargparse.ArgumentParser):
@@ -99,7 +99,7 @@ def _stats_parser(sub) -> None:
     p.add_argument("--groups", type=int_in(1, 1 << 20), default=1)
     p.add_argument("--batch", type=int_in(1, 1 << 20), default=1,
                    help="images per batch (MACs and activation bytes scale with it)")
-    p.add_argument("--weight-sparsity", type=float, default=0.0, metavar="F",
+    p.add_argument("--weight-sparsity", type=fraction_arg, default=0.0, metavar="F",
                    help="fraction of zero weights, counted in the forward and loss MACs")
     p.add_argument("--bytes", type=int_in(1, 16), default=4, help="bytes per element")
     p.add_argument("--csv", metavar="FILE", help="also write every column as CSV")
@@ -116,6 +116,11 @@ def _run_stats(args) -> int:
 
     if not 0.0 <= args.weight_sparsity < 1.0:
         raise SpecError(f"--weight-sparsity must be in [0, 1), got {args.weight_sparsity}")
+    for flag, path in (("--csv", args.csv), ("--cfg", args.cfg)):
+        if path == "":
+            raise SpecError(f"{flag} needs a file name, got an empty one")
+        if path is not None:
+            files.target(path)
     if args.model:
         size = args.input_size or (224, 224)
         if min(size) < 32:
@@ -153,8 +158,8 @@ def _run_stats(args) -> int:
     if len(rows) > 1:
         print(f"parameters of all layers (conv, batch norm, fully connected): "
               f"{totals['all_params']:,}")
-    for path in written:
-        print(f"convanim: wrote {path}", file=sys.stderr)
+    for path in written:  # as the figure commands: every path written, on stdout
+        print(path)
     return 0
 
 
@@ -173,7 +178,8 @@ def _figure_options(p) -> None:
                    help="show the transposed conv of the conv given by -i -k -s -p -d")
     p.add_argument("--output-padding", type=pair_arg, metavar="N|HxW",
                    help="transposed only (default: so the transposed output is exactly -i)")
-    p.add_argument("-e", "--step", type=int, default=0, help="step to draw, 0-based, row-major")
+    p.add_argument("-e", "--step", type=int_arg, help="step to draw, 0-based, row-major "
+                   "(default 0; not with -a)")
     p.add_argument("-a", "--animation", action="store_true",
                    help="draw every step: OUT/NAME.pdf (one page each) and GIF/NAME.gif")
     p.add_argument("-y", "--type", choices=["pdf", "png", "svg"], default="png",
@@ -267,9 +273,13 @@ def _run_figure(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .interrupt import terminating_like_ctrl_c
+
+    received: list[int] = []
     try:
-        args = build_parser().parse_args(argv)
-        return args.func(args)
+        with terminating_like_ctrl_c(received):
+            args = build_parser().parse_args(argv)
+            return args.func(args)
     except SpecError as e:
         print(f"convanim: error: {e}", file=sys.stderr)
         return 2
@@ -283,5 +293,5 @@ def main(argv: list[str] | None = None) -> int:
     except UnicodeDecodeError as e:
         print(f"convanim: error: a config file is not UTF-8 text ({e.reason})", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        return 130
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM/SIGHUP passed on as one
+        return 128 + (received[0] if received else 2)

@@ -11,11 +11,15 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import files
 from .spec import ConvSpec, SpecError, format_pair
 
 #: Frames one animation may have; beyond it TeX runs for minutes and the GIF is unwatchable.
 MAX_FRAMES = 256
 MAX_NAME = 200
+#: Characters of --caption: about 15 wrapped lines under the widest figures; beyond it
+#: the caption outgrows the figure it describes.
+MAX_CAPTION = 1000
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
 #: Options that change where or whether files are written, never what a figure shows.
 _NOT_IN_PICTURE = {"name", "config", "out_dir", "gif_dir", "json", "no_cache", "quiet",
@@ -96,7 +100,10 @@ class Figure:
             return [Product("pdf", out / f"{self.name}.pdf"),
                     Product("gif", gif / f"{self.name}.gif")]
         kind = self.args.type
-        return [Product(kind, out / f"{self.name}_{self.args.step:02d}.{kind}")]
+        return [Product(kind, out / f"{self.name}_{self.frames[0]:02d}.{kind}")]
+
+    def json_path(self) -> Path | None:
+        return Path(self.args.out_dir) / f"{self.name}.json" if self.args.json else None
 
     def settings(self):
         from . import render
@@ -114,18 +121,23 @@ class Figure:
 
     def outputs(self) -> list[Path]:
         """Every path :meth:`make` writes, in its order."""
-        extra = [Path(self.args.out_dir) / f"{self.name}.json"] if self.args.json else []
-        return [p.dest for p in self.products()] + extra
+        return [p.dest for p in self.products()] + ([self.json_path()] if self.args.json else [])
 
     def make(self, cache=None, progress: bool = False) -> list[Path]:
-        """Render and place every file (all or none); returns their paths."""
+        """Render and place every file (all or none); returns their paths.
+
+        First, before any TeX runs, a destination that must not be replaced (a folder,
+        a device, a path through a file) raises :class:`SpecError`; here rather than in
+        :func:`plan` so that one such figure of a ``build`` does not stop the others.
+        """
         from . import render
 
+        for dest in self.outputs():
+            files.target(dest)
         settings = self.settings()
         extra = {}
         if self.args.json:
-            extra[Path(self.args.out_dir) / f"{self.name}.json"] = \
-                (json.dumps(self.data(), indent=1) + "\n").encode()
+            extra[self.json_path()] = (json.dumps(self.data(), indent=1) + "\n").encode()
         return render.render(self.tex, len(self.frames), self.products(), settings,
                              params=self.params(), cache=cache, progress=progress, extra=extra)
 
@@ -149,20 +161,24 @@ def plan(args) -> Figure:
             raise SpecError(f"animation too long: {steps} steps; at most {MAX_FRAMES} frames "
                             f"(draw single steps with -e instead)")
         frames = list(range(steps))
+        if args.step is not None:
+            raise SpecError("-e/--step draws one step and -a/--animation all of them: "
+                            "give only one")
     else:
-        if not 0 <= args.step < steps:
-            raise SpecError(f"step {args.step} out of range: this figure has {steps} steps "
+        step = 0 if args.step is None else args.step
+        if not 0 <= step < steps:
+            raise SpecError(f"step {step} out of range: this figure has {steps} steps "
                             f"(0 to {steps - 1})")
-        frames = [args.step]
+        frames = [step]
     name = args.name or default_name(args.kind, spec, module.name_parts(args))
     if not _NAME.fullmatch(name) or len(name) > MAX_NAME:
         raise SpecError(f"NAME must be at most {MAX_NAME} letters, digits and . _ + - "
                         f"(no path), got {name[:40]!r}{'...' if len(name) > 40 else ''}")
+    if len(args.caption) > MAX_CAPTION:
+        raise SpecError(f"--caption is {len(args.caption)} characters long; at most "
+                        f"{MAX_CAPTION} (it is wrapped to the figure's width)")
     bad = sorted({ch for ch in args.caption if not " " <= ch <= "~"})
     if bad:
         raise SpecError(f"--caption must be printable ASCII (the TeX fonts used have no "
                         f"{''.join(bad)!r})")
-    for folder in (args.out_dir, args.gif_dir):
-        if Path(folder).exists() and not Path(folder).is_dir():
-            raise SpecError(f"{folder} exists and is not a folder")
     return Figure(args=args, module=module, spec=spec, steps=steps, frames=frames, name=name)

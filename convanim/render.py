@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import threading
-from concurrent.futures import ThreadPoolExecutor
+import time
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +28,9 @@ from .errors import SpecError, ToolError
 TEX_TIMEOUT_S = 600
 #: Pixels of all GIF frames together; beyond it the frames do not fit in memory.
 MAX_GIF_PIXELS = 400_000_000
+#: Pixels of one PNG frame: the largest figure at the default 600 DPI (a 64x64 alphabet
+#: matrix, 111 Mpx, 0.5 GB in pdftoppm, 5 s) fits; -q 2400 on big figures does not.
+MAX_FRAME_PIXELS = 120_000_000
 #: Pages rasterised per pdftoppm call.
 CHUNK = 12
 
@@ -84,16 +89,55 @@ def render(make_tex, pages: int, products: list[Product], settings: Settings = S
         try:
             pdf = compile_pdf(tex, work, pages, progress)
         except ToolError:
-            keep = True  # the message points at the log inside
+            keep = (work / "figure.log").is_file()  # the message points at the log inside
             raise
         made = {name: _make(p.kind, pdf, work, pages, settings, progress)
                 for name, p in zip(names, products)}
         if cache is not None:
             cache.put(k, made)
         return files.place_all([(made[n], p.dest) for n, p in zip(names, products)] + extras)
+    except BaseException:
+        stop_tools(work)  # an interrupt leaves pdftoppm running (Python waits only 0.25 s)
+        raise
     finally:
         if not keep:
-            shutil.rmtree(work, ignore_errors=True)
+            _remove_tree(work)
+
+
+def stop_tools(work: Path) -> None:
+    """Stop our child processes that work in ``work`` (pdflatex, pdftoppm, pdfinfo...).
+
+    pdf2image keeps no handle on the pdftoppm it starts, so they are found in /proc
+    (Linux; elsewhere nothing is found): children of this process whose folder is
+    ``work`` or whose arguments name it. A program embedding convanim keeps its own
+    child processes.
+    """
+    me, mark, folder = os.getpid(), os.fsencode(str(work)), os.path.realpath(work)
+    try:
+        entries = [e for e in os.listdir("/proc") if e.isdigit()]
+    except OSError:
+        return
+    for entry in entries:
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                ppid = int(f.read().rsplit(b")", 1)[1].split()[1])
+            if ppid != me:
+                continue
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                ours = mark in f.read() or os.readlink(f"/proc/{entry}/cwd") == folder
+            if ours:
+                os.kill(int(entry), signal.SIGTERM)
+        except (OSError, IndexError, ValueError):
+            continue
+
+
+def _remove_tree(path: Path) -> None:
+    """Remove the work folder, again if a tool stopping just now added a file to it."""
+    for _ in range(20):
+        shutil.rmtree(path, ignore_errors=True)
+        if not path.exists():
+            return
+        time.sleep(0.05)
 
 
 def product_key(params: dict | None, products: list[Product], settings: Settings) -> str:
@@ -111,15 +155,21 @@ def compile_pdf(tex: str, work: Path, pages: int, progress: bool) -> Path:
     proc = subprocess.Popen(cmd, cwd=work, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, errors="replace")
     timed_out = threading.Event()
+    # a daemon: should an interrupt skip its cancel, it must not hold the exit for 600 s
     watchdog = threading.Timer(TEX_TIMEOUT_S, lambda: (timed_out.set(), proc.kill()))
-    watchdog.start()
+    watchdog.daemon = True
     try:
+        watchdog.start()
         for line in proc.stdout:
             if line.startswith("convanim-page ") and bar is not None:
                 bar.update(1)
         proc.wait()
     finally:
         watchdog.cancel()
+        if proc.poll() is None:  # interrupted: TeX must not write on into the work folder
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
         if bar is not None:
             bar.close()
     log, pdf = work / "figure.log", work / "figure.pdf"
@@ -156,6 +206,10 @@ def _make(kind: str, pdf: Path, work: Path, pages: int, settings: Settings, prog
     if kind == "png":
         from pdf2image import convert_from_path
 
+        w, h = _page_pixels(pdf, settings.dpi)
+        if w * h > MAX_FRAME_PIXELS:
+            raise SpecError(f"PNG too large: {w}x{h} px at -q {settings.dpi} exceeds "
+                            f"{MAX_FRAME_PIXELS // 10**6} Mpx; lower -q, or use -y pdf or svg")
         convert_from_path(pdf, dpi=settings.dpi, fmt="png", output_folder=work,
                           output_file="frame", single_file=True, paths_only=True)
         return work / "frame.png"
@@ -179,18 +233,20 @@ def _raster_chunks(pdf: Path, work: Path, pages: int, dpi: int, progress: bool):
     resolution. pdftoppm runs on worker threads (a process each, so on every core)
     while the caller quantizes the chunks already yielded.
     """
-    from pdf2image import convert_from_path, pdfinfo_from_path
+    from pdf2image import convert_from_path
 
-    w_pt, h_pt = (float(v) for v in pdfinfo_from_path(pdf)["Page size"].split()[:3:2])
-    pixels = round(w_pt / 72 * dpi) * round(h_pt / 72 * dpi) * pages
-    if pixels > MAX_GIF_PIXELS:
-        raise SpecError(f"GIF too large: {pages} frames of {round(w_pt / 72 * dpi)}x"
-                        f"{round(h_pt / 72 * dpi)} px at -qa {dpi} exceed {MAX_GIF_PIXELS // 10**6}"
-                        f" Mpx; lower -qa or draw fewer steps")
+    w, h = _page_pixels(pdf, dpi)
+    if w * h * pages > MAX_GIF_PIXELS:
+        raise SpecError(f"GIF too large: {pages} frames of {w}x{h} px at -qa {dpi} exceed "
+                        f"{MAX_GIF_PIXELS // 10**6} Mpx; lower -qa or draw fewer steps")
 
-    def raster(first: int, last: int, at: int = dpi) -> list:
+    stopped = threading.Event()
+
+    def raster(first: int, last: int, at: int = dpi, kind: str = "p") -> list:
+        if stopped.is_set():
+            return []
         images = convert_from_path(pdf, dpi=at, first_page=first, last_page=last, fmt="ppm",
-                                   output_folder=work, output_file=f"p{first:05d}-{at}")
+                                   output_folder=work, output_file=f"{kind}{first:05d}-{at}")
         rgb = [im.convert("RGB") for im in images]
         for im in images:
             im.close()
@@ -205,19 +261,41 @@ def _raster_chunks(pdf: Path, work: Path, pages: int, dpi: int, progress: bool):
         return
 
     def sample() -> list:
-        return [raster(p, p, max(dpi // 2, 10))[0] for p in picks]
+        # "s": its own file names, even where half the DPI is the DPI (-qa 10): a chunk's
+        # pdftoppm must never write, nor this one delete, the other's files
+        return [raster(p, p, max(dpi // 2, 10), "s")[0] for p in picks]
 
     bar = _bar(pages, "rasterising", progress)
     with ThreadPoolExecutor(max(1, min(os.cpu_count() or 1, pages))) as pool:
         jobs = [pool.submit(sample)] + [pool.submit(raster, a, min(a + CHUNK - 1, pages))
                                         for a in range(1, pages + 1, CHUNK)]
-        for n, job in enumerate(jobs):
-            chunk = job.result()
-            yield chunk
-            if bar is not None and n:
-                bar.update(len(chunk))
+        done = False
+        try:
+            for n, job in enumerate(jobs):
+                chunk = job.result()
+                yield chunk
+                if bar is not None and n:
+                    bar.update(len(chunk))
+            done = True
+        finally:  # stopped early (an error, an interrupt): no pdftoppm runs on
+            if not done:
+                stopped.set()
+                for job in jobs:
+                    job.cancel()
+                # a worker may have passed the check just before: stop its tool too
+                while not all(job.done() for job in jobs):
+                    stop_tools(work)
+                    wait(jobs, timeout=0.05)
     if bar is not None:
         bar.close()
+
+
+def _page_pixels(pdf: Path, dpi: int) -> tuple[int, int]:
+    """Width and height in pixels of the first page at ``dpi`` (pages share one size)."""
+    from pdf2image import pdfinfo_from_path
+
+    w_pt, h_pt = (float(v) for v in pdfinfo_from_path(pdf)["Page size"].split()[:3:2])
+    return round(w_pt / 72 * dpi), round(h_pt / 72 * dpi)
 
 
 def _import_raster_libraries() -> None:
@@ -242,9 +320,18 @@ def write_gif(chunks, path: Path, delay_ms: int, colors: int = 64, background: s
     exact palette entry; ``transparent`` makes it (the unpainted page, white as
     pdftoppm renders it) the GIF's transparent colour.
     """
+    chunks = iter(chunks)
+    try:
+        _write_gif(chunks, path, delay_ms, colors, background, transparent)
+    finally:
+        if hasattr(chunks, "close"):  # a generator: let it stop its workers now
+            chunks.close()
+
+
+def _write_gif(chunks, path: Path, delay_ms: int, colors: int, background: str,
+               transparent: bool) -> None:
     from PIL import Image
 
-    chunks = iter(chunks)
     sample = next(chunks)
     strip = Image.new("RGB", (max(f.width for f in sample), sum(f.height for f in sample)),
                       "white")

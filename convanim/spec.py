@@ -14,16 +14,31 @@ from .errors import SpecError
 from .geometry import Pair
 
 
-_SIZE = re.compile(r"\s*(-?\d+)\s*(?:[xX×]\s*(-?\d+)\s*)?")
+#: ASCII digits only (``re.ASCII``): ``٥`` or ``5×7`` are refused, not silently read.
+_SIZE = re.compile(r"\s*(-?[0-9]+)\s*(?:[xX]\s*(-?[0-9]+)\s*)?", re.ASCII)
+_INT = re.compile(r"\s*([-+]?[0-9]+)\s*", re.ASCII)
+#: Sizes and counts fit in an int64, as in every framework; more digits are refused.
+INT64_MAX = 2**63 - 1
+
+
+def _shown(text: str) -> str:
+    """The user's text for a message, cut so a 5,000-digit value is not echoed whole."""
+    return repr(text) if len(text) <= 30 else repr(text[:24]) + f"... ({len(text)} characters)"
+
+
+def _int64(digits: str, text: str) -> int:
+    if len(digits.lstrip("+-")) > 19 or abs(int(digits)) > INT64_MAX:
+        raise SpecError(f"{_shown(text)} is too large (at most {INT64_MAX})")
+    return int(digits)
 
 
 def parse_pair(text: str) -> Pair:
     """``"5"`` -> (5, 5); ``"5x7"`` -> (5, 7) as (height, width)."""
     m = _SIZE.fullmatch(text)
     if not m:
-        raise SpecError(f"expected N or HxW (e.g. 5 or 5x7), got {text!r}")
-    h = int(m.group(1))
-    return (h, int(m.group(2)) if m.group(2) is not None else h)
+        raise SpecError(f"expected N or HxW (e.g. 5 or 5x7), got {_shown(text)}")
+    h = _int64(m.group(1), text)
+    return (h, _int64(m.group(2), text) if m.group(2) is not None else h)
 
 
 def pair_arg(text: str) -> Pair:
@@ -34,13 +49,31 @@ def pair_arg(text: str) -> Pair:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
+def int_arg(text: str) -> int:
+    """argparse type: an integer in ASCII digits."""
+    m = _INT.fullmatch(text)
+    if not m:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {_shown(text)}")
+    try:
+        return _int64(m.group(1), text)
+    except SpecError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+_FRACTION = re.compile(r"\s*(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:e[-+]?[0-9]+)?\s*", re.ASCII | re.I)
+
+
+def fraction_arg(text: str) -> float:
+    """argparse type: a non-negative decimal number in ASCII (no ``nan``, ``inf``, ``٥``)."""
+    if not _FRACTION.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"expected a number such as 0.5, got {_shown(text)}")
+    return float(text)
+
+
 def int_in(low: int, high: int):
     """argparse type: an integer in [low, high]."""
     def check(text: str) -> int:
-        try:
-            v = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        v = int_arg(text)
         if not low <= v <= high:
             raise argparse.ArgumentTypeError(f"must be between {low} and {high}, got {v}")
         return v
@@ -50,12 +83,12 @@ def int_in(low: int, high: int):
 def float_in(low: float, high: float):
     """argparse type: a finite number in [low, high]."""
     def check(text: str) -> float:
-        try:
-            v = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-        if not low <= v <= high:  # also refuses nan
-            raise argparse.ArgumentTypeError(f"must be between {low:g} and {high:g}, got {text}")
+        if not _FRACTION.fullmatch(text):  # ASCII digits only: no nan, inf, or other scripts
+            raise argparse.ArgumentTypeError(f"expected a number, got {_shown(text)}")
+        v = float(text)
+        if not low <= v <= high:
+            raise argparse.ArgumentTypeError(f"must be between {low:g} and {high:g}, "
+                                             f"got {_shown(text)}")
         return v
     return check
 

@@ -13,8 +13,9 @@ import csv
 import io
 
 from . import geometry
+from .errors import SpecError
 from .models import Layer
-from .spec import format_pair
+from .spec import INT64_MAX, format_pair
 
 PHASES = ("forward", "loss", "gradient")
 
@@ -65,7 +66,8 @@ def layer_stats(layer: Layer, batch: int = 1, weight_sparsity: float = 0.0,
         low = lowered[phase]
         keep = 1.0 if phase == "gradient" else 1.0 - weight_sparsity  # dW needs no weights
         row[f"{phase}_dense_macs"] = pairs * low.elements
-        row[f"{phase}_useful_macs"] = round(pairs * low.useful_macs() * keep)
+        useful = pairs * low.useful_macs()
+        row[f"{phase}_useful_macs"] = useful if keep == 1.0 else round(useful * keep)
     return row
 
 
@@ -87,6 +89,11 @@ def network_stats(layers: list[Layer], **kw) -> tuple[list[dict], dict]:
     bytes_per = kw.get("bytes_per_element", 4)
     totals["all_params"] = sum(layer.params for layer in layers)
     totals["all_weight_bytes"] = totals["all_params"] * bytes_per
+    for row in [*rows, totals]:  # what a CSV reader, numpy or a database can hold
+        for column, value in row.items():
+            if isinstance(value, int) and value > INT64_MAX:
+                raise SpecError(f"too large: {column} of {row['name']} would be {value:.3e}, "
+                                f"more than an int64 holds ({INT64_MAX})")
     return rows, totals
 
 

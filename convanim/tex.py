@@ -24,10 +24,15 @@ _SPECIAL = {
 _SPECIAL_RE = re.compile("|".join(re.escape(c) for c in _SPECIAL))
 
 
+#: Words this long may break anywhere, so a wrapped caption never sticks out of its box.
+LONG_WORD = 16
+
+
 def escape(value):
     """TeX-escape strings; numbers and other values print as they are.
 
-    Text a template marks ``| safe`` (the TeX its own macros produce) passes as is.
+    Text a template marks ``| safe`` (the TeX its own macros produce) and user text
+    made TeX by :func:`text` pass as they are.
     """
     from markupsafe import Markup
 
@@ -36,6 +41,20 @@ def escape(value):
     if isinstance(value, str):
         return _SPECIAL_RE.sub(lambda m: _SPECIAL[m.group()], value)
     return value
+
+
+def text(value: str):
+    """User text (the ``text`` filter): escaped, with a break point between the characters
+    of every word of :data:`LONG_WORD` or more characters."""
+    from markupsafe import Markup
+
+    def word(m):
+        w = m.group()
+        if len(w) < LONG_WORD:
+            return escape(w)
+        return r"\allowbreak{}".join(escape(ch) for ch in w)
+
+    return Markup(re.sub(r"\S+", word, value))
 
 
 def template_dir() -> Path:
@@ -55,7 +74,7 @@ def template_dir() -> Path:
 def environment():
     import jinja2
 
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(template_dir()),
         block_start_string=r"\BLOCK{", block_end_string="}",
         variable_start_string=r"\VAR{", variable_end_string="}",
@@ -63,6 +82,8 @@ def environment():
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
         autoescape=False, undefined=jinja2.StrictUndefined, finalize=escape,
     )
+    env.filters["text"] = text
+    return env
 
 
 def render(template: str, **context) -> str:

@@ -33,6 +33,15 @@ BAD = [
     (["--caption", "\u4e2d"], "--caption must be printable ASCII"),
     (["-i", "5", "-k", "3", "-p", "3", "-t"], "figures need padding <= d(k-1)"),
     (["--bogus"], "unrecognized arguments: --bogus"),
+    # ASCII digits and x only: other scripts' digits and the multiplication sign are refused
+    (["-i", "\u0665"], "argument -i/--input-size: expected N or HxW (e.g. 5 or 5x7), got '\u0665'"),
+    (["-i", "5\u00d77"], "argument -i/--input-size: expected N or HxW"),
+    (["-e", "\u0663"], "argument -e/--step: expected an integer, got '\u0663'"),
+    (["-q", "1_000"], "argument -q/--quality: expected an integer"),
+    (["--width", "\u0665"], "argument --width: expected a number, got '\u0665'"),
+    (["-e", "1", "-a"], "-e/--step draws one step and -a/--animation all of them: give only one"),
+    (["-i", "30", "-p", "1", "-q", "2400"], "px at -q 2400 exceeds 120 Mpx; lower -q, or use "
+                                            "-y pdf or svg"),
 ]
 
 
@@ -44,6 +53,14 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(workdir, capsys, args, 
     assert len(err) == 1 and err[0].startswith("convanim: error: "), err
     assert message in err[0]
     assert files_under(workdir) == []
+
+
+@pytest.mark.parametrize("kind", ["arithmetic", "stats"])
+def test_a_huge_number_is_not_echoed_whole_and_the_option_is_named(workdir, capsys, kind):
+    status, out, err = run(capsys, kind, "-i", "5" * 5000)
+    assert status == 2 and out == []
+    assert err == ["convanim: error: argument -i/--input-size: '555555555555555555555555'... "
+                   "(5000 characters) is too large (at most 9223372036854775807)"]
 
 
 def test_unknown_kind_is_refused(capsys):

@@ -139,3 +139,45 @@ def test_window_lists_the_taps_of_a_dilated_kernel():
 ])
 def test_known_layer_sizes(i, k, s, p, d, expect):
     assert g.conv_output_size(i, k, s, p, d) == expect
+
+
+# The closed-form per-axis counts against the index map they summarise: any Axis the
+# lowerings make (stride or zero insertion, cropping pads, inserted kernel zeros, a cut).
+@st.composite
+def axes(draw):
+    strided = draw(st.booleans())
+    return g.Axis(n=draw(st.integers(1, 12)), k=draw(st.integers(1, 14)),
+                  stride=draw(st.integers(1, 4)) if strided else 1,
+                  dilation=draw(st.integers(1, 4)),
+                  spacing=1 if strided else draw(st.integers(1, 4)),
+                  pad_lo=draw(st.integers(-3, 8)), pad_hi=draw(st.integers(-3, 8)),
+                  kernel_spacing=draw(st.integers(1, 4)),
+                  out_limit=draw(st.none() | st.integers(0, 6)))
+
+
+@settings(max_examples=1000, deadline=None)
+@given(axes())
+def test_per_axis_counts_in_closed_form_equal_the_index_map(ax):
+    on_cell = ax.source(ax.positions()) >= 0 if ax.out > 0 else np.zeros((0, ax.k), bool)
+    assert ax.reads() == int(np.count_nonzero(on_cell))
+    assert ax.useful() == int(np.count_nonzero(on_cell & ax.real_taps()))
+    assert ax.real_tap_count == int(np.count_nonzero(ax.real_taps()))
+
+
+@settings(max_examples=300, deadline=None)
+@given(convs(), st.sampled_from(["forward", "loss", "gradient"]))
+def test_zero_counts_of_every_phase_equal_the_im2col_matrix(c, phase):
+    low = g.phase_conv(phase, *c)
+    m = low.im2col()
+    assert low.zeros() == int(np.count_nonzero(m[..., 0] < 0))
+    taps = np.outer(low.rows.real_taps(), low.cols.real_taps()).reshape(-1)
+    assert low.useful_macs() == int(np.count_nonzero((m[..., 0] >= 0) & taps[:, None]))
+    assert low.kernel_zeros() == taps.size - int(np.count_nonzero(taps))
+
+
+def test_counts_of_a_huge_axis_need_no_index_map():
+    """10^7 outputs times 10^5 taps: an index map would need 8 PB."""
+    ax = g.Axis(n=10**7, k=10**5, stride=1, dilation=1, pad_lo=50_000, pad_hi=50_000)
+    # every output reads k taps minus those on padding: 2 * (1 + ... + 50000) pairs miss
+    assert ax.out == 10**7 + 1
+    assert ax.reads() == ax.out * ax.k - 2 * (50_000 * 50_001 // 2)

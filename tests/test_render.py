@@ -2,6 +2,7 @@
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -65,11 +66,15 @@ def test_a_failed_render_leaves_earlier_outputs_untouched(workdir, capsys, monke
         raise ToolError("LaTeX failed: ! simulated")
 
     monkeypatch.setattr(render, "compile_pdf", broken)
+    temp = workdir.parent / "tmp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
     status, out, err = run(capsys, "arithmetic", "x", "--quiet")
     assert status == 1 and out == []
     assert err == ["convanim: error: LaTeX failed: ! simulated"]
     assert (workdir / "out/x_00.png").read_bytes() == b"earlier"
     assert files_under(workdir) == [Path("out/x_00.png")]
+    assert list(temp.iterdir()) == []  # no log to keep: no work folder kept
 
 
 def test_an_unchanged_figure_is_served_from_the_cache_without_tex(workdir, capsys, monkeypatch):
@@ -153,10 +158,14 @@ def test_work_folders_are_removed_unless_tex_failed(workdir, capsys, monkeypatch
     with pytest.raises(RuntimeError):
         run(capsys, "arithmetic", "w", "--quiet", "-q", "30", "--no-cache")
     assert list(scratch.iterdir()) == []
-    monkeypatch.setattr(render, "compile_pdf",
-                        lambda *a: (_ for _ in ()).throw(ToolError("LaTeX failed")))
+    def tex_failed(tex, work, *a):
+        (work / "figure.log").write_text("! simulated\n")
+        raise ToolError("LaTeX failed")
+
+    monkeypatch.setattr(render, "compile_pdf", tex_failed)
     run(capsys, "arithmetic", "w", "--quiet", "-q", "30", "--no-cache")
-    assert len(list(scratch.iterdir())) == 1  # kept for its log
+    kept = list(scratch.iterdir())
+    assert len(kept) == 1 and (kept[0] / "figure.log").is_file()  # kept for its log
 
 
 def test_tex_error_message_keeps_its_continuation_lines(tmp_path):
@@ -182,3 +191,27 @@ def test_what_changes_the_picture_changes_the_cache_key(workdir, capsys, monkeyp
     monkeypatch.setattr(render, "compile_pdf", lambda *a: calls.append(1) or real(*a))
     run(capsys, "arithmetic", "k", "--quiet", "-q", "30", *change)
     assert calls == [1]
+
+
+def test_palette_sample_and_chunks_never_share_file_names(tmp_path, monkeypatch):
+    """At -qa 10 the half-resolution sample ran at the chunks' DPI and wrote the same
+    p00001-10*.ppm names from another thread: frames were read half-written or deleted."""
+    import pdf2image
+
+    calls = []
+    real = pdf2image.convert_from_path
+
+    def record(pdf, **kw):
+        calls.append((kw["output_file"], kw["first_page"], kw["last_page"]))
+        return real(pdf, **kw)
+
+    monkeypatch.setattr(pdf2image, "convert_from_path", record)
+    work = tmp_path / "w"
+    work.mkdir()
+    tex = render.compile_pdf(r"\documentclass{article}\pagestyle{empty}\begin{document}"
+                             + r"x\newpage " * 25 + r"\end{document}", work, 25, False)
+    chunks = list(render._raster_chunks(tex, work, 25, 10, False))
+    assert [len(c) for c in chunks] == [3, 12, 12, 1]  # sample of 3, then every page
+    names = [name for name, *_ in calls]
+    assert len(set(names)) == len(names), calls
+    assert not any(work.glob("*.ppm"))

@@ -125,7 +125,8 @@ def test_cli_network_table_csv_and_cfg(workdir, capsys):
                            "--cfg", "r.cfg")
     assert status == 0
     assert [str(p) for p in files_under(workdir)] == ["r.cfg", "r.csv"]
-    assert err == ["convanim: wrote r.csv", "convanim: wrote r.cfg"]
+    assert err == []  # as the figure commands: the paths written end stdout, one per line
+    assert [str(p) for p in out[-2:]] == ["r.csv", "r.cfg"]
     rows = list(csv.DictReader(io.StringIO((workdir / "r.csv").read_text())))
     assert rows[-1]["name"] == "TOTAL" and len(rows) == 21  # 20 convs
     assert rows[0]["output_size"] == "112" and rows[0]["params"] == "9408"
@@ -199,3 +200,33 @@ def test_every_phase_does_the_same_useful_work(layer):
     assert len(useful) == 1
     assert all(row[f"{phase}_dense_macs"] >= row[f"{phase}_useful_macs"]
                for phase in stats.PHASES)
+
+
+def test_a_huge_kernel_is_counted_in_closed_form(capsys):
+    """An index map of this layer's loss phase would hold 10^9 entries per axis (8 GB)."""
+    i, k = 1_000_000, 999
+    o = i - k + 1
+    row = stats.layer_stats(models.Layer("big", "conv", (i, i), 1, 1, (k, k), (1, 1), (0, 0),
+                                         (1, 1), 1))
+    # loss: dY (o cells) padded by k-1 each side; each dY cell meets all k taps of k windows
+    assert row["loss_featuremap_elements_after_im2col"] == (k * i) ** 2
+    assert row["loss_featuremap_zeros_after_im2col"] == (k * i) ** 2 - (k * o) ** 2
+    assert row["forward_featuremap_zeros_after_im2col"] == 0
+    assert row["gradient_weight_zeros_after_im2col"] == 0
+    status, out, err = run(capsys, "stats", "-i", str(i), "-k", str(k))
+    assert status == 0 and err == []
+    assert f"{(k * i) ** 2 - (k * o) ** 2:,}" in str(out[2])
+
+
+@pytest.mark.parametrize("args,message", [
+    (["-i", "100000", "-k", "99999"],
+     "too large: loss_featuremap_elements_after_im2col of conv would be 1.000e+20, "
+     "more than an int64 holds (9223372036854775807)"),
+    (["-i", "9223372036854775808"], "argument -i/--input-size: '9223372036854775808' is too "
+                                    "large (at most 9223372036854775807)"),
+    (["-i", "3000000000", "--batch", "1000000"], "more than an int64 holds"),
+])
+def test_what_overflows_an_int64_is_refused(workdir, capsys, args, message):
+    status, out, err = run(capsys, "stats", *args)
+    assert status == 2 and out == [] and len(err) == 1
+    assert err[0] == f"convanim: error: {message}" or message in err[0], err

@@ -31,5 +31,18 @@ def test_a_caption_cannot_inject_tex():
     args = SimpleNamespace(labels=True, caption=r"\input{/etc/passwd} 100% $x$")
     source = tex.render(arithmetic.TEMPLATE, scene=arithmetic.scene(spec, [0, 1], args))
     assert r"\input{/etc" not in source
-    assert r"$\backslash$input\{/etc/passwd\} 100\% \$x\$" in source
+    assert r"$\backslash$\allowbreak{}i\allowbreak{}n" in source  # a long word may break
+    assert r"\allowbreak{}d\allowbreak{}\} 100\% \$x\$" in source
     assert source.count(r"\begin{cvframe}") == 2
+
+
+def test_user_text_is_escaped_once_and_long_words_may_break_anywhere():
+    from markupsafe import Markup
+
+    from convanim.tex import LONG_WORD, escape, text
+
+    short = "a_b [x] *y {z} w\\"
+    assert text(short) == r"a\_b [x] *y \{z\} w$\backslash$"
+    long = "#" + "q" * (LONG_WORD - 1)
+    assert text(f"go {long}") == "go " + r"\allowbreak{}".join([r"\#"] + ["q"] * (LONG_WORD - 1))
+    assert isinstance(text(short), Markup) and escape(text(short)) == text(short)

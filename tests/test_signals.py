@@ -1,0 +1,88 @@
+"""SIGTERM and SIGHUP (timeout, CI runners, make) end a command as cleanly as Ctrl-C."""
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from helpers import PROJECT
+
+pytestmark = pytest.mark.usefixtures("tex_tools")
+
+# A stand-in for a slow tool: records its pid, then sleeps with the tool's arguments
+# (exec: the pid stays; the arguments name the work folder, as the real tool's do).
+# A version query (pdf2image asks pdftoppm -v) goes to the real tool.
+SLOW = ("#!/bin/sh\n[ \"$1\" = -v ] && exec {real} -v\necho $$ > \"{pids}/$$\"\n"
+        "exec {python} -c 'import time; time.sleep(60)' \"$@\"\n")
+
+
+def start(tmp_path, tool, args):
+    """The command, with ``tool`` replaced by a slow stand-in; waits until it runs."""
+    fake, pids, temp, work = (tmp_path / n for n in ("bin", "pids", "tmp", "work"))
+    for d in (fake, pids, temp, work):
+        d.mkdir()
+    (fake / tool).write_text(SLOW.format(pids=pids, python=sys.executable,
+                                         real=shutil.which(tool)))
+    (fake / tool).chmod(0o755)
+    env = {**os.environ, "PATH": f"{fake}{os.pathsep}{os.environ['PATH']}", "TMPDIR": str(temp),
+           "XDG_CACHE_HOME": str(tmp_path / "cache"), "PYTHONPATH": str(PROJECT), "PYTHONFAULTHANDLER": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "convanim", *args, "--quiet"], cwd=work,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not any(pids.iterdir()):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the slow tool never started"
+        time.sleep(0.05)
+    return proc, pids, temp, work
+
+
+def gone(pid: int) -> bool:
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    return True  # a zombie writes nothing; its parent is gone or reaping
+        except FileNotFoundError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+def test_a_signal_while_tex_runs_stops_it_and_leaves_nothing(tmp_path, sig):
+    proc, pids, temp, work = start(tmp_path, "pdflatex", ["arithmetic", "-y", "pdf",
+                                                          "--no-cache"])
+    proc.send_signal(sig)
+    try:
+        out, err = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGABRT)
+        raise AssertionError(proc.communicate())
+    assert proc.returncode == 128 + sig, (proc.returncode, err)
+    assert out == "" and "Traceback" not in err, err
+    assert list(temp.iterdir()) == [], "the TeX work folder must be removed"
+    assert list(work.iterdir()) == []
+    assert all(gone(int(p.name)) for p in pids.iterdir()), "pdflatex must be stopped too"
+
+
+def test_sigterm_while_frames_are_rasterised_on_threads(tmp_path):
+    # 25 frames: more than one chunk, so pdftoppm runs on worker threads
+    proc, pids, temp, work = start(tmp_path, "pdftoppm", ["arithmetic", "-i", "5", "-k", "1",
+                                                          "-a", "-qa", "20", "--no-cache"])
+    proc.send_signal(signal.SIGTERM)
+    try:
+        out, err = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGABRT)
+        raise AssertionError(proc.communicate())
+    assert proc.returncode == 143, (proc.returncode, err)
+    assert out == "" and "Traceback" not in err, err
+    assert list(temp.iterdir()) == []
+    assert list(work.iterdir()) == []
+    assert all(gone(int(p.name)) for p in pids.iterdir())
+    assert not list((tmp_path / "cache").rglob("*.*")), "no half cache entry"
