@@ -36,12 +36,28 @@ _INSTALL = {
 }
 _INSTALL["pdfinfo"] = _INSTALL["pdftocairo"] = _INSTALL["pdftoppm"]
 _TOOLS = {"pdf": ["pdflatex"], "png": ["pdflatex", "pdftoppm", "pdfinfo"],
-          "gif": ["pdflatex", "pdftoppm", "pdfinfo"], "svg": ["pdflatex", "pdftocairo"]}
+          "gif": ["pdflatex", "pdftoppm", "pdfinfo"], "svg": ["pdflatex", "pdftocairo"],
+          "html": ["pdflatex", "pdftocairo"], "svg-animation": ["pdflatex", "pdftocairo"]}
+#: Animations made from raster frames besides the GIF (Pillow: WebP, APNG; imageio: video).
+RASTER_ANIMATIONS = ("webp", "apng", "mp4", "webm")
+for _kind in RASTER_ANIMATIONS:
+    _TOOLS[_kind] = _TOOLS["gif"]
+#: Animation formats (``-y`` with ``-a``) -> product kind and file suffix.
+ANIMATIONS = {"gif": ("gif", ".gif"), "webp": ("webp", ".webp"), "apng": ("apng", ".png"),
+              "mp4": ("mp4", ".mp4"), "webm": ("webm", ".webm"), "html": ("html", ".html"),
+              "svg": ("svg-animation", ".svg")}
+_VIDEO = {  # codec and its settings: crisp flat colours, playable everywhere (yuv420p)
+    "mp4": ("libx264", ["-crf", "18", "-preset", "medium", "-tune", "stillimage",
+                        "-movflags", "+faststart"]),
+    "webm": ("libvpx-vp9", ["-crf", "24", "-b:v", "0", "-deadline", "good", "-cpu-used", "4",
+                            "-row-mt", "1"]),
+}
 
 
 @dataclass(frozen=True)
 class Product:
-    kind: str   # pdf (all pages), png / svg (page 1), gif (all pages as frames)
+    kind: str   # pdf (all pages), png / svg (page 1), or an animation of all pages:
+    #             gif, webp, apng, mp4, webm, html (the player), svg-animation
     dest: Path
 
 
@@ -56,11 +72,12 @@ class Settings:
 
 def render(make_tex, pages: int, products: list[Product], settings: Settings = Settings(),
            params: dict | None = None, cache: Cache | None = None, progress: bool = False,
-           extra: dict[Path, bytes] | None = None) -> list[Path]:
+           extra: dict[Path, bytes] | None = None, captions=None) -> list[Path]:
     """Make every product and place it, with the ``extra`` files, all or none.
 
     ``make_tex()`` gives the document, one page per frame; it is called only when
-    the cache (keyed on ``params``, everything that decides the document) misses.
+    the cache (keyed on ``params``, everything that decides the document) misses,
+    and so is ``captions()``, the player's line per frame (HTML only).
     Returns the paths placed, products first.
     """
     names = [f"figure.{p.kind}" for p in products]
@@ -78,7 +95,7 @@ def render(make_tex, pages: int, products: list[Product], settings: Settings = S
     work = Path(tempfile.mkdtemp(prefix="convanim-"))
     keep = False
     try:
-        if any(p.kind in ("png", "gif") for p in products):
+        if any(p.kind in ("png", "gif", *RASTER_ANIMATIONS) for p in products):
             # pdflatex keeps one core busy; load the raster libraries on another meanwhile.
             threading.Thread(target=_import_raster_libraries, daemon=True).start()
         try:
@@ -86,7 +103,7 @@ def render(make_tex, pages: int, products: list[Product], settings: Settings = S
         except ToolError:
             keep = True  # the message points at the log inside
             raise
-        made = {name: _make(p.kind, pdf, work, pages, settings, progress)
+        made = {name: _make(p, pdf, work, pages, settings, progress, captions)
                 for name, p in zip(names, products)}
         if cache is not None:
             cache.put(k, made)
@@ -146,7 +163,9 @@ def _first_error(log: Path) -> str:
     return "pdflatex failed"
 
 
-def _make(kind: str, pdf: Path, work: Path, pages: int, settings: Settings, progress: bool) -> Path:
+def _make(product: Product, pdf: Path, work: Path, pages: int, settings: Settings,
+          progress: bool, captions=None) -> Path:
+    kind = product.kind
     if kind == "pdf":
         return pdf
     if kind == "png" and settings.transparent:  # pdftoppm has no alpha; pdftocairo does
@@ -168,6 +187,24 @@ def _make(kind: str, pdf: Path, work: Path, pages: int, settings: Settings, prog
         write_gif(_raster_chunks(pdf, work, pages, settings.gif_dpi, progress), out,
                   settings.delay_ms, background=settings.background,
                   transparent=settings.transparent)
+        return out
+    if kind in RASTER_ANIMATIONS:
+        out = work / f"figure.{kind}"
+        write_frames(kind, _raster_chunks(pdf, work, pages, settings.gif_dpi, progress), out,
+                     settings.delay_ms, background=settings.background,
+                     transparent=settings.transparent)
+        return out
+    if kind in ("html", "svg-animation"):
+        from . import web
+
+        deck = web.deck(web.page_svgs(pdf, pages, work))
+        out = work / f"figure.{kind}"
+        if kind == "svg-animation":
+            web.write_svg(deck, out, settings.delay_ms)
+        else:
+            lines = captions() if captions else [f"Step {n + 1} of {pages}" for n in range(pages)]
+            web.write_html(deck, out, settings.delay_ms, lines, product.dest.stem,
+                           "transparent" if settings.transparent else f"#{settings.background}")
         return out
     raise ValueError(kind)
 
@@ -275,6 +312,82 @@ def write_gif(chunks, path: Path, delay_ms: int, colors: int = 64, background: s
     extra = {"transparency": white} if transparent else {}
     indexed[0].save(path, save_all=True, append_images=indexed[1:], duration=delay_ms,
                     loop=0, disposal=1 if not transparent else 2, **extra)
+
+
+def write_frames(kind: str, chunks, path: Path, delay_ms: int, background: str = "FFFFFF",
+                 transparent: bool = False) -> None:
+    """A looping WebP or APNG (lossless, Pillow) or an MP4 or WebM video (imageio-ffmpeg).
+
+    ``chunks`` is what :func:`write_gif` takes; the palette sample is not needed.
+    Every frame lasts ``delay_ms``: the stills' duration, the video's 1000/delay fps.
+    ``transparent`` (WebP, APNG) makes the unpainted page, white as pdftoppm renders
+    it, transparent, as the GIF does; a video has no alpha (refused before this).
+    """
+    from PIL import Image
+
+    chunks = iter(chunks)
+    next(chunks)
+    page = tuple(int(("FFFFFF" if transparent else background)[i:i + 2], 16) for i in (0, 2, 4))
+    if kind in ("mp4", "webm"):
+        _write_video(kind, chunks, path, delay_ms, page)
+        return
+    frames = [f for chunk in chunks for f in chunk]
+    width, height = max(f.width for f in frames), max(f.height for f in frames)
+    for n, f in enumerate(frames):
+        if f.size != (width, height):  # top-left on a page-coloured canvas, as write_gif
+            frames[n] = Image.new("RGB", (width, height), page)
+            frames[n].paste(f, (0, 0))
+    if transparent:
+        frames = [_page_transparent(f, page) for f in frames]
+    if kind == "webp":
+        frames[0].save(path, format="WEBP", save_all=True, append_images=frames[1:],
+                       duration=delay_ms, loop=0, lossless=True, quality=100, method=4)
+    else:
+        frames[0].save(path, format="PNG", save_all=True, append_images=frames[1:],
+                       duration=delay_ms, loop=0, optimize=False)
+
+
+def _page_transparent(frame, page: tuple):
+    from PIL import Image, ImageChops
+
+    rgba = frame.convert("RGBA")
+    alpha = ImageChops.difference(frame, Image.new("RGB", frame.size, page)).convert("L")
+    rgba.putalpha(alpha.point(lambda v: 255 if v else 0))
+    return rgba
+
+
+def _write_video(kind: str, chunks, path: Path, delay_ms: int, page: tuple) -> None:
+    try:
+        import imageio.v2 as imageio
+        import imageio_ffmpeg  # noqa: F401  (its wheel carries the ffmpeg binary)
+    except ImportError:
+        raise ToolError(f"{kind} needs imageio and imageio-ffmpeg: pip install "
+                        f"'convanim[video]' (or make setup)") from None
+    import numpy as np
+    from PIL import Image
+
+    codec, params = _VIDEO[kind]
+    writer = None
+    try:
+        for chunk in chunks:
+            for f in chunk:
+                if writer is None:  # yuv420p needs even sides: pad with the page colour
+                    size = (f.width + f.width % 2, f.height + f.height % 2)
+                    writer = imageio.get_writer(
+                        path, format="FFMPEG", mode="I", fps=1000 / delay_ms, codec=codec,
+                        pixelformat="yuv420p", quality=None, macro_block_size=2,
+                        ffmpeg_log_level="error", output_params=params)
+                if f.size != size:
+                    canvas = Image.new("RGB", size, page)
+                    canvas.paste(f, (0, 0))
+                    f = canvas
+                writer.append_data(np.asarray(f))
+    except (OSError, RuntimeError) as e:
+        raise ToolError(f"ffmpeg failed writing {kind}: {str(e).strip().splitlines()[0]}") \
+            from None
+    finally:
+        if writer is not None:
+            writer.close()
 
 
 def _bar(total: int, desc: str, enabled: bool):
