@@ -47,9 +47,9 @@ ANIMATIONS = {"gif": ("gif", ".gif"), "webp": ("webp", ".webp"), "apng": ("apng"
               "mp4": ("mp4", ".mp4"), "webm": ("webm", ".webm"), "html": ("html", ".html"),
               "svg": ("svg-animation", ".svg")}
 _VIDEO = {  # codec and its settings: crisp flat colours, playable everywhere (yuv420p)
-    "mp4": ("libx264", ["-crf", "18", "-preset", "medium", "-tune", "stillimage",
+    "mp4": ("libx264", ["-crf", "23", "-preset", "medium", "-tune", "stillimage",
                         "-movflags", "+faststart"]),
-    "webm": ("libvpx-vp9", ["-crf", "24", "-b:v", "0", "-deadline", "good", "-cpu-used", "4",
+    "webm": ("libvpx-vp9", ["-crf", "30", "-b:v", "0", "-deadline", "good", "-cpu-used", "4",
                             "-row-mt", "1"]),
 }
 
