@@ -33,10 +33,13 @@ from pathlib import Path
 from .errors import ToolError
 
 SVG_NS = "http://www.w3.org/2000/svg"
-XLINK_NS = "http://www.w3.org/1999/xlink"
 #: Stands for the figure's id prefix until the content (and so the prefix) is known.
 _P = "\x01"
 _URL = re.compile(r"url\(#([^)]+)\)")
+_DECIMALS = re.compile(r"-?\d+\.\d{3,}")
+#: Attributes whose numbers are lengths in points: 0.01 pt is far below a pixel at any
+#: sensible zoom, and cairo's six decimals are a quarter of the file.
+_ROUNDED = {"d", "x", "y", "style"}
 
 
 @dataclass
@@ -48,6 +51,7 @@ class Deck:
     prefix: str             # of every id: unique per figure, so players can share a page
     defs: list[str]         # shared definitions: glyphs, clip paths, the static groups
     frames: list[list[str]] # per page, in paint order: <use> of a shared group or an element
+    css: str = ""           # the style attributes, each once, as classes
 
 
 def page_svgs(pdf: Path, pages: int, work: Path) -> list[str]:
@@ -72,8 +76,14 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
-def _serialise(el, rename, keep_id: str | None = None) -> str:
-    """One element as SVG text, references renamed; namespace prefixes written plainly."""
+def _round(match) -> str:
+    text = f"{float(match.group()):.2f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def _serialise(el, rename, style, keep_id: str | None = None) -> str:
+    """One element as SVG text, references renamed, style attributes made classes
+    (``style(value)`` names the class), namespace prefixes written plainly."""
     parts = [f"<{_local(el.tag)}"]
     if keep_id is not None:
         parts.append(f' id="{keep_id}"')
@@ -82,8 +92,12 @@ def _serialise(el, rename, keep_id: str | None = None) -> str:
             continue
         if name.startswith("{"):
             ns, local = name[1:].split("}")
-            name = f"xlink:{local}" if ns == XLINK_NS else local
-        if name.endswith("href") and value.startswith("#"):
+            name = local  # xlink:href -> href (SVG 2, every current browser)
+        if name in _ROUNDED:
+            value = _DECIMALS.sub(_round, value)
+        if name == "style" and "class" not in el.attrib:
+            name, value = "class", style(value)
+        elif name.endswith("href") and value.startswith("#"):
             value = "#" + rename(value[1:])
         elif "url(#" in value:
             value = _URL.sub(lambda m: f"url(#{rename(m.group(1))})", value)
@@ -92,7 +106,7 @@ def _serialise(el, rename, keep_id: str | None = None) -> str:
     text = (el.text or "").strip()
     if not children and not text:
         return "".join(parts) + "/>"
-    inner = _escape(text) + "".join(_serialise(c, rename) for c in children)
+    inner = _escape(text) + "".join(_serialise(c, rename, style) for c in children)
     return "".join(parts) + ">" + inner + f"</{_local(el.tag)}>"
 
 
@@ -105,6 +119,14 @@ def deck(svgs: list[str]) -> Deck:
     """Merge the pages: equal definitions once, shared runs of elements as groups."""
     defs: dict[str, str] = {}       # content (id left out) -> global id
     def_text: list[str] = []
+    styles: dict[str, str] = {}     # style attribute -> class
+
+    def style(value: str) -> str:
+        value = value.strip()
+        if value not in styles:
+            styles[value] = f"{_P}s{len(styles)}"
+        return styles[value]
+
     frames_raw: list[list[str]] = []
     size = None
     for text in svgs:
@@ -134,17 +156,17 @@ def deck(svgs: list[str]) -> Deck:
             if name not in local:  # not a definition of this page: leave it
                 return name
             renamed[name] = name  # a cycle (never made by cairo) stays local
-            content = _serialise(local[name], rename)
+            content = _serialise(local[name], rename, style)
             gid = defs.get(content)
             if gid is None:
                 gid = defs[content] = f"{_P}d{len(defs)}"
-                def_text.append(_serialise(local[name], rename, keep_id=gid))
+                def_text.append(_serialise(local[name], rename, style, keep_id=gid))
             renamed[name] = gid
             return gid
 
         for name in local:
             rename(name)
-        frames_raw.append([_serialise(el, rename) for el in body])
+        frames_raw.append([_serialise(el, rename, style) for el in body])
 
     # Group each frame's elements into runs shared by the same frames: a run every
     # frame has (the static layers) is written once and used by reference.
@@ -172,7 +194,7 @@ def deck(svgs: list[str]) -> Deck:
                     gid = groups[key] = f"{_P}g{len(groups)}"
                     def_text.append(f'<g id="{gid}">' + "".join(elements[i] for i in run)
                                     + "</g>")
-                out.append(f'<use xlink:href="#{gid}"/>')
+                out.append(f'<use href="#{gid}"/>')
             run.clear()
 
         for i in seq:
@@ -181,12 +203,13 @@ def deck(svgs: list[str]) -> Deck:
             run.append(i)
         flush()
         frames.append(out)
-    digest = hashlib.sha256("".join(def_text + [x for f in frames for x in f]).encode())
-    prefix = "cv" + digest.hexdigest()[:8] + "-"
+    css = "".join(f".{name}{{{value}}}" for value, name in styles.items())
+    digest = hashlib.sha256("".join(def_text + [x for f in frames for x in f] + [css]).encode())
+    prefix = "c" + digest.hexdigest()[:7] + "-"
     fix = lambda s: s.replace(_P, prefix)  # noqa: E731
     width, height, view_box = size or ("", "", "")
     return Deck(width, height, view_box, prefix[:-1], [fix(d) for d in def_text],
-                [[fix(x) for x in f] for f in frames])
+                [[fix(x) for x in f] for f in frames], fix(css))
 
 
 def write_svg(d: Deck, path: Path, delay_ms: int) -> None:
@@ -198,7 +221,7 @@ def write_svg(d: Deck, path: Path, delay_ms: int) -> None:
     n = len(d.frames)
     total = n * delay_ms
     p = d.prefix
-    css = [f".{p}-f{{visibility:hidden;animation:{total}ms step-end infinite}}",
+    css = [d.css, f".{p}-f{{visibility:hidden;animation:{total}ms step-end infinite}}",
            f".{p}-f.{p}-last{{visibility:visible}}"]
     for i in range(n):
         a, b = 100 * i / n, 100 * (i + 1) / n
@@ -209,7 +232,7 @@ def write_svg(d: Deck, path: Path, delay_ms: int) -> None:
         css.append(f"@keyframes {p}-k{i}{{{''.join(keys)}}}")
         css.append(f".{p}-n{i}{{animation-name:{p}-k{i}}}")
     parts = [f'<?xml version="1.0" encoding="UTF-8"?>\n<svg xmlns="{SVG_NS}" '
-             f'xmlns:xlink="{XLINK_NS}" width="{d.width}" height="{d.height}" '
+             f'width="{d.width}" height="{d.height}" '
              f'viewBox="{d.view_box}">\n<style>{"".join(css)}</style>\n<defs>',
              *d.defs, "</defs>\n"]
     for i, frame in enumerate(d.frames):
@@ -262,7 +285,7 @@ def write_html(d: Deck, path: Path, delay_ms: int, captions: list[str], title: s
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(template_dir())),
                              autoescape=True, trim_blocks=True, lstrip_blocks=True)
     page = env.get_template("player.html.j2").render(
-        deck=d, defs=Markup("".join(d.defs)),
+        deck=d, defs=Markup("".join(d.defs)), css=Markup(d.css),
         frames=[Markup("".join(f)) for f in d.frames], delay_ms=delay_ms,
         captions=captions, title=title, background=background)
     path.write_text(page, encoding="utf-8")
