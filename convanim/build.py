@@ -170,8 +170,9 @@ def load(path: Path, root: Path, fmt: str | None = None) -> Config:
             for key in given:
                 if key.replace("-", "_") in BUILD_OWNS:
                     raise SpecError(f"{key!r} is the table's name, [figures.NAME]")
-            if fmt and given.get("animation") is True:
-                given = {k: v for k, v in given.items() if k.replace("-", "_") != "type"}
+            if fmt and given.get("animation") is True:  # replaces type (or format)
+                given = {k: v for k, v in given.items()
+                         if getattr(options[kind].get(k.replace("-", "_")), "dest", k) != "type"}
                 given["type"] = fmt
             args = figure_args(kind, name, **given)
             for attr in ("out_dir", "gif_dir"):
