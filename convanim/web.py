@@ -122,7 +122,8 @@ def deck(svgs: list[str]) -> Deck:
     styles: dict[str, str] = {}     # style attribute -> class
 
     def style(value: str) -> str:
-        value = value.strip()
+        # CSS declarations, moved into a <style>: nothing that could end it or be markup
+        value = value.strip().replace("<", "").replace("&", "").replace("}", "")
         if value not in styles:
             styles[value] = f"{_P}s{len(styles)}"
         return styles[value]
