@@ -176,7 +176,8 @@ def _figure_options(p) -> None:
                    help="transposed only (default: so the transposed output is exactly -i)")
     p.add_argument("-e", "--step", type=int, default=0, help="step to draw, 0-based, row-major")
     p.add_argument("-a", "--animation", action="store_true",
-                   help="draw every step: OUT/NAME.pdf (one page each) and GIF/NAME.gif")
+                   help="draw every step: OUT/NAME.pdf (one page each) and the animation, "
+                        "GIF/NAME.gif (or -y's format)")
     p.add_argument("-y", "--type", "--format", dest="type", choices=FORMATS, default=None,
                    metavar="TYPE",
                    help="a single step: png (default), pdf or svg; with -a the animation: "

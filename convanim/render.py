@@ -1,11 +1,13 @@
-"""TeX source -> PDF/PNG/SVG/GIF: one pdflatex run for all frames, then raster.
+"""TeX source -> PDF/PNG/SVG and animations: one pdflatex run for all frames, then raster.
 
 Every frame of a figure is a page of one document, so an animation costs one
 pdflatex process; its pages are rasterised by pdf2image (pdftoppm) in chunks on
 worker threads while the GIF encoder quantizes the chunks already done, so only a
 few frames are ever held in full colour. Work happens in a temporary directory,
 outputs are placed atomically and stored in the content-hash cache, from which a
-later identical request is served without running TeX at all.
+later identical request is served without running TeX at all. The same frames make
+lossless WebP and APNG (Pillow) and MP4/WebM (imageio-ffmpeg); the vector
+animations (the HTML player, the animated SVG) come from ``web.py``.
 """
 from __future__ import annotations
 
@@ -90,6 +92,10 @@ def render(make_tex, pages: int, products: list[Product], settings: Settings = S
     for tool in dict.fromkeys(t for p in products for t in _TOOLS[p.kind]):  # pipeline order
         if shutil.which(tool) is None:
             raise ToolError(f"{tool} not found: {_INSTALL[tool]}")
+    video = [p.kind for p in products if p.kind in _VIDEO]
+    if video and not have_video():  # before TeX runs, not after
+        raise ToolError(f"{video[0]} needs imageio and imageio-ffmpeg: pip install "
+                        f"'convanim[video]' (or run `make setup`)")
 
     tex = make_tex()
     work = Path(tempfile.mkdtemp(prefix="convanim-"))
@@ -356,13 +362,15 @@ def _page_transparent(frame, page: tuple):
     return rgba
 
 
+def have_video() -> bool:
+    """imageio and imageio-ffmpeg (whose wheel carries the ffmpeg binary) are installed."""
+    from importlib.util import find_spec
+
+    return find_spec("imageio") is not None and find_spec("imageio_ffmpeg") is not None
+
+
 def _write_video(kind: str, chunks, path: Path, delay_ms: int, page: tuple) -> None:
-    try:
-        import imageio.v2 as imageio
-        import imageio_ffmpeg  # noqa: F401  (its wheel carries the ffmpeg binary)
-    except ImportError:
-        raise ToolError(f"{kind} needs imageio and imageio-ffmpeg: pip install "
-                        f"'convanim[video]' (or make setup)") from None
+    import imageio.v2 as imageio
     import numpy as np
     from PIL import Image
 

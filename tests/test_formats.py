@@ -100,3 +100,14 @@ def test_a_failed_video_writes_nothing(workdir, capsys, monkeypatch):
     assert status == 1 and out == []
     assert err == ["convanim: error: ffmpeg failed writing mp4: simulated"]
     assert files_under(workdir) == []
+
+
+def test_video_without_imageio_says_how_to_install_it_before_tex(workdir, capsys, monkeypatch):
+    calls = []
+    monkeypatch.setattr(render, "have_video", lambda: False)
+    monkeypatch.setattr(render, "compile_pdf", lambda *a: calls.append(1))
+    status, out, err = run(capsys, *FIGURE, "-y", "webm", "--no-cache")
+    assert status == 1 and out == [] and calls == []
+    assert err == ["convanim: error: webm needs imageio and imageio-ffmpeg: pip install "
+                   "'convanim[video]' (or run `make setup`)"]
+    assert files_under(workdir) == []
