@@ -210,7 +210,7 @@ def _make(product: Product, pdf: Path, work: Path, pages: int, settings: Setting
         else:
             lines = captions() if captions else [f"Step {n + 1} of {pages}" for n in range(pages)]
             web.write_html(deck, out, settings.delay_ms, lines, product.dest.stem,
-                           "transparent" if settings.transparent else f"#{settings.background}")
+                           settings.background, settings.transparent)
         return out
     raise ValueError(kind)
 

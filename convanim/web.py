@@ -273,20 +273,27 @@ def _equation(mode: str, eq: dict, y: int, x: int) -> str:
 
 
 def write_html(d: Deck, path: Path, delay_ms: int, captions: list[str], title: str,
-               background: str) -> None:
+               background: str, transparent: bool = False) -> None:
     """The player, from ``templates/player.html.j2`` (Jinja with HTML autoescape).
 
-    ``background`` is a CSS colour behind the frames (``transparent`` for none).
+    ``background`` is the figure's page colour (hex). The file's own page takes it,
+    with text that contrasts with it (a dark theme gets light text), unless the
+    figure is ``transparent``; pasted into another page, the player inherits that
+    page's colours.
     """
+    import jinja2
     from markupsafe import Markup
 
     from .tex import template_dir
-    import jinja2
+    from .theme import luminance
 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(template_dir())),
                              autoescape=True, trim_blocks=True, lstrip_blocks=True)
-    page = env.get_template("player.html.j2").render(
+    page = "" if transparent else \
+        f"background:#{background};color:{'#002B36' if luminance(background) > 0.2 else '#FDF6E3'};"
+    html = env.get_template("player.html.j2").render(
         deck=d, defs=Markup("".join(d.defs)), css=Markup(d.css),
         frames=[Markup("".join(f)) for f in d.frames], delay_ms=delay_ms,
-        captions=captions, title=title, background=background)
-    path.write_text(page, encoding="utf-8")
+        captions=captions, title=title, page=page,
+        background="transparent" if transparent else f"#{background}")
+    path.write_text(html, encoding="utf-8")

@@ -196,3 +196,12 @@ def test_pages_share_their_static_parts_once(workdir, capsys, tmp_path):
     shared = [d for d in deck.defs if d.startswith('<g id=')]
     assert shared and all(any(f'#{d.split(chr(34))[1]}"' in x for x in deck.frames[i])
                           for d in shared[:1] for i in range(9))
+
+
+def test_player_page_takes_the_theme_and_a_pasted_player_inherits(workdir, capsys):
+    run(capsys, "arithmetic", "d", "-i", "4", "-a", "-y", "html", "--theme", "dark", "--quiet")
+    run(capsys, "arithmetic", "t", "-i", "4", "-a", "-y", "html", "--transparent", "--quiet")
+    dark, clear = ((workdir / f"gif/{n}.html").read_text() for n in "dt")
+    assert '<body style="margin:0;background:#002B36;color:#FDF6E3;">' in dark
+    assert '<body style="margin:0;">' in clear and "background:transparent}" in clear
+    assert "color:inherit" in _player(dark)
