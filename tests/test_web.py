@@ -1,4 +1,5 @@
 """The HTML player and the animated SVG, in a real headless Chromium."""
+import io
 import json
 import re
 import xml.etree.ElementTree as ET
@@ -170,6 +171,17 @@ def test_animated_svg_is_valid_xml_and_shows_one_frame_per_delay(workdir, capsys
     with Image.open(tmp_path / "a.png") as a, Image.open(tmp_path / "b.png") as b:
         assert len(a.convert("RGB").getcolors(1 << 20)) > 20
         assert a.convert("RGB").tobytes() != b.convert("RGB").tobytes()
+
+    # As a README shows it: an <img> (no script runs there); it animates on its own.
+    (workdir / "gif/readme.html").write_text('<!DOCTYPE html><img src="s.svg" alt="s">')
+    browser.open((workdir / "gif/readme.html").as_uri())
+    assert browser.js("document.querySelector('img').naturalWidth") > 100
+    shots = []
+    for n in range(2):
+        shots.append(Image.open(io.BytesIO(browser.screenshot(tmp_path / f"img{n}.png")))
+                     .convert("RGB").tobytes())
+        browser.js("new Promise(r => setTimeout(r, 450))")  # not a multiple of the 1.2 s loop
+    assert shots[0] != shots[1]
 
 
 def test_without_css_animation_the_svg_shows_the_last_frame(workdir, capsys):
