@@ -203,7 +203,7 @@ def _make(product: Product, pdf: Path, work: Path, pages: int, settings: Setting
     if kind in ("html", "svg-animation"):
         from . import web
 
-        deck = web.deck(web.page_svgs(pdf, pages, work))
+        deck = web.pdf_deck(pdf, pages, work)
         out = work / f"figure.{kind}"
         if kind == "svg-animation":
             web.write_svg(deck, out, settings.delay_ms)

@@ -198,9 +198,15 @@ def test_without_css_animation_the_svg_shows_the_last_frame(workdir, capsys):
 
 def test_pages_share_their_static_parts_once(workdir, capsys, tmp_path):
     run(capsys, "numerical", "n", "-i", "5", "-k", "3", "-a", "-y", "pdf", "--quiet")
-    pages = web.page_svgs(workdir / "out/n.pdf", 9, tmp_path)
-    deck = web.deck(pages)
-    assert len(deck.frames) == 9
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    pages = web.page_svgs(workdir / "out/n.pdf", 9, scratch)
+    deck = web.pdf_deck(workdir / "out/n.pdf", 9, scratch)    # one pdftocairo run
+    apart = web.deck(pages)                                   # a run per page
+    assert len(deck.frames) == len(apart.frames) == 9
+    assert (len(deck.defs), [len(f) for f in deck.frames], len(deck.css)) == \
+        (len(apart.defs), [len(f) for f in apart.frames], len(apart.css))
+    assert list(scratch.iterdir()) == []
     merged = sum(map(len, deck.defs)) + sum(len(x) for f in deck.frames for x in f)
     assert merged < sum(map(len, pages)) / 3, (merged, sum(map(len, pages)))
     glyphs = [d for d in deck.defs if d.startswith("<symbol")]
