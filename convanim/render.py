@@ -391,8 +391,8 @@ def _write_video(kind: str, chunks, path: Path, delay_ms: int, page: tuple) -> N
                     f = canvas
                 writer.append_data(np.asarray(f))
     except (OSError, RuntimeError) as e:
-        raise ToolError(f"ffmpeg failed writing {kind}: {str(e).strip().splitlines()[0]}") \
-            from None
+        detail = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise ToolError(f"ffmpeg failed writing {kind}: {detail}") from None
     finally:
         if writer is not None:
             writer.close()
