@@ -2,7 +2,8 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-APT_PACKAGES := texlive-latex-base texlive-latex-recommended texlive-pictures poppler-utils
+APT_PACKAGES := texlive-latex-base texlive-latex-recommended texlive-pictures poppler-utils \
+	chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 ACCEPTANCE := ../shared/acceptance
 

@@ -31,8 +31,16 @@ def figure_options(kind: str) -> dict[str, argparse.Action]:
 
 
 def _options(parser) -> dict[str, argparse.Action]:
-    return {a.dest: a for a in parser._actions
-            if a.option_strings and a.dest not in NOT_OPTIONS}
+    """Options by Python name: the dest, and every other long name (``format`` for
+    ``-y/--type/--format``)."""
+    options = {}
+    for a in parser._actions:
+        if a.option_strings and a.dest not in NOT_OPTIONS:
+            options[a.dest] = a
+            for flag in a.option_strings:
+                if flag.startswith("--"):
+                    options.setdefault(flag[2:].replace("-", "_"), a)
+    return options
 
 
 def is_flag(action: argparse.Action) -> bool:
@@ -115,17 +123,27 @@ def make_planned(figure, cache=True, progress: bool = False) -> list[Path]:
 
 
 class Figures(list):
-    """The paths written, as a list; a notebook shows the GIF (or the frame) inline."""
+    """The paths written, as a list; a notebook shows the animation (or the frame) inline."""
 
     def _first(self, *suffixes) -> Path | None:
         return next((p for p in self if p.suffix in suffixes and p.is_file()), None)
 
     def _repr_html_(self) -> str | None:
-        path = self._first(".gif", ".png", ".svg")
+        """The animation inline: an image, a video, or the HTML player's own markup."""
+        path = self._first(".gif", ".webp", ".html", ".mp4", ".webm", ".svg", ".png")
         if path is None:
             return None
-        mime = {".gif": "image/gif", ".png": "image/png", ".svg": "image/svg+xml"}[path.suffix]
+        if path.suffix == ".html":
+            import re
+
+            page = path.read_text(encoding="utf-8")
+            return re.search(r"<body[^>]*>\s*(.*)</body>", page, re.S).group(1)
+        mime = {".gif": "image/gif", ".png": "image/png", ".svg": "image/svg+xml",
+                ".webp": "image/webp", ".mp4": "video/mp4", ".webm": "video/webm"}[path.suffix]
         data = base64.b64encode(path.read_bytes()).decode()
+        if path.suffix in (".mp4", ".webm"):
+            return (f'<video src="data:{mime};base64,{data}" autoplay loop muted playsinline '
+                    f'controls></video>')
         return f'<img src="data:{mime};base64,{data}" alt="{path.name}">'
 
     def _repr_png_(self) -> bytes | None:

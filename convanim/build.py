@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import BackendError, SpecError, ToolError, VerifyError
+from .figure import ANIMATION_FORMATS
 from .spec import int_in
 
 try:
@@ -66,6 +67,9 @@ def add_parser(sub) -> None:
                    "--gallery)")
     p.add_argument("-j", "--jobs", type=int_in(1, 256), default=os.cpu_count() or 1,
                    help="figures drawn at once (default: the cores)")
+    p.add_argument("--format", choices=ANIMATION_FORMATS, metavar="FORMAT",
+                   help="draw every animation in this format (gif, webp, apng, mp4, webm, "
+                        "html, svg), whatever the config says")
     p.add_argument("--check", action="store_true",
                    help="build nothing; exit 1 listing every output missing or out of date")
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
@@ -101,9 +105,13 @@ def _line_of(text: str, name: str) -> int | None:
     return None
 
 
-def load(path: Path, root: Path) -> Config:
+def load(path: Path, root: Path, fmt: str | None = None) -> Config:
     """Read and plan every figure of a config; raises :class:`SpecError` naming the first
-    bad figure (file, line, name, reason) and how many others are bad."""
+    bad figure (file, line, name, reason) and how many others are bad.
+
+    ``fmt`` (``build --format``) is the file type of every animation, as if each
+    animated figure set ``type = fmt``; single steps keep theirs.
+    """
     from .api import figure_args, figure_options
     from .cli import _figure_kinds
     from .figure import plan
@@ -162,6 +170,10 @@ def load(path: Path, root: Path) -> Config:
             for key in given:
                 if key.replace("-", "_") in BUILD_OWNS:
                     raise SpecError(f"{key!r} is the table's name, [figures.NAME]")
+            if fmt and given.get("animation") is True:  # replaces type (or format)
+                given = {k: v for k, v in given.items()
+                         if getattr(options[kind].get(k.replace("-", "_")), "dest", k) != "type"}
+                given["type"] = fmt
             args = figure_args(kind, name, **given)
             for attr in ("out_dir", "gif_dir"):
                 setattr(args, attr, str(root / getattr(args, attr)))
@@ -348,7 +360,7 @@ def resolve(args) -> tuple[Path, Path]:
 def run(args) -> int:
     start = time.perf_counter()
     path, root = resolve(args)
-    config = load(path, root)
+    config = load(path, root, getattr(args, "format", None))
     if args.check:
         stale = check(config, root)
         for out, why in stale:

@@ -12,6 +12,7 @@ import configargparse
 
 from . import __version__
 from .errors import BackendError, SpecError, ToolError, VerifyError
+from .figure import FORMATS
 from .spec import float_in, fraction_arg, int_arg, int_in, pair_arg
 
 
@@ -181,17 +182,21 @@ def _figure_options(p) -> None:
     p.add_argument("-e", "--step", type=int_arg, help="step to draw, 0-based, row-major "
                    "(default 0; not with -a)")
     p.add_argument("-a", "--animation", action="store_true",
-                   help="draw every step: OUT/NAME.pdf (one page each) and GIF/NAME.gif")
-    p.add_argument("-y", "--type", choices=["pdf", "png", "svg"], default="png",
-                   help="file type of a single step")
+                   help="draw every step: OUT/NAME.pdf (one page each) and the animation, "
+                        "GIF/NAME.gif (or -y's format)")
+    p.add_argument("-y", "--type", "--format", dest="type", choices=FORMATS, default=None,
+                   metavar="TYPE",
+                   help="a single step: png (default), pdf or svg; with -a the animation: "
+                        "gif (default), webp, apng, mp4, webm, html (interactive player) or "
+                        "svg (animated, no script)")
     p.add_argument("-q", "--quality", type=int_in(10, 2400), default=600,
                    help="DPI of a single step")
     p.add_argument("-qa", "--quality-animation", type=int_in(10, 600), default=150,
-                   help="DPI of GIF frames")
+                   help="DPI of the frames of a raster animation (gif, webp, apng, video)")
     p.add_argument("--delay", type=int_in(10, 60000), default=1000,
-                   help="milliseconds per GIF frame")
+                   help="milliseconds per animation frame")
     p.add_argument("--out-dir", default="out", help="where frames and PDFs go")
-    p.add_argument("--gif-dir", default="gif", help="where GIFs go")
+    p.add_argument("--gif-dir", default="gif", help="where animations (of any format) go")
     p.add_argument("--json", action="store_true", help="also write OUT/NAME.json, the figure data")
     p.add_argument("--caption", default="", help="text under the figure")
     p.add_argument("--theme", choices=["light", "dark"], default="light",

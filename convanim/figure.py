@@ -93,17 +93,24 @@ class Figure:
         return params
 
     def products(self):
-        from .render import Product
+        from .render import ANIMATIONS, Product
 
         out, gif = Path(self.args.out_dir), Path(self.args.gif_dir)
         if self.args.animation:
+            kind, suffix = ANIMATIONS[output_format(self.args)]
             return [Product("pdf", out / f"{self.name}.pdf"),
-                    Product("gif", gif / f"{self.name}.gif")]
-        kind = self.args.type
+                    Product(kind, gif / f"{self.name}{suffix}")]
+        kind = output_format(self.args)
         return [Product(kind, out / f"{self.name}_{self.frames[0]:02d}.{kind}")]
 
     def json_path(self) -> Path | None:
         return Path(self.args.out_dir) / f"{self.name}.json" if self.args.json else None
+
+    def captions(self) -> list[str]:
+        """The HTML player's line per frame: the step, its output cell (and arithmetic)."""
+        from .web import step_captions
+
+        return step_captions(self.kind, self.scene(), self.steps)
 
     def settings(self):
         from . import render
@@ -139,7 +146,27 @@ class Figure:
         if self.args.json:
             extra[self.json_path()] = (json.dumps(self.data(), indent=1) + "\n").encode()
         return render.render(self.tex, len(self.frames), self.products(), settings,
-                             params=self.params(), cache=cache, progress=progress, extra=extra)
+                             params=self.params(), cache=cache, progress=progress, extra=extra,
+                             captions=self.captions)
+
+
+#: ``-y`` of a single step, and of an animation (``-a``); the first of each is the default.
+SINGLE_FORMATS = ("png", "pdf", "svg")
+ANIMATION_FORMATS = ("gif", "webp", "apng", "mp4", "webm", "html", "svg")
+FORMATS = ("pdf", "png", "svg", "gif", "webp", "apng", "mp4", "webm", "html")
+
+
+def output_format(args) -> str:
+    """The file type a command writes: ``-y``, or png for a step and gif for ``-a``.
+
+    With ``-a``, ``-y png`` and ``-y pdf`` keep their old meaning (the GIF; the PDF
+    of every page is always written), so commands written before ``-y`` named
+    animation formats still draw what they drew.
+    """
+    given = getattr(args, "type", None)
+    if not args.animation:
+        return given or "png"
+    return "gif" if given in (None, "png", "pdf") else given
 
 
 def plan(args) -> Figure:
@@ -170,6 +197,13 @@ def plan(args) -> Figure:
             raise SpecError(f"step {step} out of range: this figure has {steps} steps "
                             f"(0 to {steps - 1})")
         frames = [step]
+    fmt = output_format(args)
+    if not args.animation and fmt not in SINGLE_FORMATS:
+        raise SpecError(f"-y {fmt} is an animation format: add -a (a single step is "
+                        f"{', '.join(SINGLE_FORMATS)})")
+    if fmt in ("mp4", "webm") and getattr(args, "transparent", False):
+        raise SpecError(f"--transparent: {fmt} video has no alpha channel; use webp, apng, "
+                        f"html or svg")
     name = args.name or default_name(args.kind, spec, module.name_parts(args))
     if not _NAME.fullmatch(name) or len(name) > MAX_NAME:
         raise SpecError(f"NAME must be at most {MAX_NAME} letters, digits and . _ + - "

@@ -15,7 +15,10 @@ from pathlib import Path
 from . import __version__
 from .spec import format_pair
 
-_MIME = {".gif": "image/gif", ".png": "image/png", ".svg": "image/svg+xml"}
+_MIME = {".gif": "image/gif", ".png": "image/png", ".svg": "image/svg+xml",
+         ".webp": "image/webp", ".mp4": "video/mp4", ".webm": "video/webm",
+         ".html": "text/html"}
+_VIDEO = {".mp4", ".webm"}
 
 
 def paths(root: Path) -> list[Path]:
@@ -101,8 +104,28 @@ def command(entry) -> str:
 
 
 def _image(entry) -> Path | None:
-    """The animation, else the single frame, that the page shows."""
+    """The animation (of any format), else the single frame, that the page shows."""
     return next((p for p in entry.figure.outputs() if p.suffix in _MIME), None)
+
+
+def _markdown_media(name: str, rel: str, suffix: str) -> str:
+    """An image, a video (raw HTML, which Markdown passes through) or a link to a player."""
+    if suffix in _VIDEO:
+        return f'<video src="{rel}" autoplay loop muted playsinline controls></video>'
+    if suffix == ".html":
+        return f"[{name}: interactive player]({rel})"
+    return f"![{name}]({rel})"
+
+
+def _html_media(image: Path, name: str) -> str:
+    """The figure inline: a data URI, or the player in an ``iframe srcdoc``."""
+    if image.suffix == ".html":
+        return (f'<iframe class="player" title="{html.escape(name)}" '
+                f'srcdoc="{html.escape(image.read_text(encoding="utf-8"))}"></iframe>')
+    data = f"data:{_MIME[image.suffix]};base64,{base64.b64encode(image.read_bytes()).decode()}"
+    if image.suffix in _VIDEO:
+        return f'<video src="{data}" autoplay loop muted playsinline controls></video>'
+    return f'<img src="{data}" alt="{html.escape(name)}">'
 
 
 def markdown(config, root: Path) -> str:
@@ -114,7 +137,8 @@ def markdown(config, root: Path) -> str:
         if e.description:
             lines += [e.description, ""]
         if image is not None:
-            lines += [f"![{e.name}]({Path(os.path.relpath(image, root)).as_posix()})", ""]
+            rel = Path(os.path.relpath(image, root)).as_posix()
+            lines += [_markdown_media(e.name, rel, image.suffix), ""]
         lines += [f"- {parameters(e.figure)}; {sizes(e.figure)}",
                   f"- `{command(e)}`",
                   f"- `{torch_call(e.figure)}`", ""]
@@ -127,7 +151,8 @@ h1{font-weight:600}
 .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(320px,1fr));gap:1.2rem}
 .card{background:#fff;border:1px solid #ddd;border-radius:8px;padding:1rem}
 .card h2{font-size:1.05rem;margin:0 0 .4rem;font-family:ui-monospace,monospace}
-.card img{display:block;max-width:100%;height:auto;margin:.5rem auto}
+.card img,.card video{display:block;max-width:100%;height:auto;margin:.5rem auto}
+.card iframe{display:block;width:100%;height:30rem;border:0;margin:.5rem auto}
 .card p{margin:.3rem 0;font-size:.9rem}
 code{font-size:.78rem;background:#f0f0f0;padding:.1rem .25rem;border-radius:3px;
 word-break:break-word}
@@ -138,7 +163,7 @@ word-break:break-word}
 
 
 def _aspect(image: Path) -> float:
-    if image.suffix == ".svg":
+    if image.suffix in (".svg", ".html", *_VIDEO):
         return 1.0
     from PIL import Image
 
@@ -152,9 +177,7 @@ def html_page(config) -> str:
         image = _image(e)
         img = ""
         if image is not None and image.is_file():
-            data = base64.b64encode(image.read_bytes()).decode()
-            img = (f'<img src="data:{_MIME[image.suffix]};base64,{data}" '
-                   f'alt="{html.escape(e.name)}">')
+            img = _html_media(image, e.name)
         wide = " wide" if img and _aspect(image) > 2 else ""  # a matrix figure: two columns
         cards.append(
             f'<div class="card{wide}" id="{html.escape(e.name)}"><h2>{html.escape(e.name)}</h2>'

@@ -1,11 +1,13 @@
-"""TeX source -> PDF/PNG/SVG/GIF: one pdflatex run for all frames, then raster.
+"""TeX source -> PDF/PNG/SVG and animations: one pdflatex run for all frames, then raster.
 
 Every frame of a figure is a page of one document, so an animation costs one
 pdflatex process; its pages are rasterised by pdf2image (pdftoppm) in chunks on
 worker threads while the GIF encoder quantizes the chunks already done, so only a
 few frames are ever held in full colour. Work happens in a temporary directory,
 outputs are placed atomically and stored in the content-hash cache, from which a
-later identical request is served without running TeX at all.
+later identical request is served without running TeX at all. The same frames make
+lossless WebP and APNG (Pillow) and MP4/WebM (imageio-ffmpeg); the vector
+animations (the HTML player, the animated SVG) come from ``web.py``.
 """
 from __future__ import annotations
 
@@ -41,12 +43,28 @@ _INSTALL = {
 }
 _INSTALL["pdfinfo"] = _INSTALL["pdftocairo"] = _INSTALL["pdftoppm"]
 _TOOLS = {"pdf": ["pdflatex"], "png": ["pdflatex", "pdftoppm", "pdfinfo"],
-          "gif": ["pdflatex", "pdftoppm", "pdfinfo"], "svg": ["pdflatex", "pdftocairo"]}
+          "gif": ["pdflatex", "pdftoppm", "pdfinfo"], "svg": ["pdflatex", "pdftocairo"],
+          "html": ["pdflatex", "pdftocairo"], "svg-animation": ["pdflatex", "pdftocairo"]}
+#: Animations made from raster frames besides the GIF (Pillow: WebP, APNG; imageio: video).
+RASTER_ANIMATIONS = ("webp", "apng", "mp4", "webm")
+for _kind in RASTER_ANIMATIONS:
+    _TOOLS[_kind] = _TOOLS["gif"]
+#: Animation formats (``-y`` with ``-a``) -> product kind and file suffix.
+ANIMATIONS = {"gif": ("gif", ".gif"), "webp": ("webp", ".webp"), "apng": ("apng", ".png"),
+              "mp4": ("mp4", ".mp4"), "webm": ("webm", ".webm"), "html": ("html", ".html"),
+              "svg": ("svg-animation", ".svg")}
+_VIDEO = {  # codec and its settings: crisp flat colours, playable everywhere (yuv420p)
+    "mp4": ("libx264", ["-crf", "23", "-preset", "medium", "-tune", "stillimage",
+                        "-movflags", "+faststart"]),
+    "webm": ("libvpx-vp9", ["-crf", "30", "-b:v", "0", "-deadline", "good", "-cpu-used", "4",
+                            "-row-mt", "1"]),
+}
 
 
 @dataclass(frozen=True)
 class Product:
-    kind: str   # pdf (all pages), png / svg (page 1), gif (all pages as frames)
+    kind: str   # pdf (all pages), png / svg (page 1), or an animation of all pages:
+    #             gif, webp, apng, mp4, webm, html (the player), svg-animation
     dest: Path
 
 
@@ -61,11 +79,12 @@ class Settings:
 
 def render(make_tex, pages: int, products: list[Product], settings: Settings = Settings(),
            params: dict | None = None, cache: Cache | None = None, progress: bool = False,
-           extra: dict[Path, bytes] | None = None) -> list[Path]:
+           extra: dict[Path, bytes] | None = None, captions=None) -> list[Path]:
     """Make every product and place it, with the ``extra`` files, all or none.
 
     ``make_tex()`` gives the document, one page per frame; it is called only when
-    the cache (keyed on ``params``, everything that decides the document) misses.
+    the cache (keyed on ``params``, everything that decides the document) misses,
+    and so is ``captions()``, the player's line per frame (HTML only).
     Returns the paths placed, products first.
     """
     names = [f"figure.{p.kind}" for p in products]
@@ -78,12 +97,16 @@ def render(make_tex, pages: int, products: list[Product], settings: Settings = S
     for tool in dict.fromkeys(t for p in products for t in _TOOLS[p.kind]):  # pipeline order
         if shutil.which(tool) is None:
             raise ToolError(f"{tool} not found: {_INSTALL[tool]}")
+    video = [p.kind for p in products if p.kind in _VIDEO]
+    if video and not have_video():  # before TeX runs, not after
+        raise ToolError(f"{video[0]} needs imageio and imageio-ffmpeg: pip install "
+                        f"'convanim[video]' (or run `make setup`)")
 
     tex = make_tex()
     work = Path(tempfile.mkdtemp(prefix="convanim-"))
     keep = False
     try:
-        if any(p.kind in ("png", "gif") for p in products):
+        if any(p.kind in ("png", "gif", *RASTER_ANIMATIONS) for p in products):
             # pdflatex keeps one core busy; load the raster libraries on another meanwhile.
             threading.Thread(target=_import_raster_libraries, daemon=True).start()
         try:
@@ -91,7 +114,7 @@ def render(make_tex, pages: int, products: list[Product], settings: Settings = S
         except ToolError:
             keep = (work / "figure.log").is_file()  # the message points at the log inside
             raise
-        made = {name: _make(p.kind, pdf, work, pages, settings, progress)
+        made = {name: _make(p, pdf, work, pages, settings, progress, captions)
                 for name, p in zip(names, products)}
         if cache is not None:
             cache.put(k, made)
@@ -196,7 +219,9 @@ def _first_error(log: Path) -> str:
     return "pdflatex failed"
 
 
-def _make(kind: str, pdf: Path, work: Path, pages: int, settings: Settings, progress: bool) -> Path:
+def _make(product: Product, pdf: Path, work: Path, pages: int, settings: Settings,
+          progress: bool, captions=None) -> Path:
+    kind = product.kind
     if kind == "pdf":
         return pdf
     if kind == "png" and settings.transparent:  # pdftoppm has no alpha; pdftocairo does
@@ -222,6 +247,24 @@ def _make(kind: str, pdf: Path, work: Path, pages: int, settings: Settings, prog
         write_gif(_raster_chunks(pdf, work, pages, settings.gif_dpi, progress), out,
                   settings.delay_ms, background=settings.background,
                   transparent=settings.transparent)
+        return out
+    if kind in RASTER_ANIMATIONS:
+        out = work / f"figure.{kind}"
+        write_frames(kind, _raster_chunks(pdf, work, pages, settings.gif_dpi, progress), out,
+                     settings.delay_ms, background=settings.background,
+                     transparent=settings.transparent)
+        return out
+    if kind in ("html", "svg-animation"):
+        from . import web
+
+        deck = web.pdf_deck(pdf, pages, work)
+        out = work / f"figure.{kind}"
+        if kind == "svg-animation":
+            web.write_svg(deck, out, settings.delay_ms)
+        else:
+            lines = captions() if captions else [f"Step {n + 1} of {pages}" for n in range(pages)]
+            web.write_html(deck, out, settings.delay_ms, lines, product.dest.stem,
+                           settings.background, settings.transparent)
         return out
     raise ValueError(kind)
 
@@ -362,6 +405,84 @@ def _write_gif(chunks, path: Path, delay_ms: int, colors: int, background: str,
     extra = {"transparency": white} if transparent else {}
     indexed[0].save(path, save_all=True, append_images=indexed[1:], duration=delay_ms,
                     loop=0, disposal=1 if not transparent else 2, **extra)
+
+
+def write_frames(kind: str, chunks, path: Path, delay_ms: int, background: str = "FFFFFF",
+                 transparent: bool = False) -> None:
+    """A looping WebP or APNG (lossless, Pillow) or an MP4 or WebM video (imageio-ffmpeg).
+
+    ``chunks`` is what :func:`write_gif` takes; the palette sample is not needed.
+    Every frame lasts ``delay_ms``: the stills' duration, the video's 1000/delay fps.
+    ``transparent`` (WebP, APNG) makes the unpainted page, white as pdftoppm renders
+    it, transparent, as the GIF does; a video has no alpha (refused before this).
+    """
+    from PIL import Image
+
+    chunks = iter(chunks)
+    next(chunks)
+    page = tuple(int(("FFFFFF" if transparent else background)[i:i + 2], 16) for i in (0, 2, 4))
+    if kind in ("mp4", "webm"):
+        _write_video(kind, chunks, path, delay_ms, page)
+        return
+    frames = [f for chunk in chunks for f in chunk]
+    width, height = max(f.width for f in frames), max(f.height for f in frames)
+    for n, f in enumerate(frames):
+        if f.size != (width, height):  # top-left on a page-coloured canvas, as write_gif
+            frames[n] = Image.new("RGB", (width, height), page)
+            frames[n].paste(f, (0, 0))
+    if transparent:
+        frames = [_page_transparent(f, page) for f in frames]
+    if kind == "webp":
+        frames[0].save(path, format="WEBP", save_all=True, append_images=frames[1:],
+                       duration=delay_ms, loop=0, lossless=True, quality=100, method=4)
+    else:
+        frames[0].save(path, format="PNG", save_all=True, append_images=frames[1:],
+                       duration=delay_ms, loop=0, optimize=False)
+
+
+def _page_transparent(frame, page: tuple):
+    from PIL import Image, ImageChops
+
+    rgba = frame.convert("RGBA")
+    alpha = ImageChops.difference(frame, Image.new("RGB", frame.size, page)).convert("L")
+    rgba.putalpha(alpha.point(lambda v: 255 if v else 0))
+    return rgba
+
+
+def have_video() -> bool:
+    """imageio and imageio-ffmpeg (whose wheel carries the ffmpeg binary) are installed."""
+    from importlib.util import find_spec
+
+    return find_spec("imageio") is not None and find_spec("imageio_ffmpeg") is not None
+
+
+def _write_video(kind: str, chunks, path: Path, delay_ms: int, page: tuple) -> None:
+    import imageio.v2 as imageio
+    import numpy as np
+    from PIL import Image
+
+    codec, params = _VIDEO[kind]
+    writer = None
+    try:
+        for chunk in chunks:
+            for f in chunk:
+                if writer is None:  # yuv420p needs even sides: pad with the page colour
+                    size = (f.width + f.width % 2, f.height + f.height % 2)
+                    writer = imageio.get_writer(
+                        path, format="FFMPEG", mode="I", fps=1000 / delay_ms, codec=codec,
+                        pixelformat="yuv420p", quality=None, macro_block_size=2,
+                        ffmpeg_log_level="error", output_params=params)
+                if f.size != size:
+                    canvas = Image.new("RGB", size, page)
+                    canvas.paste(f, (0, 0))
+                    f = canvas
+                writer.append_data(np.asarray(f))
+    except (OSError, RuntimeError) as e:
+        detail = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise ToolError(f"ffmpeg failed writing {kind}: {detail}") from None
+    finally:
+        if writer is not None:
+            writer.close()
 
 
 def _bar(total: int, desc: str, enabled: bool):

@@ -9,8 +9,12 @@
        :width: 300px
 
 The directive takes the figure command's options under their long names (flags
-without a value), plus ``:caption:``, ``:alt:`` and ``:width:`` of the figure. HTML
-and other builders get the animation (GIF); LaTeX builders get one step as a PDF
+without a value), plus ``:caption:``, ``:alt:`` and ``:width:`` of the figure, and
+``:format:``, the animation's file type (``convanim_format`` in conf.py for every
+figure; gif by default). HTML and other builders get the animation: gif, svg
+(animated, no script) and apng as an image Sphinx copies; html (the interactive
+player), webp, mp4 and webm inline in the page (the player's own markup, or a data
+URI), for HTML builders only. LaTeX builders get one step as a PDF
 (a PDF cannot hold a GIF), ``:step:`` or by default the last, where the whole
 output is drawn. Both are drawn into the build's doctree folder, through the
 figure cache, and Sphinx copies the one its builder takes to its image folder. A figure
@@ -18,12 +22,16 @@ that cannot be drawn is a warning with the reason (an error under ``-W``).
 """
 from __future__ import annotations
 
+import base64
 import hashlib
+import html
 import os
+import re
 from pathlib import Path
 
 from docutils import nodes
 from docutils.parsers.rst import directives
+from sphinx import addnodes
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
@@ -33,6 +41,14 @@ logger = logging.getLogger(__name__)
 
 #: Figure options the directive decides itself (where files go, which file type).
 _OWN = {"out_dir", "gif_dir", "animation", "type", "json", "quiet", "caption"}
+#: Animation formats shown as an image (Sphinx copies the file), and those put inline
+#: into HTML pages (Sphinx's HTML builder takes no webp, video or page as an image).
+_AS_IMAGE = ("gif", "svg", "apng")
+_INLINE = ("html", "webp", "mp4", "webm")
+
+
+def _format(argument):
+    return directives.choice(argument, _AS_IMAGE + _INLINE)
 
 
 def _option_spec() -> dict:
@@ -47,7 +63,7 @@ def _option_spec() -> dict:
                 spec[dest.replace("_", "-")] = (directives.flag if is_flag(action)
                                                 else directives.unchanged)
     spec.update(caption=directives.unchanged, alt=directives.unchanged,
-                width=directives.length_or_percentage_or_unitless)
+                width=directives.length_or_percentage_or_unitless, format=_format)
     return spec
 
 
@@ -62,32 +78,47 @@ class ConvanimDirective(SphinxDirective):
     def run(self) -> list[nodes.Node]:
         from .errors import BackendError, SpecError, ToolError, VerifyError
 
+        fmt = self.options.get("format") or self.config.convanim_format
         try:
-            path = self._draw()
+            if fmt not in _AS_IMAGE + _INLINE:
+                raise SpecError(f"convanim_format must be one of "
+                                f"{', '.join(_AS_IMAGE + _INLINE)}, got {fmt!r}")
+            path = self._draw(fmt)
         except (SpecError, ToolError, VerifyError, BackendError, OSError) as e:
             reason = f"{e.strerror}: {e.filename}" if isinstance(e, OSError) and e.strerror \
                 else str(e)
             logger.warning("convanim: %s", reason, location=self.get_location(),
                            type="convanim")
             return []
-        uri = "/" + Path(os.path.relpath(path, self.env.srcdir)).as_posix() + ".*"
-        image = nodes.image(uri=uri, alt=self.options.get("alt", path.name))
+        uri = "/" + Path(os.path.relpath(path, self.env.srcdir)).as_posix()
+        alt = self.options.get("alt", path.name)
+        image = nodes.image(uri=uri + ".*", alt=alt)
         if "width" in self.options:
             image["width"] = self.options["width"]
+        shown = [image]
+        if fmt in _INLINE:  # HTML pages get it inline, other builders the PDF
+            image["uri"] = uri + ".pdf"
+            web = addnodes.only(expr="html")
+            web += nodes.raw("", _inline(path, fmt, alt, self.options.get("width")),
+                             format="html")
+            other = addnodes.only(expr="not html")
+            other += image
+            shown = [web, other]
         if "caption" not in self.options:
-            return [image]
-        figure = nodes.figure("", image)
+            return shown
+        figure = nodes.figure("", *shown)
         text, messages = self.state.inline_text(self.options["caption"], self.lineno)
         figure += nodes.caption(self.options["caption"], "", *text)
         return [figure, *messages]
 
-    def _draw(self) -> Path:
-        """Draw the GIF and the one-step PDF (or take them from the cache).
+    def _draw(self, fmt: str = "gif") -> Path:
+        """Draw the animation and the one-step PDF (or take them from the cache).
 
-        Returns ``FOLDER/STEM``: ``STEM.gif`` and ``STEM.pdf`` both exist, and the
-        image node's ``STEM.*`` lets each builder pick the type it supports. Both are
-        drawn while reading because Sphinx reads a document once for all builders
-        sharing a doctree folder (``make html latexpdf``).
+        Returns ``FOLDER/STEM``: the animation (``STEM.gif`` or another ``fmt``) and
+        ``STEM.pdf`` both exist, and the image node's ``STEM.*`` lets each builder
+        pick the type it supports. Both are drawn while reading because Sphinx reads
+        a document once for all builders sharing a doctree folder (``make html
+        latexpdf``).
         """
         from . import api, files
         from .figure import plan
@@ -96,13 +127,13 @@ class ConvanimDirective(SphinxDirective):
         options = {k: v for k, v in self.config.convanim_defaults.items()
                    if k.replace("-", "_") not in _OWN}
         for key, value in self.options.items():
-            if key in ("caption", "alt", "width"):
+            if key in ("caption", "alt", "width", "format"):
                 continue
             options[key] = True if value is None else value  # a flag given
         folder = Path(self.env.app.doctreedir) / "convanim"
         step = options.pop("step", None)
         gif = api.figure_args(kind, name, **options, animation=True, out_dir=str(folder / "pages"),
-                              gif_dir=str(folder))
+                              gif_dir=str(folder), type=fmt)
         animation = plan(gif)
         last = animation.steps - 1
         one = api.figure_args(kind, name, **options, type="pdf", out_dir=str(folder / "step"),
@@ -114,9 +145,13 @@ class ConvanimDirective(SphinxDirective):
         else:
             self._claim(name, key)
         gif.name = one.name = name
-        api.make(gif)
+        _, made = api.make(gif)
         (pdf,) = api.make(one)
         files.place_all([(pdf, folder / f"{name}.pdf")])
+        for old in folder.glob(f"{name}.*"):  # another format drawn before (NAME has no
+            #                                   glob characters):
+            if old.suffix not in (made.suffix, ".pdf"):  # STEM.* must not pick it
+                old.unlink(missing_ok=True)
         return folder / name
 
     def _claim(self, name: str, key: str) -> None:
@@ -131,6 +166,22 @@ class ConvanimDirective(SphinxDirective):
             raise SpecError(f"NAME {name!r} is already drawn with other options at "
                             f"{other[1]}:{other[2]}")
         names[name] = (key, self.env.docname, self.lineno)
+
+
+def _inline(stem: Path, fmt: str, alt: str, width: str | None) -> str:
+    """The HTML that shows an animation in the page itself, needing no other file."""
+    style = f' style="width: {html.escape(width)};"' if width else ""
+    if fmt == "html":
+        page = Path(f"{stem}.html").read_text(encoding="utf-8")
+        player = re.search(r"<body[^>]*>\s*(.*)</body>", page, re.S).group(1)
+        return f'<div class="convanim"{style}>{player}</div>'
+    suffix, mime = {"webp": (".webp", "image/webp"), "mp4": (".mp4", "video/mp4"),
+                    "webm": (".webm", "video/webm")}[fmt]
+    data = base64.b64encode(Path(f"{stem}{suffix}").read_bytes()).decode()
+    if fmt == "webp":
+        return f'<img src="data:{mime};base64,{data}" alt="{html.escape(alt)}"{style}>'
+    return (f'<video src="data:{mime};base64,{data}" autoplay loop muted playsinline '
+            f'controls aria-label="{html.escape(alt)}"{style}></video>')
 
 
 def _purge(app, env, docname) -> None:
@@ -148,6 +199,7 @@ def _merge(app, env, docnames, other) -> None:
 
 def setup(app):
     app.add_config_value("convanim_defaults", {}, "env", types=[dict])
+    app.add_config_value("convanim_format", "gif", "env", types=[str])
     app.add_directive("convanim", ConvanimDirective)
     app.connect("env-purge-doc", _purge)
     app.connect("env-merge-info", _merge)

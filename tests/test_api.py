@@ -24,6 +24,20 @@ def test_render_writes_what_the_command_writes(workdir):
     assert result._repr_png_() is None
 
 
+def test_notebooks_show_every_animation_format_inline(workdir):
+    player = convanim.render("arithmetic", "p", animation=True, type="html", quiet=True)
+    assert [str(p) for p in player] == ["out/p.pdf", "gif/p.html"]
+    html = player._repr_html_()
+    assert html.startswith("<div class=") and 'data-frames="9"' in html and "<body" not in html
+    video = convanim.render("arithmetic", "v", animation=True, format="mp4",
+                            quality_animation=30, quiet=True)
+    assert video._repr_html_().startswith('<video src="data:video/mp4;base64,')
+    still = convanim.render("arithmetic", "w", animation=True, type="webp",
+                            quality_animation=30, quiet=True)
+    data = base64.b64decode(still._repr_html_().split("base64,")[1].split('"')[0])
+    assert data == (workdir / "gif/w.webp").read_bytes()
+
+
 def test_render_takes_python_values(workdir):
     result = convanim.render("numerical", "pool", input_size=(5, 7), kernel_size=[3, 2],
                              mode="max", step=2, quality=50)

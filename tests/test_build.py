@@ -126,6 +126,36 @@ def test_rebuild_is_incremental(workdir, capsys):
     assert (workdir / "out/single_01.svg").read_text() != "edited"
 
 
+def test_format_option_and_per_figure_type_choose_the_animation_files(workdir, capsys):
+    """``build --format`` sets every animation's format; a figure's own ``type`` another."""
+    config = write(workdir / "figs.toml", CONFIG.replace(
+        'mode = "max"\n', 'mode = "max"\ntype = "mp4"\n'))
+    status, out, err = run(capsys, "build", "figs.toml", "-j", "2")
+    assert status == 0, err
+    assert "gif/maxpool.mp4" in map(str, out) and "gif/stride2.gif" in map(str, out)
+    status, out, err = run(capsys, "build", "figs.toml", "--format", "html", "--check")
+    assert status == 1                      # a new format: every animation is missing
+    assert {"gif/stride2.html", "gif/odd_t.html", "gif/maxpool.html"} <= set(map(str, out))
+    assert "out/single_01.svg" not in map(str, out)   # a single step keeps its type
+    status, out, err = run(capsys, "build", "figs.toml", "--format", "webp")
+    assert status == 0, err
+    assert {"gif/stride2.webp", "gif/odd_t.webp", "gif/maxpool.webp"} <= set(map(str, out))
+    with Image.open(workdir / "gif/odd_t.webp") as im:
+        assert im.n_frames == 36
+    assert run(capsys, "build", "figs.toml", "--format", "webp", "--check")[0] == 0
+    md = (workdir / "index.md").read_text()
+    assert "![stride2](gif/stride2.webp)" in md
+    page = (workdir / "index.html").read_text()
+    assert page.count("data:image/webp;base64,") == 3
+    status, out, err = run(capsys, "build", "figs.toml", "--format", "html")
+    assert status == 0, err
+    page = (workdir / "index.html").read_text()
+    assert page.count('<iframe class="player"') == 3 and "srcdoc=" in page
+    assert "[stride2: interactive player](gif/stride2.html)" in (workdir / "index.md").read_text()
+    status, out, err = run(capsys, "build", "figs.toml", "--format", "jpg")
+    assert status == 2 and "invalid choice: 'jpg'" in err[0]
+
+
 def test_check_lists_missing_and_stale_outputs_without_building(workdir, capsys):
     config = write(workdir / "figs.toml", CONFIG)
     status, out, err = run(capsys, "build", "figs.toml", "--check")

@@ -166,3 +166,57 @@ def test_one_name_with_two_pictures_is_refused(project, tmp_path):
     assert ("index.rst:8: WARNING: convanim: NAME 'same' is already drawn with other options "
             "at index:5") in proc.stderr
     assert proc.stderr.count("WARNING") == 1  # the same picture twice is fine
+
+
+FORMATS = """
+Formats
+=======
+
+.. convanim:: arithmetic player
+   :input-size: 4
+   :format: html
+   :caption: The player.
+
+.. convanim:: arithmetic still
+   :input-size: 4
+   :stride: 2
+   :format: webp
+
+.. convanim:: arithmetic vector
+   :input-size: 5
+   :stride: 2
+   :format: svg
+"""
+
+
+def test_other_formats_in_html_and_latex_builds(project, tmp_path):
+    from browser import Browser
+
+    (project / "index.rst").write_text(textwrap.dedent(FORMATS))
+    cache = tmp_path / "cache"
+    html = tmp_path / "html"
+    proc = sphinx(project, "html", html, "-W", cache=cache)
+    assert proc.returncode == 0, proc.stderr
+    page = (html / "index.html").read_text()
+    assert page.count('data-frames="4"') == 1               # the player, inline
+    assert re.search(r'<img src="data:image/webp;base64,[A-Za-z0-9+/=]+" alt="still"', page)
+    assert 'src="_images/vector.svg"' in page                # the animated SVG, copied
+    assert "<figcaption>" in page and "The player." in page
+    assert sorted(p.name for p in (html / "_images").iterdir()) == ["vector.svg"]
+
+    with Browser() as browser:  # the player works inside the Sphinx page
+        browser.open((html / "index.html").as_uri())
+        assert browser.errors() == []
+        player = "document.querySelector('[data-frames]')"
+        browser.click(".cv-play")
+        before = int(browser.js(f"{player}.dataset.step"))
+        browser.click(".cv-next")
+        assert int(browser.js(f"{player}.dataset.step")) == (before + 1) % 4
+
+    latex = sphinx(project, "latex", tmp_path / "latex", "-W", cache=cache)
+    assert latex.returncode == 0, latex.stderr
+    tex = (tmp_path / "latex/tiny.tex").read_text()
+    for name in ("player", "still", "vector"):
+        assert f"{{{{{name}}}.pdf}}" in tex
+        assert len(pdf_pages(tmp_path / f"latex/{name}.pdf")) == 1
+    assert "data:image" not in tex and "data-frames" not in tex
