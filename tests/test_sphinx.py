@@ -46,8 +46,9 @@ def raster(pdf) -> bytes:
 
 
 def sphinx(src, builder, out, *extra, cache):
+    """sphinx-build without colour: Sphinx colours its output whenever CI=true is set."""
     env = {**os.environ, "PYTHONPATH": str(PROJECT), "XDG_CACHE_HOME": str(cache)}
-    return subprocess.run([sys.executable, "-m", "sphinx", "-b", builder, *extra, str(src),
+    return subprocess.run([sys.executable, "-m", "sphinx", "-N", "-b", builder, *extra, str(src),
                            str(out)], capture_output=True, text=True, env=env)
 
 
