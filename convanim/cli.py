@@ -215,12 +215,14 @@ def _figure_options(p) -> None:
                    help="where verify runs: a GPU if present, else the CUDA simulator")
 
 
-def _figure_checks(figure, backend: str):
-    """The verify checks of a planned figure, over all of its steps."""
+def _figure_checks(figure, backends: list[str]):
+    """The verify checks of a planned figure, over all of its steps, on each backend."""
     from . import verify
 
     everything = figure.with_all_steps()
-    return verify.check_figure(figure.kind, everything.data(), backend, everything.scene())
+    data, scene = everything.data(), everything.scene()
+    return [c for backend in backends
+            for c in verify.check_figure(figure.kind, data, backend, scene)]
 
 
 def _run_verify(args) -> int:
@@ -251,9 +253,7 @@ def _run_verify(args) -> int:
         except (KeyError, TypeError, IndexError) as e:
             raise SpecError(f"{args.from_json} is not {args.kind} figure data ({e})") from None
     else:
-        figure = plan(args)
-        checks = [c for backend in [args.backend, *args.against]
-                  for c in _figure_checks(figure, backend)]
+        checks = _figure_checks(plan(args), [args.backend, *args.against])
     sys.stdout.write(verify.format_checks(checks))
     return 0 if all(c.passed for c in checks) else 1
 
@@ -266,7 +266,7 @@ def _run_figure(args) -> int:
     if args.verify:
         from . import verify
 
-        checks = _figure_checks(figure, args.backend)
+        checks = _figure_checks(figure, [args.backend])
         if not all(c.passed for c in checks):
             sys.stderr.write(verify.format_checks(checks))
             raise VerifyError("the figure's numbers differ from the backend's; nothing written")
