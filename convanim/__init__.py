@@ -5,11 +5,13 @@ where they are used.
 """
 __version__ = "0.1.0"
 
+__all__ = ["render"]
+
 
 def __getattr__(name):
     """``convanim.render(kind, name=None, **options)``, the Python API, imported on first use."""
     if name == "render":
-        import importlib
+        from .api import render
 
-        return importlib.import_module(".render", __name__)
+        return render
     raise AttributeError(f"module 'convanim' has no attribute {name!r}")

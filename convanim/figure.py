@@ -93,7 +93,7 @@ class Figure:
         return params
 
     def products(self):
-        from .render import ANIMATIONS, Product
+        from .pipeline import ANIMATIONS, Product
 
         out, gif = Path(self.args.out_dir), Path(self.args.gif_dir)
         if self.args.animation:
@@ -113,18 +113,18 @@ class Figure:
         return step_captions(self.kind, self.scene(), self.steps)
 
     def settings(self):
-        from . import render
+        from . import pipeline
 
         style = self.style()
-        return render.Settings(dpi=self.args.quality, gif_dpi=self.args.quality_animation,
+        return pipeline.Settings(dpi=self.args.quality, gif_dpi=self.args.quality_animation,
                                delay_ms=self.args.delay, transparent=style["transparent"],
                                background=style["colors"]["background"])
 
     def key(self) -> str:
         """The content key :meth:`make` caches under: equal keys, equal files."""
-        from . import render
+        from . import pipeline
 
-        return render.product_key(self.params(), self.products(), self.settings())
+        return pipeline.product_key(self.params(), self.products(), self.settings())
 
     def outputs(self) -> list[Path]:
         """Every path :meth:`make` writes, in its order."""
@@ -137,7 +137,7 @@ class Figure:
         a device, a path through a file) raises :class:`SpecError`; here rather than in
         :func:`plan` so that one such figure of a ``build`` does not stop the others.
         """
-        from . import render
+        from . import pipeline
 
         for dest in self.outputs():
             files.target(dest)
@@ -145,7 +145,7 @@ class Figure:
         extra = {}
         if self.args.json:
             extra[self.json_path()] = (json.dumps(self.data(), indent=1) + "\n").encode()
-        return render.render(self.tex, len(self.frames), self.products(), settings,
+        return pipeline.render(self.tex, len(self.frames), self.products(), settings,
                              params=self.params(), cache=cache, progress=progress, extra=extra,
                              captions=self.captions)
 

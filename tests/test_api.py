@@ -96,9 +96,11 @@ def test_api_refuses_bad_options(workdir, kind, options, message):
     assert files_under(workdir) == []
 
 
-def test_render_module_stays_importable():
-    """`convanim.render` is the API and still the rendering module."""
-    from convanim import render
-    from convanim.render import Product
+def test_render_is_an_ordinary_function_of_the_package():
+    """`convanim.render` is the API's function; the rendering module is `convanim.pipeline`."""
+    import inspect
 
-    assert render is convanim.render and render.Product is Product and callable(render)
+    from convanim import api, pipeline, render
+
+    assert render is convanim.render is api.render and inspect.isfunction(render)
+    assert pipeline.Product.__module__ == "convanim.pipeline"

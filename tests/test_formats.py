@@ -3,7 +3,7 @@ import imageio.v2 as imageio
 import pytest
 from PIL import Image
 
-from convanim import render
+from convanim import pipeline as render
 from helpers import files_under, run
 
 pytestmark = pytest.mark.usefixtures("tex_tools")

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from convanim import render
-from convanim.render import ToolError
+from convanim import pipeline as render
+from convanim.errors import ToolError
 
 pytestmark = pytest.mark.usefixtures("tex_tools")
 

@@ -491,16 +491,3 @@ def _bar(total: int, desc: str, enabled: bool):
     from tqdm import tqdm
 
     return tqdm(total=total, desc=desc, unit="page", file=sys.stderr, leave=False)
-
-
-class _CallableModule(type(sys)):
-    """Lets ``convanim.render(kind, ...)`` be the Python API although ``convanim.render``
-    is this module: importing a submodule would otherwise replace a function of that name."""
-
-    def __call__(self, kind: str, name: str | None = None, **options):
-        from .api import render as render_figure
-
-        return render_figure(kind, name, **options)
-
-
-sys.modules[__name__].__class__ = _CallableModule
