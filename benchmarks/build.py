@@ -50,10 +50,10 @@ def baseline(commands, cwd, env, jobs) -> float:
 
 
 def _one(kind, name, options, out):
-    from convanim import api
+    from convanim.figure import figure, plan
 
-    return api.make(api.figure_args(kind, name, **{**options, "out_dir": f"{out}/out",
-                                                   "gif_dir": f"{out}/gif"}))
+    return plan(*figure(kind, name, **{**options, "out_dir": f"{out}/out",
+                                       "gif_dir": f"{out}/gif"})).make()
 
 
 def processes(entries, out, jobs) -> float:

@@ -26,8 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from common import write_csv  # noqa: E402
 
-from convanim.cli import build_parser  # noqa: E402
-from convanim.figure import plan  # noqa: E402
+from convanim.cli import plan_command  # noqa: E402
 
 CASES = [
     "arithmetic -i 5 -k 3 -s 2 -a",
@@ -54,10 +53,10 @@ def timed(cmd, cwd, env=None) -> float:
 
 def floor(command: str, work: Path) -> float:
     """pdflatex of the command's own document + pdftoppm of every page."""
-    args = build_parser().parse_args(command.split())
-    figure = plan(args)
+    figure = plan_command(command.split())
     (work / "figure.tex").write_text(figure.tex())
-    dpi = str(args.quality_animation if args.animation else args.quality)
+    o = figure.options
+    dpi = str(o.quality_animation if o.animation else o.quality)
     return (timed(["pdflatex", "-no-shell-escape", "-interaction=nonstopmode", "figure.tex"], work)
             + timed(["pdftoppm", "-r", dpi, "figure.pdf", "frame"], work))
 

@@ -3,9 +3,9 @@
 Importing the package is cheap on purpose: numba, pdf2image and Pillow load only
 where they are used.
 """
-__version__ = "0.1.0"
+from .version import __version__
 
-__all__ = ["render"]
+__all__ = ["__version__", "render"]
 
 
 def __getattr__(name):

@@ -1,7 +1,8 @@
 """``python -m convanim build FILE``: many figures from one TOML file, in one process.
 
-Every figure is parsed by its kind's own command parser and planned before any
-is drawn, so a bad config writes nothing. Figures then render on a thread pool:
+Every figure's table becomes its kind's typed options (the values TOML holds go
+straight in, converted and checked by the same declarations as the command's
+flags) and is planned before any is drawn, so a bad config writes nothing. Figures then render on a thread pool:
 the work is pdflatex and pdftoppm subprocesses, which threads overlap as well as
 processes would, without paying an interpreter start per figure. A manifest in
 the output root records each output's content key (the figure cache's key) with
@@ -22,6 +23,7 @@ warm rebuild or ``--check`` only plans.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -32,9 +34,9 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import kinds
 from .errors import BackendError, SpecError, ToolError, VerifyError
-from .figure import ANIMATION_FORMATS
-from .spec import int_in
+from .figure import figure, plan
 
 try:
     import tomllib
@@ -52,29 +54,6 @@ BUILD_OWNS = {"name"}
 
 def galleries() -> list[str]:
     return sorted(p.stem for p in GALLERY_DIR.glob("*.toml"))
-
-
-def add_parser(sub) -> None:
-    p = sub.add_parser("build", help="many figures from one TOML config, in parallel and "
-                       "incrementally", description="Draw every figure of a TOML config "
-                       "(see the README's config format) in one process on a thread pool; "
-                       "figures already up to date are skipped.")
-    p.add_argument("file", nargs="?", metavar="FILE", help="the TOML config")
-    p.add_argument("--gallery", choices=galleries(),
-                   help="build a config shipped with convanim instead of FILE")
-    p.add_argument("--out", metavar="DIR", help="root of the outputs; figures' --out-dir and "
-                   "--gif-dir are relative to it (default: FILE's folder; ./gallery for "
-                   "--gallery)")
-    p.add_argument("-j", "--jobs", type=int_in(1, 256), default=os.cpu_count() or 1,
-                   help="figures drawn at once (default: the cores)")
-    p.add_argument("--format", choices=ANIMATION_FORMATS, metavar="FORMAT",
-                   help="draw every animation in this format (gif, webp, apng, mp4, webm, "
-                        "html, svg), whatever the config says")
-    p.add_argument("--check", action="store_true",
-                   help="build nothing; exit 1 listing every output missing or out of date")
-    p.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=run)
 
 
 @dataclass
@@ -112,10 +91,6 @@ def load(path: Path, root: Path, fmt: str | None = None) -> Config:
     ``fmt`` (``build --format``) is the file type of every animation, as if each
     animated figure set ``type = fmt``; single steps keep theirs.
     """
-    from .api import figure_args, figure_options
-    from .cli import _figure_kinds
-    from .figure import plan
-
     try:
         text = path.read_bytes().decode("utf-8")
     except OSError as e:
@@ -143,9 +118,8 @@ def load(path: Path, root: Path, fmt: str | None = None) -> Config:
         raise SpecError(f"{path}: 'defaults' and 'figures' must be tables")
     if not figures:
         raise SpecError(f"{path}: no [figures.NAME] table")
-    kinds = _figure_kinds()
-    options = {kind: figure_options(kind) for kind in kinds}
-    known_anywhere = {k for o in options.values() for k in o} | FIGURE_KEYS
+    known = {name: kinds.get(name).Options.by_name() for name in kinds.names()}
+    known_anywhere = {k for names in known.values() for k in names} | FIGURE_KEYS
     for key in defaults:
         if key.replace("-", "_") not in known_anywhere or key.replace("-", "_") in BUILD_OWNS:
             raise SpecError(f"{path}: [defaults]: unknown option {key!r}")
@@ -158,26 +132,26 @@ def load(path: Path, root: Path, fmt: str | None = None) -> Config:
                 raise SpecError("must be a table of options")
             kind = table.get("kind", defaults.get("kind"))
             if kind is None:
-                raise SpecError(f"no kind (one of {', '.join(kinds)})")
-            if kind not in kinds:
-                raise SpecError(f"unknown kind {kind!r} (choose from {', '.join(kinds)})")
+                raise SpecError(f"no kind (one of {', '.join(kinds.names())})")
+            kind = kinds.get(kind)
+            options = known[kind.name]
             description = table.get("description", "")
             if not isinstance(description, str):
                 raise SpecError("description must be a string")
             given = {k: v for k, v in defaults.items()
-                     if k not in FIGURE_KEYS and k.replace("-", "_") in options[kind]}
+                     if k not in FIGURE_KEYS and k.replace("-", "_") in options}
             given.update({k: v for k, v in table.items() if k not in FIGURE_KEYS})
             for key in given:
                 if key.replace("-", "_") in BUILD_OWNS:
                     raise SpecError(f"{key!r} is the table's name, [figures.NAME]")
             if fmt and given.get("animation") is True:  # replaces type (or format)
                 given = {k: v for k, v in given.items()
-                         if getattr(options[kind].get(k.replace("-", "_")), "dest", k) != "type"}
+                         if getattr(options.get(k.replace("-", "_")), "name", k) != "type"}
                 given["type"] = fmt
-            args = figure_args(kind, name, **given)
-            for attr in ("out_dir", "gif_dir"):
-                setattr(args, attr, str(root / getattr(args, attr)))
-            entry = Entry(name, kind, given, description, plan(args))
+            kind, opts = figure(kind, name, **given)
+            opts = dataclasses.replace(opts, out_dir=str(root / opts.out_dir),
+                                       gif_dir=str(root / opts.gif_dir))
+            entry = Entry(name, kind.name, given, description, plan(kind, opts))
             entry.key = entry.figure.key()
             config.entries.append(entry)
         except SpecError as e:
@@ -273,8 +247,6 @@ def _describe(e: BaseException) -> str:
 def build(config: Config, root: Path, jobs: int, cache: bool = True, progress: bool = False,
           echo=print) -> tuple[list[Path], list[tuple[str, str]]]:
     """Draw every stale figure of a planned config; returns (paths written, failures)."""
-    from . import api
-
     manifest = Manifest(root)
     todo = [e for e in config.entries if manifest.stale(e.figure.outputs(), e.key)]
     todo.sort(key=lambda e: -len(e.figure.frames))  # longest first: the pool ends together
@@ -293,7 +265,7 @@ def build(config: Config, root: Path, jobs: int, cache: bool = True, progress: b
                 pass  # the figure fails with this error in its worker, and is named
     pool = ThreadPoolExecutor(max(1, min(jobs, len(todo) or 1)))
     try:
-        jobs_ = {pool.submit(api.make_planned, e.figure, cache): e for e in todo}
+        jobs_ = {pool.submit(e.figure.make, cache): e for e in todo}
         for job in as_completed(jobs_):
             entry = jobs_[job]
             try:
@@ -342,40 +314,42 @@ def check(config: Config, root: Path) -> list[tuple[Path, str]]:
     return stale
 
 
-def resolve(args) -> tuple[Path, Path]:
+def resolve(file: str | None, gallery: str | None, out: str | None) -> tuple[Path, Path]:
     """The config file and the output root of a build command."""
-    if (args.file is None) == (args.gallery is None):
+    if (file is None) == (gallery is None):
         raise SpecError("build needs a FILE or --gallery NAME (not both)")
-    if args.gallery:
-        path = GALLERY_DIR / f"{args.gallery}.toml"
-        root = Path(args.out or "gallery")
+    if gallery:
+        path = GALLERY_DIR / f"{gallery}.toml"
+        root = Path(out or "gallery")
     else:
-        path = Path(args.file)
-        root = Path(args.out) if args.out else path.parent
+        path = Path(file)
+        root = Path(out) if out else path.parent
     if root.exists() and not root.is_dir():
         raise SpecError(f"{root} exists and is not a folder")
     return path, root
 
 
-def run(args) -> int:
+def main(file: str | None = None, gallery: str | None = None, out: str | None = None,
+         jobs: int = 1, fmt: str | None = None, check_only: bool = False, cache: bool = True,
+         quiet: bool = False) -> int:
+    """``convanim build``: plan every figure, then draw the stale ones; the exit status."""
     start = time.perf_counter()
-    path, root = resolve(args)
-    config = load(path, root, getattr(args, "format", None))
-    if args.check:
+    path, root = resolve(file, gallery, out)
+    config = load(path, root, fmt)
+    if check_only:
         stale = check(config, root)
-        for out, why in stale:
-            print(out)
-            print(f"convanim: {why}: {out}", file=sys.stderr)
-        n = len({out for out, _ in stale})
+        for out_, why in stale:
+            print(out_)
+            print(f"convanim: {why}: {out_}", file=sys.stderr)
+        n = len({out_ for out_, _ in stale})
         print(f"convanim: {len(config.entries)} figures, {n} outputs missing or out of date",
               file=sys.stderr)
         return 1 if stale else 0
-    progress = not args.quiet and sys.stderr.isatty()
-    written, failures = build(config, root, args.jobs, cache=not args.no_cache,
-                              progress=progress)
+    progress = not quiet and sys.stderr.isatty()
+    written, failures = build(config, root, jobs, cache=cache, progress=progress)
     for name, reason in failures:
         print(f"convanim: error: figure {name!r}: {reason}", file=sys.stderr)
-    if not args.quiet:
+    if not quiet:
         print(f"convanim: {len(config.entries)} figures, {len(written)} files written, "
               f"{len(failures)} failed, {time.perf_counter() - start:.2f} s", file=sys.stderr)
     return 1 if failures else 0

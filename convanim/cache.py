@@ -17,7 +17,7 @@ import tempfile
 from functools import lru_cache
 from pathlib import Path
 
-from . import __version__
+from .version import __version__
 
 
 def cache_root() -> Path:

@@ -1,19 +1,24 @@
 """The command line: ``python -m convanim KIND [NAME] [options]``.
 
-Parsing and validation happen before anything is written, so bad input exits 2
-with one line and leaves no file behind.
+The figure commands are generated from the kinds' option declarations
+(:mod:`convanim.options`); parsing and validation happen before anything is
+written, so bad input exits 2 with one line and leaves no file behind.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 import configargparse
 
-from . import __version__
+from . import kinds
 from .errors import BackendError, SpecError, ToolError, VerifyError
-from .figure import FORMATS
-from .spec import float_in, fraction_arg, int_arg, int_in, pair_arg
+from .options import ANIMATION_FORMATS, Choice, Float, Int, Option, Pair, ValueType
+from .version import __version__
+
+_CONFIG_HELP = ("-c FILE reads options from a file, one per line under their long names "
+                "(for example, stride = 2); the command line overrides it.")
 
 
 class _Parser(configargparse.ArgumentParser):
@@ -23,86 +28,149 @@ class _Parser(configargparse.ArgumentParser):
         raise SpecError(message)
 
 
-def _figure_kinds() -> dict:
-    from .scenes import alphabet, arithmetic, im2col, numerical
+def _argtype(vtype: ValueType):
+    """An argparse type from an option's value type: its message, argparse's prefix."""
+    def convert(text: str):
+        try:
+            return vtype.parse(text)
+        except SpecError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+    return convert
 
-    return {"arithmetic": arithmetic, "numerical": numerical, "alphabet": alphabet,
-            "im2col": im2col}
+
+def add_option(parser, opt: Option) -> None:
+    """One declared option as argparse has it."""
+    if not opt.flags:
+        parser.add_argument(opt.name, nargs="?", metavar=opt.name.upper(), help=opt.help_text())
+    elif opt.is_flag:
+        parser.add_argument(*opt.flags, dest=opt.name, action="store_true", help=opt.help_text())
+    else:
+        parser.add_argument(*opt.flags, dest=opt.name, type=_argtype(opt.type),
+                            default=opt.default, metavar=opt.type.metavar, help=opt.help_text())
+
+
+def _figure_parser(sub, kind, **kw) -> _Parser:
+    p = sub.add_parser(kind.name, add_config_file_help=False, epilog=_CONFIG_HELP, **kw)
+    p.add_argument("-c", "--config", is_config_file=True, metavar="FILE",
+                   help="read options from this file")
+    for opt in kind.Options.options():
+        add_option(p, opt)
+    return p
 
 
 def build_parser() -> _Parser:
-    parser = _Parser(prog="convanim", description="Figures of convolution arithmetic, "
-                     "drawn with LaTeX/TikZ and checked against the real operation.")
+    parser = _Parser(prog="convanim", add_config_file_help=False,
+                     description="Figures of convolution arithmetic, drawn with LaTeX/TikZ and "
+                                 "checked against the real operation.")
     parser.add_argument("--version", action="version", version=f"convanim {__version__}")
-    sub = parser.add_subparsers(dest="kind", required=True, metavar="KIND",
+    sub = parser.add_subparsers(dest="command", required=True, metavar="KIND",
                                 parser_class=_Parser)
-    for kind, module in _figure_kinds().items():
-        p = sub.add_parser(kind, help=module.__doc__.splitlines()[0],
-                           formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-        _figure_options(p)
-        module.add_arguments(p)
-        p.set_defaults(func=_run_figure, module=module)
+    for name in kinds.names():
+        kind = kinds.get(name)
+        p = _figure_parser(sub, kind, help=kind.summary, description=kind.summary)
+        p.set_defaults(func=_run_figure, kind=kind)
     _stats_parser(sub)
-    from .build import add_parser as _build_parser
-
     _build_parser(sub)
-    verify = sub.add_parser("verify", help="recompute every number of a figure on a real "
-                            "convolution backend (GPU, CUDA simulator or numpy)")
-    kinds = verify.add_subparsers(dest="figure", required=True, metavar="KIND",
-                                  parser_class=_Parser)
-    for kind, module in _figure_kinds().items():
-        p = kinds.add_parser(kind, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-        _figure_options(p)
-        module.add_arguments(p)
+    verify = sub.add_parser("verify", add_config_file_help=False,
+                            help="recompute every number of a figure on a real convolution "
+                                 "backend (GPU, CUDA simulator or numpy)")
+    figures = verify.add_subparsers(dest="figure", required=True, metavar="KIND",
+                                    parser_class=_Parser)
+    for name in kinds.names():
+        p = _figure_parser(figures, kinds.get(name))
         p.add_argument("--from-json", metavar="FILE",
                        help="check this figure data (from --json) instead of the options")
         p.add_argument("--against", choices=["torch"], action="append", default=[],
                        help="also check against this witness (torch.nn.functional)")
-        p.set_defaults(func=_run_verify, module=module, kind=kind)
+        p.set_defaults(func=_run_verify, kind=kinds.get(name))
     return parser
 
 
-def figure_parser(kind: str) -> _Parser:
-    """The options of one figure kind, as the figure command has them.
+def _options(args):
+    """The typed options of a parsed figure command."""
+    kind = args.kind
+    return kind.Options(**{o.name: getattr(args, o.name) for o in kind.Options.options()})
 
-    The build config, the Python API and the Sphinx directive read option names,
-    types and checks from here, so an option added to the command is accepted by
-    all of them with the same validation.
-    """
-    kinds = _figure_kinds()
-    if kind not in kinds:
-        raise SpecError(f"unknown kind {kind!r} (choose from {', '.join(kinds)})")
-    p = _Parser(prog=f"convanim {kind}")
-    _figure_options(p)
-    kinds[kind].add_arguments(p)
-    p.set_defaults(func=_run_figure, module=kinds[kind], kind=kind)
-    return p
+
+def plan_command(argv: list[str]):
+    """The planned figure a figure command would draw (what benchmarks compile bare)."""
+    from .figure import plan
+
+    args = build_parser().parse_args(argv)
+    return plan(args.kind, _options(args))
+
+
+def _build_parser(sub) -> None:
+    from .build import galleries
+
+    p = sub.add_parser("build", add_config_file_help=False,
+                       help="many figures from one TOML config, in parallel and incrementally",
+                       description="Draw every figure of a TOML config (see the README's "
+                       "config format) in one process on a thread pool; figures already up "
+                       "to date are skipped.")
+    p.add_argument("file", nargs="?", metavar="FILE", help="the TOML config")
+    p.add_argument("--gallery", choices=galleries(),
+                   help="build a config shipped with convanim instead of FILE")
+    p.add_argument("--out", metavar="DIR", help="root of the outputs; figures' --out-dir and "
+                   "--gif-dir are relative to it (default: FILE's folder; ./gallery for "
+                   "--gallery)")
+    p.add_argument("-j", "--jobs", type=_argtype(Int(1, 256)), default=os.cpu_count() or 1,
+                   help="figures drawn at once (default: the cores)")
+    p.add_argument("--format", type=_argtype(Choice(ANIMATION_FORMATS)), metavar="FORMAT",
+                   help="draw every animation in this format (gif, webp, apng, mp4, webm, "
+                        "html, svg), whatever the config says")
+    p.add_argument("--check", action="store_true",
+                   help="build nothing; exit 1 listing every output missing or out of date")
+    p.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_run_build)
+
+
+def _run_build(args) -> int:
+    from . import build
+
+    return build.main(args.file, gallery=args.gallery, out=args.out, jobs=args.jobs,
+                      fmt=args.format, check_only=args.check, cache=not args.no_cache,
+                      quiet=args.quiet)
 
 
 def _stats_parser(sub) -> None:
     from .models import MODELS
 
-    p = sub.add_parser("stats", help="zeros, sparsity, parameters and MACs of each training "
-                       "phase, for a layer or a network",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("-c", "--config", is_config_file=True, help="read options from this file")
+    pair, count = _argtype(Pair()), _argtype(Int(1, 1 << 20))
+    p = sub.add_parser("stats", add_config_file_help=False, epilog=_CONFIG_HELP,
+                       help="zeros, sparsity, parameters and MACs of each training phase, for "
+                            "a layer or a network")
+    p.add_argument("-c", "--config", is_config_file=True, metavar="FILE",
+                   help="read options from this file")
     net = p.add_mutually_exclusive_group()
     net.add_argument("--model", choices=sorted(MODELS), help="a built-in network (224x224 input)")
     net.add_argument("--onnx", metavar="FILE", help="the Conv nodes of an ONNX model")
-    p.add_argument("-i", "--input-size", type=pair_arg, metavar="N|HxW",
+    p.add_argument("-i", "--input-size", type=pair, metavar="N|HxW",
                    help="the layer's input (default 5), or a --model's image (default 224)")
-    p.add_argument("-k", "--kernel-size", type=pair_arg, default=(3, 3), metavar="N|HxW")
-    p.add_argument("-s", "--stride", type=pair_arg, default=(1, 1), metavar="N|HxW")
-    p.add_argument("-p", "--padding", type=pair_arg, default=(0, 0), metavar="N|HxW")
-    p.add_argument("-d", "--dilation", type=pair_arg, default=(1, 1), metavar="N|HxW")
-    p.add_argument("--in-channels", type=int_in(1, 1 << 20), default=1)
-    p.add_argument("--out-channels", type=int_in(1, 1 << 20), default=1)
-    p.add_argument("--groups", type=int_in(1, 1 << 20), default=1)
-    p.add_argument("--batch", type=int_in(1, 1 << 20), default=1,
-                   help="images per batch (MACs and activation bytes scale with it)")
-    p.add_argument("--weight-sparsity", type=fraction_arg, default=0.0, metavar="F",
-                   help="fraction of zero weights, counted in the forward and loss MACs")
-    p.add_argument("--bytes", type=int_in(1, 16), default=4, help="bytes per element")
+    p.add_argument("-k", "--kernel-size", type=pair, default=(3, 3), metavar="N|HxW",
+                   help="the layer's kernel (default 3)")
+    p.add_argument("-s", "--stride", type=pair, default=(1, 1), metavar="N|HxW",
+                   help="the layer's stride (default 1)")
+    p.add_argument("-p", "--padding", type=pair, default=(0, 0), metavar="N|HxW",
+                   help="the layer's zero padding on each side (default 0)")
+    p.add_argument("-d", "--dilation", type=pair, default=(1, 1), metavar="N|HxW",
+                   help="the layer's dilation (default 1)")
+    p.add_argument("--in-channels", type=count, default=1, metavar="C",
+                   help="input channels (default 1)")
+    p.add_argument("--out-channels", type=count, default=1, metavar="D",
+                   help="output channels, filters (default 1)")
+    p.add_argument("--groups", type=count, default=1, metavar="G",
+                   help="groups; both channel counts divisible by it (default 1)")
+    p.add_argument("--batch", type=count, default=1, metavar="N",
+                   help="images per batch: MACs and activation bytes scale with it (default 1)")
+    p.add_argument("--weight-sparsity", type=_argtype(Float(0.0, float("inf"),
+                                                            what="a number such as 0.5")),
+                   default=0.0, metavar="F",
+                   help="fraction of zero weights, counted in the forward and loss MACs "
+                        "(default 0)")
+    p.add_argument("--bytes", type=_argtype(Int(1, 16)), default=4, metavar="B",
+                   help="bytes per element (default 4)")
     p.add_argument("--csv", metavar="FILE", help="also write every column as CSV")
     p.add_argument("--cfg", metavar="FILE", help="also write the layer config "
                    "(type,Hi,Wi,Ho,Wo,C,D,Kh,Kw,Sh,Sw,Ph,Pw,G,Dh,Dw)")
@@ -164,67 +232,6 @@ def _run_stats(args) -> int:
     return 0
 
 
-def _figure_options(p) -> None:
-    p.add_argument("-c", "--config", is_config_file=True, help="read options from this file")
-    p.add_argument("name", nargs="?", metavar="NAME",
-                   help="base name of the outputs (default: from kind and parameters)")
-    p.add_argument("-i", "--input-size", type=pair_arg, default=(5, 5), metavar="N|HxW")
-    p.add_argument("-k", "--kernel-size", type=pair_arg, default=(3, 3), metavar="N|HxW")
-    p.add_argument("-s", "--stride", type=pair_arg, default=(1, 1), metavar="N|HxW")
-    p.add_argument("-p", "--padding", type=pair_arg, default=(0, 0), metavar="N|HxW")
-    p.add_argument("-d", "--dilation", type=pair_arg, default=(1, 1), metavar="N|HxW")
-    p.add_argument("-o", "--output-size", type=pair_arg, metavar="N|HxW",
-                   help="the conv's output size; an error unless it equals the computed one")
-    p.add_argument("-t", "--transposed", action="store_true",
-                   help="show the transposed conv of the conv given by -i -k -s -p -d")
-    p.add_argument("--output-padding", type=pair_arg, metavar="N|HxW",
-                   help="transposed only (default: so the transposed output is exactly -i)")
-    p.add_argument("-e", "--step", type=int_arg, help="step to draw, 0-based, row-major "
-                   "(default 0; not with -a)")
-    p.add_argument("-a", "--animation", action="store_true",
-                   help="draw every step: OUT/NAME.pdf (one page each) and the animation, "
-                        "GIF/NAME.gif (or -y's format)")
-    p.add_argument("-y", "--type", "--format", dest="type", choices=FORMATS, default=None,
-                   metavar="TYPE",
-                   help="a single step: png (default), pdf or svg; with -a the animation: "
-                        "gif (default), webp, apng, mp4, webm, html (interactive player) or "
-                        "svg (animated, no script)")
-    p.add_argument("-q", "--quality", type=int_in(10, 2400), default=600,
-                   help="DPI of a single step")
-    p.add_argument("-qa", "--quality-animation", type=int_in(10, 600), default=150,
-                   help="DPI of the frames of a raster animation (gif, webp, apng, video)")
-    p.add_argument("--delay", type=int_in(10, 60000), default=1000,
-                   help="milliseconds per animation frame")
-    p.add_argument("--out-dir", default="out", help="where frames and PDFs go")
-    p.add_argument("--gif-dir", default="gif", help="where animations (of any format) go")
-    p.add_argument("--json", action="store_true", help="also write OUT/NAME.json, the figure data")
-    p.add_argument("--caption", default="", help="text under the figure")
-    p.add_argument("--theme", choices=["light", "dark"], default="light",
-                   help="Solarized light, or dark for dark-mode pages")
-    p.add_argument("--transparent", action="store_true",
-                   help="no page background (PDF, PNG and GIF)")
-    p.add_argument("--width", type=float_in(1.0, 100.0), metavar="CM",
-                   help="scale every page to this width (default: the natural size, "
-                        "at which text is at least 7 pt)")
-    p.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--verify", action="store_true",
-                   help="first recompute the figure's numbers on --backend; stop if they differ")
-    p.add_argument("--backend", choices=["auto", "cuda", "simulator", "numpy", "torch"],
-                   default="auto",
-                   help="where verify runs: a GPU if present, else the CUDA simulator")
-
-
-def _figure_checks(figure, backends: list[str]):
-    """The verify checks of a planned figure, over all of its steps, on each backend."""
-    from . import verify
-
-    everything = figure.with_all_steps()
-    data, scene = everything.data(), everything.scene()
-    return [c for backend in backends
-            for c in verify.check_figure(figure.kind, data, backend, scene)]
-
-
 def _run_verify(args) -> int:
     import json
 
@@ -232,47 +239,37 @@ def _run_verify(args) -> int:
     from .figure import plan
     from .sparse.backend import resolve
 
+    kind = args.kind
     for witness in args.against:  # a missing witness fails before any work
         resolve(witness)
-
+    backends = [args.backend, *args.against]
     if args.from_json:
         try:
             with open(args.from_json, encoding="utf-8") as f:
                 data = json.load(f)
         except (OSError, ValueError) as e:
             raise SpecError(f"cannot read {args.from_json}: {e}") from None
-        if data.get("kind") != args.kind:
+        if data.get("kind") != kind.name:
             raise SpecError(f"{args.from_json} holds a {data.get('kind')!r} figure, not "
-                            f"{args.kind!r}")
-        if args.kind == "arithmetic":
+                            f"{kind.name!r}")
+        if kind.name == "arithmetic":
             raise SpecError("an arithmetic figure's JSON has no numbers to check; "
                             "verify it from its options")
         try:
-            checks = [c for backend in [args.backend, *args.against]
-                      for c in verify.check_figure(args.kind, data, backend)]
+            checks = [c for backend in backends for c in kind.checks(data, backend, None)]
         except (KeyError, TypeError, IndexError) as e:
-            raise SpecError(f"{args.from_json} is not {args.kind} figure data ({e})") from None
+            raise SpecError(f"{args.from_json} is not {kind.name} figure data ({e})") from None
     else:
-        checks = _figure_checks(plan(args), [args.backend, *args.against])
+        checks = plan(kind, _options(args)).checks(backends)
     sys.stdout.write(verify.format_checks(checks))
     return 0 if all(c.passed for c in checks) else 1
 
 
 def _run_figure(args) -> int:
-    from .cache import Cache
     from .figure import plan
 
-    figure = plan(args)
-    if args.verify:
-        from . import verify
-
-        checks = _figure_checks(figure, [args.backend])
-        if not all(c.passed for c in checks):
-            sys.stderr.write(verify.format_checks(checks))
-            raise VerifyError("the figure's numbers differ from the backend's; nothing written")
-    written = figure.make(cache=None if args.no_cache else Cache(),
-                          progress=args.animation and not args.quiet)
-    for path in written:
+    figure = plan(args.kind, _options(args))
+    for path in figure.make(progress=figure.options.animation and not figure.options.quiet):
         print(path)
     return 0
 

@@ -1,17 +1,24 @@
 """A figure request, validated and planned: what to draw, which frames, which files.
 
+``figure(kind, name, **values)`` turns Python values into a kind's typed options;
 :func:`plan` does every check before anything is written; :meth:`Figure.make`
-renders and places the files. The benchmark and the tests use the same plan to
-get the exact TeX a command would compile.
+verifies (if asked), renders and places the files. Every front end goes through
+these three, and the benchmark and the tests use the same plan to get the exact
+TeX a command would compile.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import files
+from . import files, kinds
+from .errors import VerifyError
+from .kind import Kind
+from .options import SINGLE_FORMATS, FigureOptions
 from .spec import ConvSpec, SpecError, format_pair
 
 #: Frames one animation may have; beyond it TeX runs for minutes and the GIF is unwatchable.
@@ -21,17 +28,13 @@ MAX_NAME = 200
 #: the caption outgrows the figure it describes.
 MAX_CAPTION = 1000
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
-#: Options that change where or whether files are written, never what a figure shows.
-_NOT_IN_PICTURE = {"name", "config", "out_dir", "gif_dir", "json", "no_cache", "quiet",
-                   "func", "module", "type", "quality", "quality_animation", "delay",
-                   "verify", "backend"}
 
 
-def spec_from_args(args) -> ConvSpec:
-    spec = ConvSpec(input_size=args.input_size, kernel_size=args.kernel_size,
-                    stride=args.stride, padding=args.padding, dilation=args.dilation,
-                    transposed=args.transposed, output_padding_given=args.output_padding)
-    return spec.validate(expected_output=args.output_size)
+def spec_of(options: FigureOptions) -> ConvSpec:
+    spec = ConvSpec(input_size=options.input_size, kernel_size=options.kernel_size,
+                    stride=options.stride, padding=options.padding, dilation=options.dilation,
+                    transposed=options.transposed, output_padding_given=options.output_padding)
+    return spec.validate(expected_output=options.output_size)
 
 
 def default_name(kind: str, spec: ConvSpec, extra: list[str]) -> str:
@@ -44,81 +47,84 @@ def default_name(kind: str, spec: ConvSpec, extra: list[str]) -> str:
 
 @dataclass
 class Figure:
-    args: object
-    module: object
+    kind: Kind
+    options: FigureOptions
     spec: ConvSpec
     steps: int                  # steps of the whole operation
     frames: list[int]           # the steps drawn
     name: str
     _scene: dict | None = field(default=None, repr=False)
 
-    @property
-    def kind(self) -> str:
-        return self.args.kind
-
     def scene(self) -> dict:
         if self._scene is None:
-            self._scene = self.module.scene(self.spec, self.frames, self.args)
+            self._scene = self.kind.scene(self.spec, self.frames, self.options)
         return self._scene
 
     def with_all_steps(self) -> "Figure":
         """The same figure over every step of its operation (for checks)."""
-        return Figure(self.args, self.module, self.spec, self.steps, list(range(self.steps)),
+        return Figure(self.kind, self.options, self.spec, self.steps, list(range(self.steps)),
                       self.name)
 
     def tex(self) -> str:
         from . import tex
 
-        return tex.render(self.module.TEMPLATE, scene=self.scene(), style=self.style())
+        return tex.render(self.kind.template, self.kind.template_source, scene=self.scene(),
+                          style=self.style())
 
     def style(self) -> dict:
         """How the figure looks, apart from what it shows: --theme, --transparent, --width."""
         from .theme import palette
 
-        return {"colors": palette(getattr(self.args, "theme", "light")),
-                "transparent": getattr(self.args, "transparent", False),
-                "width": getattr(self.args, "width", None)}
+        o = self.options
+        return {"colors": palette(o.theme), "transparent": o.transparent, "width": o.width}
 
     def data(self) -> dict:
         """The ``--json`` figure data, from the same scene the template draws."""
         from .scenes import figure_data
 
-        return {**figure_data(self.kind, self.spec, self.steps),
-                **self.module.data(self.spec, self.scene(), self.args)}
+        return {**figure_data(self.kind.name, self.spec, self.steps),
+                **self.kind.data(self.spec, self.scene(), self.options)}
 
     def params(self) -> dict:
-        """Everything that decides the picture, for the cache key."""
-        params = {k: v for k, v in vars(self.args).items() if k not in _NOT_IN_PICTURE}
-        params["frames"] = self.frames
+        """Everything that decides the picture, for the cache key (the package's own
+        templates and code are in it already; a kind's own template text is added)."""
+        params = {"kind": self.kind.name, **self.options.picture(), "frames": self.frames}
+        if self.kind.template_source is not None:
+            import hashlib
+
+            params["template"] = hashlib.sha256(self.kind.template_source.encode()).hexdigest()
         return params
 
     def products(self):
         from .pipeline import ANIMATIONS, Product
 
-        out, gif = Path(self.args.out_dir), Path(self.args.gif_dir)
-        if self.args.animation:
-            kind, suffix = ANIMATIONS[output_format(self.args)]
+        out, gif = Path(self.options.out_dir), Path(self.options.gif_dir)
+        if self.options.animation:
+            kind, suffix = ANIMATIONS[output_format(self.options)]
             return [Product("pdf", out / f"{self.name}.pdf"),
                     Product(kind, gif / f"{self.name}{suffix}")]
-        kind = output_format(self.args)
+        kind = output_format(self.options)
         return [Product(kind, out / f"{self.name}_{self.frames[0]:02d}.{kind}")]
 
     def json_path(self) -> Path | None:
-        return Path(self.args.out_dir) / f"{self.name}.json" if self.args.json else None
+        return Path(self.options.out_dir) / f"{self.name}.json" if self.options.json else None
 
     def captions(self) -> list[str]:
         """The HTML player's line per frame: the step, its output cell (and arithmetic)."""
-        from .web import step_captions
-
-        return step_captions(self.kind, self.scene(), self.steps)
+        out = []
+        for frame in self.scene()["frames"]:
+            y, x = frame["out"]
+            out.append(f"Step {frame['step'] + 1} of {self.steps}: output cell ({y}, {x})"
+                       + self.kind.step_caption(frame, self.scene()))
+        return out
 
     def settings(self):
         from . import pipeline
 
         style = self.style()
-        return pipeline.Settings(dpi=self.args.quality, gif_dpi=self.args.quality_animation,
-                               delay_ms=self.args.delay, transparent=style["transparent"],
-                               background=style["colors"]["background"])
+        return pipeline.Settings(dpi=self.options.quality, gif_dpi=self.options.quality_animation,
+                                 delay_ms=self.options.delay, transparent=style["transparent"],
+                                 background=style["colors"]["background"])
 
     def key(self) -> str:
         """The content key :meth:`make` caches under: equal keys, equal files."""
@@ -128,91 +134,116 @@ class Figure:
 
     def outputs(self) -> list[Path]:
         """Every path :meth:`make` writes, in its order."""
-        return [p.dest for p in self.products()] + ([self.json_path()] if self.args.json else [])
+        return [p.dest for p in self.products()] + ([self.json_path()] if self.options.json
+                                                    else [])
 
-    def make(self, cache=None, progress: bool = False) -> list[Path]:
-        """Render and place every file (all or none); returns their paths.
+    def checks(self, backends: list[str]) -> list:
+        """The verify checks of every step of the figure, on each backend."""
+        everything = self.with_all_steps()
+        data, scene = everything.data(), everything.scene()
+        return [c for backend in backends for c in self.kind.checks(data, backend, scene)]
+
+    def make(self, cache: bool = True, progress: bool = False) -> list[Path]:
+        """Verify (``--verify``), render and place every file (all or none); returns their
+        paths. ``cache=False`` or ``--no-cache`` neither reads nor writes the cache.
 
         First, before any TeX runs, a destination that must not be replaced (a folder,
         a device, a path through a file) raises :class:`SpecError`; here rather than in
         :func:`plan` so that one such figure of a ``build`` does not stop the others.
         """
         from . import pipeline
+        from .cache import Cache
 
         for dest in self.outputs():
             files.target(dest)
-        settings = self.settings()
+        if self.options.verify:
+            from .verify import format_checks
+
+            checks = self.checks([self.options.backend])
+            if not all(c.passed for c in checks):
+                sys.stderr.write(format_checks(checks))
+                raise VerifyError("the figure's numbers differ from the backend's; "
+                                  "nothing written")
         extra = {}
-        if self.args.json:
+        if self.options.json:
             extra[self.json_path()] = (json.dumps(self.data(), indent=1) + "\n").encode()
-        return pipeline.render(self.tex, len(self.frames), self.products(), settings,
-                             params=self.params(), cache=cache, progress=progress, extra=extra,
-                             captions=self.captions)
+        use_cache = cache and not self.options.no_cache
+        return pipeline.render(self.tex, len(self.frames), self.products(), self.settings(),
+                               params=self.params(), cache=Cache() if use_cache else None,
+                               progress=progress, extra=extra, captions=self.captions)
 
 
-#: ``-y`` of a single step, and of an animation (``-a``); the first of each is the default.
-SINGLE_FORMATS = ("png", "pdf", "svg")
-ANIMATION_FORMATS = ("gif", "webp", "apng", "mp4", "webm", "html", "svg")
-FORMATS = ("pdf", "png", "svg", "gif", "webp", "apng", "mp4", "webm", "html")
-
-
-def output_format(args) -> str:
+def output_format(options: FigureOptions) -> str:
     """The file type a command writes: ``-y``, or png for a step and gif for ``-a``.
 
     With ``-a``, ``-y png`` and ``-y pdf`` keep their old meaning (the GIF; the PDF
     of every page is always written), so commands written before ``-y`` named
     animation formats still draw what they drew.
     """
-    given = getattr(args, "type", None)
-    if not args.animation:
+    given = options.type
+    if not options.animation:
         return given or "png"
     return "gif" if given in (None, "png", "pdf") else given
 
 
-def plan(args) -> Figure:
-    """Validate a parsed figure command; raises :class:`SpecError` with the reason."""
-    module = args.module
-    spec = spec_from_args(args)
-    reason = module.limits(spec, args)  # first: the kind's checks may build index maps
+def figure(kind: str | Kind, name: str | None = None, **values) -> tuple[Kind, FigureOptions]:
+    """A kind and its typed options from Python values; raises :class:`SpecError`."""
+    if not isinstance(kind, Kind):
+        kind = kinds.get(kind)
+    return kind, kind.options(name, **values)
+
+
+def renamed(figure_: Figure, name: str) -> Figure:
+    """The same planned figure under another output name."""
+    return dataclasses.replace(figure_, options=dataclasses.replace(figure_.options, name=name),
+                               name=name, _scene=None)
+
+
+def plan(kind: Kind, options: FigureOptions) -> Figure:
+    """Validate a figure request; raises :class:`SpecError` with the reason."""
+    spec = spec_of(options)
+    reason = kind.limits(spec, options)  # first: the kind's checks may build index maps
     if reason:
         raise SpecError(reason)
-    module.check(spec, args)
-    low = module.lowered(spec, args)
+    kind.check(spec, options)
+    low = kind.lowered(spec, options)
     if min(low.rows.pad_lo, low.cols.pad_lo, low.rows.pad_hi, low.cols.pad_hi) < 0:
         raise SpecError(
             f"cannot draw: with padding {format_pair(spec.padding)} greater than d(k-1) the "
             f"transposed conv crops its zero-inserted operand; figures need padding <= d(k-1)")
     steps = low.steps
-    if args.animation:
+    if options.animation:
         if steps > MAX_FRAMES:
             raise SpecError(f"animation too long: {steps} steps; at most {MAX_FRAMES} frames "
                             f"(draw single steps with -e instead)")
         frames = list(range(steps))
-        if args.step is not None:
+        if options.step is not None:
             raise SpecError("-e/--step draws one step and -a/--animation all of them: "
                             "give only one")
     else:
-        step = 0 if args.step is None else args.step
+        step = 0 if options.step is None else options.step
         if not 0 <= step < steps:
             raise SpecError(f"step {step} out of range: this figure has {steps} steps "
                             f"(0 to {steps - 1})")
         frames = [step]
-    fmt = output_format(args)
-    if not args.animation and fmt not in SINGLE_FORMATS:
+    fmt = output_format(options)
+    if not options.animation and fmt not in SINGLE_FORMATS:
         raise SpecError(f"-y {fmt} is an animation format: add -a (a single step is "
                         f"{', '.join(SINGLE_FORMATS)})")
-    if fmt in ("mp4", "webm") and getattr(args, "transparent", False):
+    if fmt in ("mp4", "webm") and options.transparent:
         raise SpecError(f"--transparent: {fmt} video has no alpha channel; use webp, apng, "
                         f"html or svg")
-    name = args.name or default_name(args.kind, spec, module.name_parts(args))
+    name = options.name or default_name(kind.name, spec, kind.name_parts(options))
     if not _NAME.fullmatch(name) or len(name) > MAX_NAME:
         raise SpecError(f"NAME must be at most {MAX_NAME} letters, digits and . _ + - "
                         f"(no path), got {name[:40]!r}{'...' if len(name) > 40 else ''}")
-    if len(args.caption) > MAX_CAPTION:
-        raise SpecError(f"--caption is {len(args.caption)} characters long; at most "
+    if len(options.caption) > MAX_CAPTION:
+        raise SpecError(f"--caption is {len(options.caption)} characters long; at most "
                         f"{MAX_CAPTION} (it is wrapped to the figure's width)")
-    bad = sorted({ch for ch in args.caption if not " " <= ch <= "~"})
+    bad = sorted({ch for ch in options.caption if not " " <= ch <= "~"})
     if bad:
         raise SpecError(f"--caption must be printable ASCII (the TeX fonts used have no "
                         f"{''.join(bad)!r})")
-    return Figure(args=args, module=module, spec=spec, steps=steps, frames=frames, name=name)
+    if options.verify and type(kind).checks is Kind.checks:
+        raise SpecError(f"--verify: {kind.name} figures have no numbers to verify")
+    return Figure(kind=kind, options=options, spec=spec, steps=steps, frames=frames, name=name)

@@ -12,7 +12,7 @@ import html
 import os
 from pathlib import Path
 
-from . import __version__
+from .version import __version__
 from .spec import format_pair
 
 _MIME = {".gif": "image/gif", ".png": "image/png", ".svg": "image/svg+xml",
@@ -30,35 +30,9 @@ def fingerprint() -> str:
     return hashlib.sha256(Path(__file__).read_bytes() + __version__.encode()).hexdigest()
 
 
-def _p(v) -> str:
-    """A size as PyTorch takes it: 3 or (3, 2)."""
-    return str(v[0]) if v[0] == v[1] else f"({v[0]}, {v[1]})"
-
-
 def torch_call(figure) -> str:
     """The PyTorch module or function computing what the figure shows (one channel)."""
-    spec, args = figure.spec, figure.args
-    k, s, p, d = (_p(v) for v in spec.args[1:])
-    dil = f", dilation={d}" if d != "1" else ""
-    if figure.kind == "numerical" and args.mode == "average":
-        return f"torch.nn.AvgPool2d(kernel_size={k}, stride={s}, padding={p})"
-    if figure.kind == "numerical" and args.mode == "max":
-        return f"torch.nn.MaxPool2d(kernel_size={k}, stride={s}, padding={p}{dil})"
-    if figure.kind == "im2col":
-        i, o = _p(spec.input_size), _p(spec.forward_output)
-        if args.phase == "loss":
-            return (f"torch.nn.grad.conv2d_input((1, 1, {i}, {i}), w, dy, stride={s}, "
-                    f"padding={p}{dil})  # w: 1x1x{k}x{k}, dy: 1x1x{o}x{o}").replace(
-                        f"{i}, {i}", ", ".join(map(str, spec.input_size)))
-        if args.phase == "gradient":
-            return (f"torch.nn.grad.conv2d_weight(x, (1, 1, {k}, {k}), dy, stride={s}, "
-                    f"padding={p}{dil})").replace(f"{k}, {k}",
-                                                   ", ".join(map(str, spec.kernel_size)))
-        return f"torch.nn.Unfold(kernel_size={k}, stride={s}, padding={p}{dil})"
-    if spec.transposed:
-        return (f"torch.nn.ConvTranspose2d(1, 1, kernel_size={k}, stride={s}, padding={p}, "
-                f"output_padding={_p(spec.output_padding)}{dil})")
-    return f"torch.nn.Conv2d(1, 1, kernel_size={k}, stride={s}, padding={p}{dil})"
+    return figure.kind.torch_call(figure.spec, figure.options)
 
 
 def sizes(figure) -> str:
@@ -74,27 +48,19 @@ def parameters(figure) -> str:
     parts = [f"{n} {format_pair(v)}" for n, v in zip(names, spec.args)]
     if spec.transposed:
         parts.append(f"output padding {format_pair(spec.output_padding)} (transposed)")
-    mode = getattr(figure.args, "mode", None)
-    if mode and mode != "convolution":
-        parts.append(f"{mode} pooling")
-    phase = getattr(figure.args, "phase", None)
-    if phase:
-        parts.append(f"{phase} phase")
-    return ", ".join(parts)
+    return ", ".join(parts + figure.kind.describe(figure.options))
 
 
 def command(entry) -> str:
-    """The figure command that draws this entry alone."""
-    from .api import figure_options, is_flag
-
-    actions = figure_options(entry.kind)
+    """The figure command that draws this entry alone, from the options' declarations."""
+    options = entry.figure.kind.Options.by_name()
     words = ["python -m convanim", entry.kind, entry.name]
     for key, value in entry.options.items():
-        action = actions[key.replace("-", "_")]
-        if action.dest in ("out_dir", "gif_dir"):
+        opt = options[key.replace("-", "_")]
+        if opt.name in ("out_dir", "gif_dir"):
             continue
-        flag = action.option_strings[0]
-        if is_flag(action):
+        flag = opt.flags[0]
+        if opt.is_flag:
             if value:
                 words.append(flag)
         else:

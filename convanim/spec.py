@@ -5,7 +5,6 @@ A :class:`ConvSpec` always describes the *forward* conv (the seed's semantics);
 """
 from __future__ import annotations
 
-import argparse
 import re
 from dataclasses import dataclass, field
 
@@ -21,14 +20,14 @@ _INT = re.compile(r"\s*([-+]?[0-9]+)\s*", re.ASCII)
 INT64_MAX = 2**63 - 1
 
 
-def _shown(text: str) -> str:
+def shown(text: str) -> str:
     """The user's text for a message, cut so a 5,000-digit value is not echoed whole."""
     return repr(text) if len(text) <= 30 else repr(text[:24]) + f"... ({len(text)} characters)"
 
 
 def _int64(digits: str, text: str) -> int:
     if len(digits.lstrip("+-")) > 19 or abs(int(digits)) > INT64_MAX:
-        raise SpecError(f"{_shown(text)} is too large (at most {INT64_MAX})")
+        raise SpecError(f"{shown(text)} is too large (at most {INT64_MAX})")
     return int(digits)
 
 
@@ -36,61 +35,17 @@ def parse_pair(text: str) -> Pair:
     """``"5"`` -> (5, 5); ``"5x7"`` -> (5, 7) as (height, width)."""
     m = _SIZE.fullmatch(text)
     if not m:
-        raise SpecError(f"expected N or HxW (e.g. 5 or 5x7), got {_shown(text)}")
+        raise SpecError(f"expected N or HxW (e.g. 5 or 5x7), got {shown(text)}")
     h = _int64(m.group(1), text)
     return (h, _int64(m.group(2), text) if m.group(2) is not None else h)
 
 
-def pair_arg(text: str) -> Pair:
-    """argparse type: ``N`` or ``HxW``."""
-    try:
-        return parse_pair(text)
-    except SpecError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
-
-
-def int_arg(text: str) -> int:
-    """argparse type: an integer in ASCII digits."""
+def parse_int(text: str) -> int:
+    """An integer in ASCII digits that fits an int64."""
     m = _INT.fullmatch(text)
     if not m:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {_shown(text)}")
-    try:
-        return _int64(m.group(1), text)
-    except SpecError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
-
-
-_FRACTION = re.compile(r"\s*(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:e[-+]?[0-9]+)?\s*", re.ASCII | re.I)
-
-
-def fraction_arg(text: str) -> float:
-    """argparse type: a non-negative decimal number in ASCII (no ``nan``, ``inf``, ``٥``)."""
-    if not _FRACTION.fullmatch(text):
-        raise argparse.ArgumentTypeError(f"expected a number such as 0.5, got {_shown(text)}")
-    return float(text)
-
-
-def int_in(low: int, high: int):
-    """argparse type: an integer in [low, high]."""
-    def check(text: str) -> int:
-        v = int_arg(text)
-        if not low <= v <= high:
-            raise argparse.ArgumentTypeError(f"must be between {low} and {high}, got {v}")
-        return v
-    return check
-
-
-def float_in(low: float, high: float):
-    """argparse type: a finite number in [low, high]."""
-    def check(text: str) -> float:
-        if not _FRACTION.fullmatch(text):  # ASCII digits only: no nan, inf, or other scripts
-            raise argparse.ArgumentTypeError(f"expected a number, got {_shown(text)}")
-        v = float(text)
-        if not low <= v <= high:
-            raise argparse.ArgumentTypeError(f"must be between {low:g} and {high:g}, "
-                                             f"got {_shown(text)}")
-        return v
-    return check
+        raise SpecError(f"expected an integer, got {shown(text)}")
+    return _int64(m.group(1), text)
 
 
 def format_pair(v: Pair) -> str:

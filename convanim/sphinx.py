@@ -27,6 +27,7 @@ import hashlib
 import html
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 from docutils import nodes
@@ -35,7 +36,7 @@ from sphinx import addnodes
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
-from . import __version__
+from .version import __version__
 
 logger = logging.getLogger(__name__)
 
@@ -51,20 +52,31 @@ def _format(argument):
     return directives.choice(argument, _AS_IMAGE + _INLINE)
 
 
-def _option_spec() -> dict:
-    """Every figure kind's options, as the command defines them, plus the figure's own."""
-    from .api import figure_options, is_flag
-    from .cli import _figure_kinds
+class _OptionSpec(Mapping):
+    """Every registered kind's options under their long names, plus the figure's own;
+    read live, so a kind registered after this module loaded has its options too."""
 
-    spec = {}
-    for kind in _figure_kinds():
-        for dest, action in figure_options(kind).items():
-            if dest not in _OWN:
-                spec[dest.replace("_", "-")] = (directives.flag if is_flag(action)
-                                                else directives.unchanged)
-    spec.update(caption=directives.unchanged, alt=directives.unchanged,
-                width=directives.length_or_percentage_or_unitless, format=_format)
-    return spec
+    def _spec(self) -> dict:
+        from . import kinds
+
+        spec = {}
+        for name in kinds.names():
+            for key, opt in kinds.get(name).Options.by_name().items():
+                if opt.name not in _OWN and opt.name != "name":
+                    spec[key.replace("_", "-")] = (directives.flag if opt.is_flag
+                                                   else directives.unchanged)
+        spec.update(caption=directives.unchanged, alt=directives.unchanged,
+                    width=directives.length_or_percentage_or_unitless, format=_format)
+        return spec
+
+    def __getitem__(self, key):
+        return self._spec()[key]
+
+    def __iter__(self):
+        return iter(self._spec())
+
+    def __len__(self):
+        return len(self._spec())
 
 
 class ConvanimDirective(SphinxDirective):
@@ -73,7 +85,7 @@ class ConvanimDirective(SphinxDirective):
     required_arguments = 1
     optional_arguments = 1
     has_content = False
-    option_spec = _option_spec()
+    option_spec = _OptionSpec()
 
     def run(self) -> list[nodes.Node]:
         from .errors import BackendError, SpecError, ToolError, VerifyError
@@ -120,8 +132,8 @@ class ConvanimDirective(SphinxDirective):
         a document once for all builders sharing a doctree folder (``make html
         latexpdf``).
         """
-        from . import api, files
-        from .figure import plan
+        from . import files
+        from .figure import figure, plan, renamed
 
         kind, name = self.arguments[0], (self.arguments[1] if len(self.arguments) > 1 else None)
         options = {k: v for k, v in self.config.convanim_defaults.items()
@@ -132,21 +144,18 @@ class ConvanimDirective(SphinxDirective):
             options[key] = True if value is None else value  # a flag given
         folder = Path(self.env.app.doctreedir) / "convanim"
         step = options.pop("step", None)
-        gif = api.figure_args(kind, name, **options, animation=True, out_dir=str(folder / "pages"),
-                              gif_dir=str(folder), type=fmt)
-        animation = plan(gif)
+        animation = plan(*figure(kind, name, **options, animation=True,
+                                 out_dir=folder / "pages", gif_dir=folder, type=fmt))
         last = animation.steps - 1
-        one = api.figure_args(kind, name, **options, type="pdf", out_dir=str(folder / "step"),
-                              step=last if step is None else step)
-        single = plan(one)
+        single = plan(*figure(kind, name, **options, type="pdf", out_dir=folder / "step",
+                              step=last if step is None else step))
         key = f"{animation.key()}{single.key()}"
         if name is None:  # options outside the default name (labels, seed...) must not collide
             name = f"{animation.name}-{hashlib.sha256(key.encode()).hexdigest()[:8]}"
         else:
             self._claim(name, key)
-        gif.name = one.name = name
-        _, made = api.make(gif)
-        (pdf,) = api.make(one)
+        _, made = renamed(animation, name).make()
+        (pdf,) = renamed(single, name).make()
         files.place_all([(pdf, folder / f"{name}.pdf")])
         for old in folder.glob(f"{name}.*"):  # another format drawn before (NAME has no
             #                                   glob characters):

@@ -86,12 +86,15 @@ def environment():
     return env
 
 
-def render(template: str, **context) -> str:
-    """The TeX source of ``template`` (a file name under templates/); ``style``
-    defaults to the light theme at natural size."""
+def render(template: str, source: str | None = None, **context) -> str:
+    """The TeX source of ``template`` (a file name under templates/), or of the template
+    text ``source`` (a kind that ships its own; it may extend ``base.tex.j2`` too);
+    ``style`` defaults to the light theme at natural size."""
     if "style" not in context:
         from .theme import palette
 
         context["style"] = {"colors": palette("light"), "transparent": False, "width": None}
-    return environment().get_template(template).render(**context)
+    env = environment()
+    compiled = env.from_string(source) if source is not None else env.get_template(template)
+    return compiled.render(**context)
 

@@ -147,20 +147,6 @@ def check_arithmetic(data: dict, backend: str, windows: list) -> list[Check]:
                   r.dense_macs)]
 
 
-def check_figure(kind: str, data: dict, backend: str, scene: dict | None = None) -> list[Check]:
-    if kind == "numerical":
-        return check_numerical(data, backend)
-    if kind == "alphabet":
-        return check_alphabet(data, backend)
-    if kind == "im2col":
-        return check_im2col(data, backend)
-    if kind == "arithmetic":
-        data_cells = {tuple(c) for c in scene["cells"]["data"]}
-        counts = [sum(tuple(t) in data_cells for t in f["taps"]) for f in scene["frames"]]
-        return check_arithmetic(data, backend, counts)
-    raise ValueError(kind)
-
-
 def format_checks(checks: list[Check]) -> str:
     head = ["check", "backend", "max abs error", "MACs done / dense", "zeros skipped", "result"]
     rows = [[c.name, c.backend, f"{c.error:.3g}", f"{c.macs:,} / {c.dense_macs:,}",

@@ -299,35 +299,6 @@ def write_svg(d: Deck, path: Path, delay_ms: int) -> None:
     path.write_text("".join(parts), encoding="utf-8")
 
 
-def step_captions(kind: str, scene: dict, steps: int) -> list[str]:
-    """What each frame shows, in words: the output cell, and for numerical its arithmetic."""
-    out = []
-    for frame in scene["frames"]:
-        y, x = frame["out"]
-        text = f"Step {frame['step'] + 1} of {steps}: output cell ({y}, {x})"
-        if kind == "numerical":
-            text += ": " + _equation(scene["mode"], frame["equation"], y, x)
-        elif kind == "alphabet":
-            text += f", row {frame['step']} of the matrix"
-        elif kind == "im2col":
-            text += f", column {frame['step']} of the unfolded matrix"
-        out.append(text)
-    return out
-
-
-def _equation(mode: str, eq: dict, y: int, x: int) -> str:
-    terms, result = eq["terms"], eq["result"]
-    lhs = f"y[{y},{x}]"
-    if not terms:
-        what = {"convolution": "products", "average": "values", "max": "values"}[mode]
-        return f"{lhs} = {result} ({mode} of {eq['count']} {what})"
-    if mode == "convolution":
-        return f"{lhs} = " + " + ".join(f"{v}×{w}" for v, w in terms) + f" = {result}"
-    if mode == "average":
-        return f"{lhs} = ({' + '.join(terms)}) / {len(terms)} = {result}"
-    return f"{lhs} = max({', '.join(terms)}) = {result}"
-
-
 def write_html(d: Deck, path: Path, delay_ms: int, captions: list[str], title: str,
                background: str, transparent: bool = False) -> None:
     """The player, from ``templates/player.html.j2`` (Jinja with HTML autoescape).

@@ -51,18 +51,18 @@ def test_render_takes_python_values(workdir):
 
 def _as_python(argv):
     """A BAD command line of test_cli as API keyword arguments."""
-    from convanim.api import figure_options
+    from convanim.scenes.arithmetic import ArithmeticOptions
 
-    actions = {s: a for a in figure_options("arithmetic").values() for s in a.option_strings}
+    actions = {f: o for o in ArithmeticOptions.options() for f in o.flags}
     name, options, words = None, {}, list(argv)
     while words:
         word = words.pop(0)
         if word not in actions:
             name = word
-        elif actions[word].nargs == 0:
-            options[actions[word].dest] = True
+        elif actions[word].is_flag:
+            options[actions[word].name] = True
         else:
-            options[actions[word].dest] = words.pop(0)
+            options[actions[word].name] = words.pop(0)
     return name, options
 
 

@@ -290,10 +290,10 @@ def test_classic_gallery_has_the_original_names_and_parameters(tmp_path):
     assert [entries[n].kind for n in extra] == ["alphabet", "im2col"]
     for name, (kind, i, k, s, p, d, t, mode, frames) in CLASSIC.items():
         f = entries[name].figure
-        assert f.kind == kind, name
+        assert f.kind.name == kind, name
         assert f.spec.args == ((i, i), (k, k), (s, s), (p, p), (d, d)), name
-        assert f.spec.transposed == t and f.args.animation, name
-        assert getattr(f.args, "mode", None) == mode, name
+        assert f.spec.transposed == t and f.options.animation, name
+        assert getattr(f.options, "mode", None) == mode, name
         assert len(f.frames) == frames, name
         if t:  # the transposed twin maps the conv's output back to its input
             assert f.spec.output_size == (i, i), name

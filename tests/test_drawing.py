@@ -5,7 +5,6 @@ draws wrong (an unflipped kernel, a highlight one row off, inserted zeros styled
 padding).
 """
 import re
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -13,12 +12,16 @@ import pytest
 from convanim import tex
 from convanim.scenes import alphabet, im2col, numerical
 from convanim.spec import ConvSpec
+from convanim.options import FigureOptions
+from convanim.scenes.alphabet import Alphabet
+from convanim.scenes.im2col import Im2col, Im2colOptions
+from convanim.scenes.numerical import Numerical, NumericalOptions
 
 import reference as ref
 
 
 def num_args(**kw):
-    return SimpleNamespace(**{"mode": "convolution", "seed": 3, "caption": "", **kw})
+    return NumericalOptions(**{"mode": "convolution", "seed": 3, "caption": "", **kw})
 
 
 @pytest.mark.parametrize("transposed,a", [(False, None), (True, None), (True, (0, 0))])
@@ -26,7 +29,7 @@ def test_numerical_frames_draw_the_weights_values_and_outputs_of_their_step(tran
     spec = ConvSpec((6, 5), (3, 2), (2, 1), (1, 0), transposed=transposed,
                     output_padding_given=a).validate()
     low = spec.lowered()
-    scene = numerical.scene(spec, list(range(low.steps)), num_args())
+    scene = Numerical().scene(spec, list(range(low.steps)), num_args())
     x, w = np.array(scene["input"]), np.array(scene["kernel"])
     drawn_w = w[::-1, ::-1] if transposed else w                # the transposed conv flips
     out = np.array(scene["output"])
@@ -56,22 +59,22 @@ def test_numerical_frames_draw_the_weights_values_and_outputs_of_their_step(tran
 
 def test_max_equation_leaves_padding_out():
     spec = ConvSpec((5, 5), (3, 3), (1, 1), (1, 1)).validate()
-    scene = numerical.scene(spec, [0], num_args(mode="max"))
+    scene = Numerical().scene(spec, [0], num_args(mode="max"))
     assert len(scene["frames"][0]["equation"]["terms"]) == 4  # the corner window: 2x2 real
-    assert r"$-\infty$" in tex.render(numerical.TEMPLATE, scene=scene)
+    assert r"$-\infty$" in tex.render(Numerical.template, scene=scene)
 
 
 def test_alphabet_transposed_taps_are_labelled_with_the_flipped_kernel():
     spec = ConvSpec((5, 5), (3, 2), (2, 2), (1, 0), transposed=True).validate()
-    frame = alphabet.scene(spec, [0], SimpleNamespace(caption=""))["frames"][0]
+    frame = Alphabet().scene(spec, [0], FigureOptions(caption=""))["frames"][0]
     kh, kw = spec.kernel_size
     assert frame["weights"] == [[kh - 1 - ty, kw - 1 - tx] for ty in range(kh) for tx in range(kw)]
 
 
 def test_alphabet_highlights_the_row_of_the_step():
     spec = ConvSpec((4, 4), (3, 3)).validate()
-    scene = alphabet.scene(spec, [0, 1, 2, 3], SimpleNamespace(caption=""))
-    source = tex.render(alphabet.TEMPLATE, scene=scene)
+    scene = Alphabet().scene(spec, [0, 1, 2, 3], FigureOptions(caption=""))
+    source = tex.render(Alphabet.template, scene=scene)
     rows = re.findall(r"\\path\[row\] \(([-\d.]+),([-\d.]+)\) rectangle \+\(([\d.]+),([\d.]+)\)",
                       source)
     matrix_rows, vector_rows = rows[0::2], rows[1::2]  # each frame: the matrix row, then y's
@@ -86,9 +89,9 @@ def test_alphabet_highlights_the_row_of_the_step():
 @pytest.mark.parametrize("phase", im2col.PHASES)
 def test_im2col_highlights_the_column_of_the_step_and_styles_zeros_by_kind(phase):
     spec = ConvSpec((5, 5), (3, 3), (2, 2), (1, 1)).validate()
-    low = im2col.lowered(spec, SimpleNamespace(phase=phase))
-    scene = im2col.scene(spec, list(range(low.steps)), SimpleNamespace(phase=phase, caption=""))
-    source = tex.render(im2col.TEMPLATE, scene=scene)
+    low = Im2col().lowered(spec, Im2colOptions(phase=phase))
+    scene = Im2col().scene(spec, list(range(low.steps)), Im2colOptions(phase=phase, caption=""))
+    source = tex.render(Im2col.template, scene=scene)
     xs = [float(x) for x in re.findall(r"\\path\[column\] \(([-\d.]+),0\)", source)]
     assert len(xs) == low.steps
     assert xs[1] - xs[0] > 0 and np.allclose(np.diff(xs), xs[1] - xs[0])  # in order, one each
@@ -103,14 +106,14 @@ def test_im2col_highlights_the_column_of_the_step_and_styles_zeros_by_kind(phase
 
 def test_im2col_kernel_vectors():
     spec = ConvSpec((5, 5), (3, 2), (1, 1), (1, 1)).validate()
-    scene = im2col.scene(spec, [0], SimpleNamespace(phase="loss", caption=""))
+    scene = Im2col().scene(spec, [0], Im2colOptions(phase="loss", caption=""))
     assert scene["kernel"] == [[2 - ty, 1 - tx] for ty in range(3) for tx in range(2)]  # flipped
-    grad = im2col.scene(ConvSpec((5, 5), (3, 3), (2, 2), (1, 1)).validate(), [0],
-                        SimpleNamespace(phase="gradient", caption=""))
+    grad = Im2col().scene(ConvSpec((5, 5), (3, 3), (2, 2), (1, 1)).validate(), [0],
+                        Im2colOptions(phase="gradient", caption=""))
     assert grad["kernel"][:6] == [[0, 0], None, [0, 1], None, [0, 2], None]  # dY zero-inserted
 
 
 def test_im2col_loss_json_reports_its_output_padding():
     spec = ConvSpec((6, 6), (3, 3), (2, 2), (1, 1)).validate()
-    args = SimpleNamespace(phase="loss", caption="")
-    assert im2col.data(spec, im2col.scene(spec, [0], args), args)["output_padding"] == [1, 1]
+    args = Im2colOptions(phase="loss", caption="")
+    assert Im2col().data(spec, Im2col().scene(spec, [0], args), args)["output_padding"] == [1, 1]

@@ -7,7 +7,6 @@ import os
 import re
 import subprocess
 import sys
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -15,6 +14,7 @@ import pytest
 from convanim import tex, theme
 from convanim.scenes import arithmetic, canvas_kinds, grid_lines
 from convanim.spec import ConvSpec
+from convanim.scenes.arithmetic import Arithmetic, ArithmeticOptions
 
 COLUMN_PT = 453.5  # 16 cm
 
@@ -92,8 +92,8 @@ def test_padding_grid_is_continuous_lines():
     lines = grid_lines(canvas_kinds(spec.lowered()))
     assert [0, 0, 5, 0] in lines["dashed"] and [0, 0, 0, 5] in lines["dashed"]  # whole edges
     assert [1, 1, 4, 1] in lines["solid"]                                         # input outline
-    source = tex.render(arithmetic.TEMPLATE, scene=arithmetic.scene(
-        spec, [0], SimpleNamespace(labels=False, caption="")))
+    source = tex.render(Arithmetic.template, scene=Arithmetic().scene(
+        spec, [0], ArithmeticOptions(labels=False, caption="")))
     dashed = [p for p in source.splitlines() if p.strip().startswith(r"\path[cvdashed]")]
     assert dashed and all("rectangle" not in p and "--" in p for p in dashed)
     assert "(0,5) -- (5,5)" in dashed[0]  # the top padding edge is one path of 5 cells
@@ -110,8 +110,8 @@ def test_transposed_grid_dots_only_between_inserted_zeros():
 
 def test_arithmetic_draws_no_line_across_the_output_plane():
     spec = ConvSpec((5, 5), (3, 3)).validate()
-    source = tex.render(arithmetic.TEMPLATE, scene=arithmetic.scene(
-        spec, [0], SimpleNamespace(labels=False, caption="")))
+    source = tex.render(Arithmetic.template, scene=Arithmetic().scene(
+        spec, [0], ArithmeticOptions(labels=False, caption="")))
     frame = source[source.index(r"\begin{cvframe}"):]
     links = frame.index(r"\draw[link]")
     assert links < frame.index(r"\pdfrefxform\cvoutputform")  # the plane hides what is behind
@@ -127,8 +127,8 @@ def test_arithmetic_draws_no_line_across_the_output_plane():
 ])
 def test_arithmetic_labels_name_every_kind_shown(args, has, lacks):
     spec = ConvSpec(**args).validate()
-    source = tex.render(arithmetic.TEMPLATE, scene=arithmetic.scene(
-        spec, [0], SimpleNamespace(labels=True, caption="")))
+    source = tex.render(Arithmetic.template, scene=Arithmetic().scene(
+        spec, [0], ArithmeticOptions(labels=True, caption="")))
     source = source[source.index(r"\node[label]"):]  # the labels, not the style names
     for text in has:
         assert text in source, text
@@ -137,13 +137,13 @@ def test_arithmetic_labels_name_every_kind_shown(args, has, lacks):
 
 
 def test_dark_theme_and_transparent_page():
-    light = tex.render(arithmetic.TEMPLATE, scene=arithmetic.scene(
-        ConvSpec((5, 5), (3, 3)).validate(), [0], SimpleNamespace(labels=False, caption="")),
+    light = tex.render(Arithmetic.template, scene=Arithmetic().scene(
+        ConvSpec((5, 5), (3, 3)).validate(), [0], ArithmeticOptions(labels=False, caption="")),
         style={"colors": theme.palette("dark"), "transparent": True, "width": None})
     assert r"\definecolor{cvbackground}{HTML}{002B36}" in light
     assert r"\color{cvbackground}\vrule" not in light
-    default = tex.render(arithmetic.TEMPLATE, scene=arithmetic.scene(
-        ConvSpec((5, 5), (3, 3)).validate(), [0], SimpleNamespace(labels=False, caption="")))
+    default = tex.render(Arithmetic.template, scene=Arithmetic().scene(
+        ConvSpec((5, 5), (3, 3)).validate(), [0], ArithmeticOptions(labels=False, caption="")))
     assert r"\color{cvbackground}\vrule" in default
 
 

@@ -1,6 +1,5 @@
 """alphabet's conv matrix and im2col's unfolded operand, against independent loops."""
 import json
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -10,12 +9,15 @@ from hypothesis import strategies as st
 from convanim import geometry
 from convanim.scenes import alphabet, im2col
 from convanim.spec import ConvSpec
+from convanim.options import FigureOptions
+from convanim.scenes.alphabet import Alphabet
+from convanim.scenes.im2col import Im2col, Im2colOptions
 
 import reference as ref
 from helpers import files_under, pdf_pages, run
 from test_geometry import convs
 
-ARGS = SimpleNamespace(caption="")
+ARGS = FigureOptions(caption="")
 
 
 def drawable(c):
@@ -29,7 +31,7 @@ def test_alphabet_matrix_multiplies_like_the_convolution(c, transposed):
     i, k, s, p, d = c
     assume(not transposed or drawable(c))
     spec = ConvSpec(*c, transposed=transposed).validate()
-    scene = alphabet.scene(spec, [0], ARGS)
+    scene = Alphabet().scene(spec, [0], ARGS)
     # weights tagged by kernel entry: C @ x must equal conv2d with those weights
     w = np.arange(1, k[0] * k[1] + 1, dtype=float).reshape(k)
     C = np.array([[w[e[0], e[1]] if e else 0.0 for e in row] for row in scene["matrix"]])
@@ -39,13 +41,13 @@ def test_alphabet_matrix_multiplies_like_the_convolution(c, transposed):
 
 def test_alphabet_matrix_of_a_dilated_kernel_has_only_real_taps():
     spec = ConvSpec(input_size=(7, 7), dilation=(2, 2)).validate()
-    matrix = alphabet.scene(spec, [0], ARGS)["matrix"]
+    matrix = Alphabet().scene(spec, [0], ARGS)["matrix"]
     assert sum(e is not None for row in matrix for e in row) == 81  # the seed drew 225
 
 
 def test_alphabet_vectors_elide_runs_but_keep_what_the_row_uses():
     spec = ConvSpec(input_size=(5, 5)).validate()
-    frame = alphabet.scene(spec, [4], ARGS)["frames"][0]
+    frame = Alphabet().scene(spec, [4], ARGS)["frames"][0]
     shown = [s["index"] for s in frame["x_slots"] if s]
     assert shown == [6, 7, 8, 11, 12, 13, 16, 17, 18]  # output (1, 1) reads a11..a33
     assert frame["x_slots"][0] is None and frame["x_slots"][-1] is None
@@ -57,7 +59,7 @@ def test_alphabet_vectors_elide_runs_but_keep_what_the_row_uses():
 def test_im2col_matrix_is_the_phase_unfolded(c, phase):
     assume(phase != "loss" or drawable(c))
     spec = ConvSpec(*c).validate()
-    scene = im2col.scene(spec, [0], SimpleNamespace(phase=phase, caption=""))
+    scene = Im2col().scene(spec, [0], Im2colOptions(phase=phase, caption=""))
     got = [[tuple(e) if e else None for e in row] for row in scene["matrix"]]
     assert got == ref.im2col(phase, *c)
     nulls = sum(e is None for row in got for e in row)
@@ -73,7 +75,7 @@ def test_im2col_matrix_is_the_phase_unfolded(c, phase):
 
 def test_im2col_zero_kinds_tell_padding_from_insertion():
     spec = ConvSpec(input_size=(5, 5), stride=(2, 2), padding=(1, 1)).validate()
-    scene = im2col.scene(spec, [0], SimpleNamespace(phase="loss", caption=""))
+    scene = Im2col().scene(spec, [0], Im2colOptions(phase="loss", caption=""))
     kinds = {k for row in scene["zero_kinds"] for k in row if k}
     assert kinds == {"padding", "inserted"}
     assert all((e is None) == (z is not None)

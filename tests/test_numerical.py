@@ -1,6 +1,5 @@
 """numerical: the values shown are what conv2d, conv_transpose2d and pooling compute."""
 import subprocess
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -10,6 +9,7 @@ from hypothesis import strategies as st
 from convanim import geometry
 from convanim.scenes import format_number, numerical
 from convanim.spec import ConvSpec, SpecError
+from convanim.scenes.numerical import Numerical, NumericalOptions
 
 import reference as ref
 from helpers import files_under, run
@@ -53,9 +53,9 @@ def test_pooling_values(c, mode, seed):
         d = (1, 1)
         assume(all(i[a] + 2 * p[a] >= k[a] for a in (0, 1)))
     spec = spec_of((i, k, s, p, d))
-    args = SimpleNamespace(mode=mode)
+    args = NumericalOptions(mode=mode)
     try:
-        numerical.check(spec, args)
+        Numerical().check(spec, args)
     except SpecError as e:  # only a dilated max window that reads only padding is refused
         assert mode == "max" and "read only padding" in str(e)
         assert np.isneginf(ref.pool2d(np.zeros(i), k, s, p, d, mode)).any()
@@ -74,7 +74,7 @@ def test_pooling_values(c, mode, seed):
 def test_pooling_refuses_what_pytorch_refuses(kw, mode, message):
     spec = ConvSpec(**kw).validate()
     with pytest.raises(SpecError, match=message):
-        numerical.check(spec, SimpleNamespace(mode=mode))
+        Numerical().check(spec, NumericalOptions(mode=mode))
 
 
 @pytest.mark.parametrize("value,text", [(3, "3"), (3.0, "3"), (-2.0, "-2"), (1.5, "1.5"),

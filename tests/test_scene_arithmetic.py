@@ -1,17 +1,17 @@
 """What the arithmetic template is told to draw, frame by frame."""
-from types import SimpleNamespace
 
 import pytest
 
 from convanim.scenes import arithmetic
 from convanim.spec import ConvSpec
+from convanim.scenes.arithmetic import Arithmetic, ArithmeticOptions
 
-ARGS = SimpleNamespace(labels=True, caption="")
+ARGS = ArithmeticOptions(labels=True, caption="")
 
 
 def scene_of(**kw):
     spec = ConvSpec(**kw).validate()
-    return spec, arithmetic.scene(spec, list(range(spec.lowered().steps)), ARGS)
+    return spec, Arithmetic().scene(spec, list(range(spec.lowered().steps)), ARGS)
 
 
 def test_cells_cover_the_canvas_exactly_once():

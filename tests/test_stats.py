@@ -1,7 +1,6 @@
 """stats against brute-force enumeration, the im2col figure, and published networks."""
 import csv
 import io
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -10,6 +9,7 @@ from hypothesis import strategies as st
 
 from convanim import geometry, models, stats
 from convanim.scenes import im2col
+from convanim.scenes.im2col import Im2col, Im2colOptions
 
 import reference as ref
 from helpers import files_under, run
@@ -91,7 +91,7 @@ def test_the_im2col_figure_counts_what_stats_reports(c, phase):
     layer = models.Layer("x", "conv", i, 1, 1, k, s, p, d)
     row = stats.layer_stats(layer)
     from convanim.spec import ConvSpec
-    scene = im2col.scene(ConvSpec(*c).validate(), [0], SimpleNamespace(phase=phase, caption=""))
+    scene = Im2col().scene(ConvSpec(*c).validate(), [0], Im2colOptions(phase=phase, caption=""))
     nulls = sum(e is None for r in scene["matrix"] for e in r)
     assert nulls == row[f"{phase}_featuremap_zeros_after_im2col"] == scene["counts"]["zeros"]
     if phase == "gradient":

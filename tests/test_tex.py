@@ -1,11 +1,11 @@
 """TeX escaping in one place, and templates found from the checkout or a wheel."""
-from types import SimpleNamespace
 
 import pytest
 
 from convanim import tex
 from convanim.scenes import arithmetic
 from convanim.spec import ConvSpec
+from convanim.scenes.arithmetic import Arithmetic, ArithmeticOptions
 
 
 @pytest.mark.parametrize("raw,escaped", [
@@ -23,13 +23,13 @@ def test_escape_leaves_numbers_alone():
 
 def test_template_dir_holds_the_templates():
     assert (tex.template_dir() / "base.tex.j2").is_file()
-    assert (tex.template_dir() / arithmetic.TEMPLATE).is_file()
+    assert (tex.template_dir() / Arithmetic.template).is_file()
 
 
 def test_a_caption_cannot_inject_tex():
     spec = ConvSpec().validate()
-    args = SimpleNamespace(labels=True, caption=r"\input{/etc/passwd} 100% $x$")
-    source = tex.render(arithmetic.TEMPLATE, scene=arithmetic.scene(spec, [0, 1], args))
+    args = ArithmeticOptions(labels=True, caption=r"\input{/etc/passwd} 100% $x$")
+    source = tex.render(Arithmetic.template, scene=Arithmetic().scene(spec, [0, 1], args))
     assert r"\input{/etc" not in source
     assert r"$\backslash$\allowbreak{}i\allowbreak{}n" in source  # a long word may break
     assert r"\allowbreak{}d\allowbreak{}\} 100\% \$x\$" in source

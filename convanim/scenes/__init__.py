@@ -1,9 +1,9 @@
-"""Scenes: the per-frame data of each figure kind, plain and JSON-serialisable.
+"""The figure kinds, one module each, and the scene helpers they share.
 
-A scene module turns a :class:`~convanim.spec.ConvSpec` into what its template draws
-and what ``--json`` reports; it never computes a size itself (that is geometry's job).
-Each module provides ``TEMPLATE``, ``add_arguments``, ``check``, ``lowered``,
-``limits``, ``name_parts``, ``scene`` and ``data``.
+Each module holds one :class:`~convanim.kind.Kind`: its options, and how a
+:class:`~convanim.spec.ConvSpec` becomes what its template draws (the scene: plain,
+JSON-serialisable per-frame data) and what ``--json`` reports. A scene never
+computes a size itself; that is geometry's job.
 """
 from __future__ import annotations
 

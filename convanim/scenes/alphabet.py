@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..kind import Kind
 from ..spec import ConvSpec
 from . import canvas_grid, canvas_kinds, grid_lines, too_large, window
 
-TEMPLATE = "alphabet.tex.j2"
 #: Rows or columns of C beyond which its entries are unreadable.
 MAX_MATRIX = 64
 MAX_CANVAS = 16
@@ -23,74 +23,12 @@ LABELLED_COLUMNS = 20
 LABELLED_ROWS = 30
 
 
-def add_arguments(parser) -> None:
-    """No options beyond the shared figure options."""
-
-
-def check(spec: ConvSpec, args) -> None:
-    """Every valid conv has a matrix."""
-
-
-def name_parts(args) -> list[str]:
-    return []
-
-
-def lowered(spec: ConvSpec, args):
-    """The direct convolution this figure animates."""
-    return spec.lowered()
-
-
-def limits(spec: ConvSpec, args) -> str | None:
-    low = spec.lowered()
-    rows, cols = low.steps, low.operand[0] * low.operand[1]
-    if max(rows, cols) > MAX_MATRIX:
-        return (f"figure too large: the matrix would be {rows}x{cols}; alphabet figures "
-                f"draw at most {MAX_MATRIX} rows and columns (e.g. an 8x8 input)")
-    what = "zero-inserted, padded input" if spec.transposed else "padded input"
-    return too_large("alphabet", what, low.canvas, MAX_CANVAS)
-
-
 def kernel_entries(spec: ConvSpec, taps: np.ndarray) -> np.ndarray:
     """Kernel entry each tap multiplies: the transposed conv's kernel is flipped."""
     if not spec.transposed:
         return taps
     k = np.array(spec.kernel_size)
     return np.where(taps >= 0, k - 1 - taps, -1)
-
-
-def scene(spec: ConvSpec, steps: list[int], args) -> dict:
-    low = spec.lowered()
-    matrix = kernel_entries(spec, low.matrix())           # (m, n, 2)
-    m, n = matrix.shape[:2]
-    nh, nw = low.operand
-    oh, ow = low.out
-    canvas = canvas_grid(low, spec.output_padding)
-    taps = kernel_entries(spec, np.moveaxis(np.indices(spec.kernel_size), 0, -1))
-    frames = []
-    for step in steps:
-        frame = window(low, step)
-        frame["weights"] = taps.reshape(-1, 2).tolist()
-        used = set(np.nonzero(matrix[step, :, 0] >= 0)[0].tolist())
-        frame["x_slots"] = _elide([[c // nw, c % nw] for c in range(n)], used)
-        near = range(max(0, step - CONTEXT), min(m, step + CONTEXT + 1))
-        shown = set(range(m)) if m <= 2 * CONTEXT + 3 else set(near)
-        frame["y_slots"] = _elide([[r // ow, r % ow] for r in range(m)], shown)
-        frames.append(frame)
-    return {
-        "transposed": spec.transposed,
-        "inserted": spec.transposed and spec.stride != (1, 1),
-        "symbols": ["b", "c"] if spec.transposed else ["a", "b"],  # operand, output
-        "comma": max(nh, nw, oh, ow, *spec.kernel_size) > 10,     # subscripts need a comma
-        "canvas_size": list(low.canvas),
-        "output_size": list(low.out),
-        "canvas": canvas,
-        "grid": grid_lines(canvas_kinds(low, spec.output_padding)),
-        "compact": n > LABELLED_COLUMNS or m > LABELLED_ROWS,
-        "matrix": [[e.tolist() if e[0] >= 0 else None for e in row] for row in matrix],
-        "slots": max(max(len(f["x_slots"]), len(f["y_slots"])) for f in frames),
-        "frames": frames,
-        "caption": args.caption,
-    }
 
 
 def _elide(cells: list, shown: set) -> list:
@@ -104,6 +42,64 @@ def _elide(cells: list, shown: set) -> list:
     return slots
 
 
-def data(spec: ConvSpec, scene: dict, args) -> dict:
-    """``matrix``: rows = output cells, columns = operand cells, entry [ky, kx] or null."""
-    return {"matrix": scene["matrix"]}
+class Alphabet(Kind):
+    """Every valid conv has a matrix; only its size is limited."""
+
+    name = "alphabet"
+    summary = "The convolution as a matrix product: y = C x, and for -t the transposed c = Cᵀ b."
+    template = "alphabet.tex.j2"
+
+    def limits(self, spec: ConvSpec, options) -> str | None:
+        low = spec.lowered()
+        rows, cols = low.steps, low.operand[0] * low.operand[1]
+        if max(rows, cols) > MAX_MATRIX:
+            return (f"figure too large: the matrix would be {rows}x{cols}; alphabet figures "
+                    f"draw at most {MAX_MATRIX} rows and columns (e.g. an 8x8 input)")
+        what = "zero-inserted, padded input" if spec.transposed else "padded input"
+        return too_large("alphabet", what, low.canvas, MAX_CANVAS)
+
+    def scene(self, spec: ConvSpec, steps: list[int], options) -> dict:
+        low = spec.lowered()
+        matrix = kernel_entries(spec, low.matrix())           # (m, n, 2)
+        m, n = matrix.shape[:2]
+        nh, nw = low.operand
+        oh, ow = low.out
+        canvas = canvas_grid(low, spec.output_padding)
+        taps = kernel_entries(spec, np.moveaxis(np.indices(spec.kernel_size), 0, -1))
+        frames = []
+        for step in steps:
+            frame = window(low, step)
+            frame["weights"] = taps.reshape(-1, 2).tolist()
+            used = set(np.nonzero(matrix[step, :, 0] >= 0)[0].tolist())
+            frame["x_slots"] = _elide([[c // nw, c % nw] for c in range(n)], used)
+            near = range(max(0, step - CONTEXT), min(m, step + CONTEXT + 1))
+            shown = set(range(m)) if m <= 2 * CONTEXT + 3 else set(near)
+            frame["y_slots"] = _elide([[r // ow, r % ow] for r in range(m)], shown)
+            frames.append(frame)
+        return {
+            "transposed": spec.transposed,
+            "inserted": spec.transposed and spec.stride != (1, 1),
+            "symbols": ["b", "c"] if spec.transposed else ["a", "b"],  # operand, output
+            "comma": max(nh, nw, oh, ow, *spec.kernel_size) > 10,     # subscripts need a comma
+            "canvas_size": list(low.canvas),
+            "output_size": list(low.out),
+            "canvas": canvas,
+            "grid": grid_lines(canvas_kinds(low, spec.output_padding)),
+            "compact": n > LABELLED_COLUMNS or m > LABELLED_ROWS,
+            "matrix": [[e.tolist() if e[0] >= 0 else None for e in row] for row in matrix],
+            "slots": max(max(len(f["x_slots"]), len(f["y_slots"])) for f in frames),
+            "frames": frames,
+            "caption": options.caption,
+        }
+
+    def data(self, spec: ConvSpec, scene: dict, options) -> dict:
+        """``matrix``: rows = output cells, columns = operand cells, entry [ky, kx] or null."""
+        return {"matrix": scene["matrix"]}
+
+    def checks(self, data: dict, backend: str, scene: dict) -> list:
+        from ..verify import check_alphabet
+
+        return check_alphabet(data, backend)
+
+    def step_caption(self, frame: dict, scene: dict) -> str:
+        return f", row {frame['step']} of the matrix"

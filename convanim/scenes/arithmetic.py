@@ -1,56 +1,56 @@
 """Convolution arithmetic: the classic slanted view of input, kernel window and output."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from .. import geometry
+from ..kind import Kind
+from ..options import FigureOptions, Flag, option
 from ..spec import ConvSpec
 from . import canvas_kinds, cells_by_kind, grid_lines, too_large, window
 
-TEMPLATE = "arithmetic.tex.j2"
 #: Beyond this many canvas cells per axis the cells are too small to read.
 MAX_CANVAS = 32
 
 
-def add_arguments(parser) -> None:
-    parser.add_argument("--labels", action="store_true",
-                        help="name the input and output maps and give their sizes")
+@dataclass(frozen=True)
+class ArithmeticOptions(FigureOptions):
+    labels: bool = option(False, "--labels", type=Flag(),
+                          help="name the input and output maps and give their sizes")
 
 
-def check(spec: ConvSpec, args) -> None:
-    """Every valid conv can be drawn; nothing beyond the spec's own checks."""
+class Arithmetic(Kind):
+    """Every valid conv can be drawn; it shows cells, not numbers."""
 
+    name = "arithmetic"
+    summary = "Convolution arithmetic: the classic slanted view of input, kernel window and output."
+    Options = ArithmeticOptions
+    template = "arithmetic.tex.j2"
 
-def name_parts(args) -> list[str]:
-    return []
+    def limits(self, spec: ConvSpec, options) -> str | None:
+        what = "zero-inserted, padded input" if spec.transposed else "padded input"
+        return too_large("arithmetic", what, spec.lowered().canvas, MAX_CANVAS)
 
+    def scene(self, spec: ConvSpec, steps: list[int], options) -> dict:
+        low = spec.lowered()
+        names = canvas_kinds(low, spec.output_padding)
+        return {
+            "canvas": list(low.canvas),
+            "output": list(low.out),
+            "cells": cells_by_kind(names),
+            "grid": grid_lines(names),
+            "frames": [window(low, step) for step in steps],
+            "labels": _labels(spec, low, names) if options.labels else None,
+            "caption": options.caption,
+        }
 
-def data(spec: ConvSpec, scene: dict, args) -> dict:
-    """No figure data beyond the shared fields."""
-    return {}
+    def checks(self, data: dict, backend: str, scene: dict) -> list:
+        """Each frame's taps on input cells, counted on the backend."""
+        from ..verify import check_arithmetic
 
-
-def lowered(spec: ConvSpec, args):
-    """The direct convolution this figure animates."""
-    return spec.lowered()
-
-
-def limits(spec: ConvSpec, args) -> str | None:
-    """Why this figure is too large to draw, or None."""
-    what = "zero-inserted, padded input" if spec.transposed else "padded input"
-    return too_large("arithmetic", what, spec.lowered().canvas, MAX_CANVAS)
-
-
-def scene(spec: ConvSpec, steps: list[int], args) -> dict:
-    low = spec.lowered()
-    names = canvas_kinds(low, spec.output_padding)
-    return {
-        "canvas": list(low.canvas),
-        "output": list(low.out),
-        "cells": cells_by_kind(names),
-        "grid": grid_lines(names),
-        "frames": [window(low, step) for step in steps],
-        "labels": _labels(spec, low, names) if args.labels else None,
-        "caption": args.caption,
-    }
+        data_cells = {tuple(c) for c in scene["cells"]["data"]}
+        counts = [sum(tuple(t) in data_cells for t in f["taps"]) for f in scene["frames"]]
+        return check_arithmetic(data, backend, counts)
 
 
 def _labels(spec: ConvSpec, low: geometry.Lowered, names) -> dict:

@@ -7,13 +7,16 @@ has one row per kernel tap and one column per output cell.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from .. import geometry
+from ..kind import Kind, format_torch
+from ..options import Choice, FigureOptions, option
 from ..spec import ConvSpec, SpecError
 from . import canvas_grid, canvas_kinds, grid_lines, too_large, window
 
-TEMPLATE = "im2col.tex.j2"
 PHASES = ("forward", "loss", "gradient")
 MAX_MATRIX = 64
 MAX_CANVAS = 16
@@ -23,34 +26,6 @@ LABELLED_COLUMNS = 20
 LABELLED_ROWS = 30
 #: Symbols of (operand, kernel, output) per phase.
 SYMBOLS = {"forward": ("x", "w", "y"), "loss": ("dy", "w", "dx"), "gradient": ("x", "dy", "dw")}
-
-
-def add_arguments(parser) -> None:
-    parser.add_argument("--phase", choices=PHASES, default="forward",
-                        help="training phase: forward (y), loss (dX) or gradient (dW)")
-
-
-def check(spec: ConvSpec, args) -> None:
-    if spec.transposed:
-        raise SpecError("im2col shows the training phases of the conv given by -i -k -s -p -d; "
-                        "its transposed conv is --phase loss (drop -t)")
-
-
-def lowered(spec: ConvSpec, args) -> geometry.Lowered:
-    return geometry.phase_conv(args.phase, *spec.args)
-
-
-def limits(spec: ConvSpec, args) -> str | None:
-    low = lowered(spec, args)
-    rows, cols = low.kernel[0] * low.kernel[1], low.steps
-    if max(rows, cols) > MAX_MATRIX:
-        return (f"figure too large: the {args.phase} im2col matrix would be {rows}x{cols}; "
-                f"im2col figures draw at most {MAX_MATRIX} rows and columns")
-    return too_large("im2col", "padded operand", low.canvas, MAX_CANVAS)
-
-
-def name_parts(args) -> list[str]:
-    return [args.phase]
 
 
 def _kernel_taps(spec: ConvSpec, phase: str, low: geometry.Lowered) -> list:
@@ -67,46 +42,101 @@ def _kernel_taps(spec: ConvSpec, phase: str, low: geometry.Lowered) -> list:
     return [[int(a), int(b)] for a, b in zip(ty.ravel(), tx.ravel())]
 
 
-def scene(spec: ConvSpec, steps: list[int], args) -> dict:
-    phase = args.phase
-    low = lowered(spec, args)
-    a = geometry.auto_output_padding(*spec.args) if phase == "loss" else (0, 0)
-    kinds = canvas_kinds(low, a)
-    canvas = canvas_grid(low, a)
-    unfolded = low.im2col()                                 # (taps, outputs, 2)
-    # the kind of zero each null entry reads: where its tap lands on the canvas
-    py, px = low.rows.positions(), low.cols.positions()     # (oh, kh), (ow, kw)
-    oh, ow = low.out
-    kh, kw = low.kernel
-    at = kinds[py[:, None, :, None], px[None, :, None, :]]  # (oh, ow, kh, kw)
-    at = at.transpose(2, 3, 0, 1).reshape(kh * kw, oh * ow)
-    matrix = [[e.tolist() if e[0] >= 0 else None for e in row] for row in unfolded]
-    zero_kinds = [[None if matrix[r][c] else str(at[r, c]) for c in range(oh * ow)]
-                  for r in range(kh * kw)]
-    elements = int(unfolded.shape[0] * unfolded.shape[1])
-    zeros = low.zeros()
-    return {
-        "phase": phase,
-        "symbols": list(SYMBOLS[phase]),
-        "comma": max(*low.operand, *low.kernel, *low.out) > 10,
-        "canvas_size": list(low.canvas),
-        "output_size": list(low.out),
-        "canvas": canvas,
-        "grid": grid_lines(kinds),
-        "kernel": _kernel_taps(spec, phase, low),
-        "matrix": matrix,
-        "compact": oh * ow > LABELLED_COLUMNS or kh * kw > LABELLED_ROWS,
-        "zero_kinds": zero_kinds,
-        "counts": {"elements": elements, "zeros": zeros,
-                   "sparsity": round(100 * zeros / elements, 1),
-                   "kernel_zeros": low.kernel_zeros(), "kernel_taps": kh * kw},
-        "frames": [window(low, step) for step in steps],
-        "caption": args.caption,
-    }
+@dataclass(frozen=True)
+class Im2colOptions(FigureOptions):
+    phase: str = option("forward", "--phase", type=Choice(PHASES),
+                        help="training phase: forward (y), loss (dX) or gradient (dW)")
 
 
-def data(spec: ConvSpec, scene: dict, args) -> dict:
-    a = geometry.auto_output_padding(*spec.args) if scene["phase"] == "loss" else (0, 0)
-    return {"phase": scene["phase"], "output_size": scene["output_size"],
-            "output_padding": list(a),
-            "im2col": scene["matrix"], "kernel_zeros": scene["counts"]["kernel_zeros"]}
+class Im2col(Kind):
+    name = "im2col"
+    summary = "im2col of one training phase: the unfolded operand the sparsity statistics count."
+    Options = Im2colOptions
+    template = "im2col.tex.j2"
+
+    def check(self, spec: ConvSpec, options) -> None:
+        if spec.transposed:
+            raise SpecError("im2col shows the training phases of the conv given by -i -k -s -p "
+                            "-d; its transposed conv is --phase loss (drop -t)")
+
+    def lowered(self, spec: ConvSpec, options) -> geometry.Lowered:
+        return geometry.phase_conv(options.phase, *spec.args)
+
+    def limits(self, spec: ConvSpec, options) -> str | None:
+        low = self.lowered(spec, options)
+        rows, cols = low.kernel[0] * low.kernel[1], low.steps
+        if max(rows, cols) > MAX_MATRIX:
+            return (f"figure too large: the {options.phase} im2col matrix would be {rows}x{cols}; "
+                    f"im2col figures draw at most {MAX_MATRIX} rows and columns")
+        return too_large("im2col", "padded operand", low.canvas, MAX_CANVAS)
+
+    def name_parts(self, options) -> list[str]:
+        return [options.phase]
+
+    def scene(self, spec: ConvSpec, steps: list[int], options) -> dict:
+        phase = options.phase
+        low = self.lowered(spec, options)
+        a = geometry.auto_output_padding(*spec.args) if phase == "loss" else (0, 0)
+        kinds = canvas_kinds(low, a)
+        canvas = canvas_grid(low, a)
+        unfolded = low.im2col()                                 # (taps, outputs, 2)
+        # the kind of zero each null entry reads: where its tap lands on the canvas
+        py, px = low.rows.positions(), low.cols.positions()     # (oh, kh), (ow, kw)
+        oh, ow = low.out
+        kh, kw = low.kernel
+        at = kinds[py[:, None, :, None], px[None, :, None, :]]  # (oh, ow, kh, kw)
+        at = at.transpose(2, 3, 0, 1).reshape(kh * kw, oh * ow)
+        matrix = [[e.tolist() if e[0] >= 0 else None for e in row] for row in unfolded]
+        zero_kinds = [[None if matrix[r][c] else str(at[r, c]) for c in range(oh * ow)]
+                      for r in range(kh * kw)]
+        elements = int(unfolded.shape[0] * unfolded.shape[1])
+        zeros = low.zeros()
+        return {
+            "phase": phase,
+            "symbols": list(SYMBOLS[phase]),
+            "comma": max(*low.operand, *low.kernel, *low.out) > 10,
+            "canvas_size": list(low.canvas),
+            "output_size": list(low.out),
+            "canvas": canvas,
+            "grid": grid_lines(kinds),
+            "kernel": _kernel_taps(spec, phase, low),
+            "matrix": matrix,
+            "compact": oh * ow > LABELLED_COLUMNS or kh * kw > LABELLED_ROWS,
+            "zero_kinds": zero_kinds,
+            "counts": {"elements": elements, "zeros": zeros,
+                       "sparsity": round(100 * zeros / elements, 1),
+                       "kernel_zeros": low.kernel_zeros(), "kernel_taps": kh * kw},
+            "frames": [window(low, step) for step in steps],
+            "caption": options.caption,
+        }
+
+    def data(self, spec: ConvSpec, scene: dict, options) -> dict:
+        a = geometry.auto_output_padding(*spec.args) if scene["phase"] == "loss" else (0, 0)
+        return {"phase": scene["phase"], "output_size": scene["output_size"],
+                "output_padding": list(a),
+                "im2col": scene["matrix"], "kernel_zeros": scene["counts"]["kernel_zeros"]}
+
+    def checks(self, data: dict, backend: str, scene: dict) -> list:
+        from ..verify import check_im2col
+
+        return check_im2col(data, backend)
+
+    def step_caption(self, frame: dict, scene: dict) -> str:
+        return f", column {frame['step']} of the unfolded matrix"
+
+    def describe(self, options) -> list[str]:
+        return [f"{options.phase} phase"]
+
+    def torch_call(self, spec: ConvSpec, options) -> str:
+        k, s, p, d = (format_torch(v) for v in spec.args[1:])
+        dil = f", dilation={d}" if d != "1" else ""
+        kh, kw = spec.kernel_size
+        if options.phase == "loss":
+            (ih, iw), (oh, ow) = spec.input_size, spec.forward_output
+            return (f"torch.nn.grad.conv2d_input((1, 1, {ih}, {iw}), w, dy, stride={s}, "
+                    f"padding={p}{dil})  # w: 1x1x{k}x{k}, dy: 1x1x{format_torch((oh, ow))}x"
+                    f"{format_torch((oh, ow))}")
+        if options.phase == "gradient":
+            return (f"torch.nn.grad.conv2d_weight(x, (1, 1, {kh}, {kw}), dy, stride={s}, "
+                    f"padding={p}{dil})")
+        return f"torch.nn.Unfold(kernel_size={k}, stride={s}, padding={p}{dil})"

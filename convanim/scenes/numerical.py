@@ -5,56 +5,20 @@ the geometry's gather map, the same map that decides which cells a frame shades.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from ..spec import ConvSpec, SpecError, format_pair, int_in
+from ..kind import Kind, format_torch
+from ..options import Choice, FigureOptions, Int, option
+from ..spec import ConvSpec, SpecError, format_pair
 from . import canvas_grid, canvas_kinds, format_number, grid_lines, too_large, window
 
-TEMPLATE = "numerical.tex.j2"
 #: Canvas cells per axis beyond which the numbers no longer fit.
 MAX_CANVAS = 16
 #: Terms of the per-step equation beyond which it is summarised.
 MAX_TERMS = 16
 MODES = ("convolution", "average", "max")
-
-
-def add_arguments(parser) -> None:
-    parser.add_argument("-m", "--mode", choices=MODES, default="convolution",
-                        help="conv2d, avg_pool2d (count_include_pad) or max_pool2d")
-    parser.add_argument("--seed", type=int_in(0, 2**63 - 1), default=1234,
-                        help="seed of the values drawn")
-
-
-def check(spec: ConvSpec, args) -> None:
-    """Refuse what PyTorch's pooling refuses."""
-    if args.mode == "convolution":
-        return
-    if spec.transposed:
-        raise SpecError(f"{args.mode} pooling has no transposed form; -t needs -m convolution")
-    if args.mode == "average" and spec.dilation != (1, 1):
-        raise SpecError(f"average pooling has no dilation (avg_pool2d), got -d "
-                        f"{format_pair(spec.dilation)}")
-    k, p = spec.kernel_size, spec.padding
-    if p[0] > k[0] // 2 or p[1] > k[1] // 2:
-        raise SpecError(f"pooling padding must be at most half the kernel size, got padding "
-                        f"{format_pair(p)} for kernel {format_pair(k)}")
-    if args.mode == "max" and not (spec.lowered().gather[..., 0] >= 0).any(axis=(2, 3)).all():
-        raise SpecError("max pooling: with this padding and dilation some windows read only "
-                        "padding (PyTorch outputs -inf there); lower the padding or dilation")
-
-
-def lowered(spec: ConvSpec, args):
-    """The direct convolution this figure animates."""
-    return spec.lowered()
-
-
-def limits(spec: ConvSpec, args) -> str | None:
-    what = "zero-inserted, padded input" if spec.transposed else "padded input"
-    return too_large("numerical", what, spec.lowered().canvas, MAX_CANVAS)
-
-
-def name_parts(args) -> list[str]:
-    return [] if args.mode == "convolution" else [args.mode]
 
 
 def draw_values(spec: ConvSpec, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -90,44 +54,6 @@ def compute(spec: ConvSpec, mode: str, operand: np.ndarray, kernel: np.ndarray):
     return output, values, real
 
 
-def scene(spec: ConvSpec, steps: list[int], args) -> dict:
-    low = spec.lowered()
-    operand, kernel = draw_values(spec, args.seed)
-    output, values, real = compute(spec, args.mode, operand, kernel)
-    weights = taps_weights(spec, kernel)
-    canvas = canvas_grid(low, spec.output_padding)
-    for row in canvas:
-        for cell in row:
-            cell["label"] = format_number(operand[tuple(cell["cell"])]) if cell["cell"] else "0"
-    ow = low.out[1]
-    frames = []
-    for step in steps:
-        frame = window(low, step)
-        oy, ox = frame["out"]
-        frame["weights"] = ([format_number(w) for w in weights.ravel()]
-                            if args.mode == "convolution" else [])
-        frame["filled"] = [[s // ow, s % ow, format_number(output[s // ow, s % ow])]
-                           for s in range(step + 1)]
-        frame["equation"] = _equation(args.mode, values[oy, ox], real[oy, ox], weights,
-                                      output[oy, ox])
-        frames.append(frame)
-    return {
-        "mode": args.mode,
-        "transposed": spec.transposed,
-        "inserted": spec.transposed and spec.stride != (1, 1),
-        "canvas_size": list(low.canvas),
-        "output_size": list(low.out),
-        "canvas": canvas,
-        "grid": grid_lines(canvas_kinds(low, spec.output_padding)),
-        "frames": frames,
-        "caption": args.caption,
-        # figure data (--json)
-        "input": operand.tolist(),
-        "kernel": kernel.tolist() if args.mode == "convolution" else None,
-        "output": output.tolist(),
-    }
-
-
 def _equation(mode, values, real, weights, result) -> dict:
     """The arithmetic of one step, as terms for the template to typeset."""
     vals = [format_number(v) for v in values.ravel()]
@@ -139,6 +65,117 @@ def _equation(mode, values, real, weights, result) -> dict:
             "result": format_number(result)}
 
 
-def data(spec: ConvSpec, scene: dict, args) -> dict:
-    return {"mode": scene["mode"], "input": scene["input"], "kernel": scene["kernel"],
-            "output": scene["output"]}
+@dataclass(frozen=True)
+class NumericalOptions(FigureOptions):
+    mode: str = option("convolution", "-m", "--mode", type=Choice(MODES),
+                       help="conv2d, avg_pool2d (count_include_pad) or max_pool2d")
+    seed: int = option(1234, "--seed", type=Int(0, 2**63 - 1, "N"), help="seed of the values drawn")
+
+
+class Numerical(Kind):
+    name = "numerical"
+    summary = "Numerical convolution: values, the kernel's weights at each step, the output filling in."
+    Options = NumericalOptions
+    template = "numerical.tex.j2"
+
+    def check(self, spec: ConvSpec, options) -> None:
+        """Refuse what PyTorch's pooling refuses."""
+        mode = options.mode
+        if mode == "convolution":
+            return
+        if spec.transposed:
+            raise SpecError(f"{mode} pooling has no transposed form; -t needs -m convolution")
+        if mode == "average" and spec.dilation != (1, 1):
+            raise SpecError(f"average pooling has no dilation (avg_pool2d), got -d "
+                            f"{format_pair(spec.dilation)}")
+        k, p = spec.kernel_size, spec.padding
+        if p[0] > k[0] // 2 or p[1] > k[1] // 2:
+            raise SpecError(f"pooling padding must be at most half the kernel size, got padding "
+                            f"{format_pair(p)} for kernel {format_pair(k)}")
+        if mode == "max" and not (spec.lowered().gather[..., 0] >= 0).any(axis=(2, 3)).all():
+            raise SpecError("max pooling: with this padding and dilation some windows read only "
+                            "padding (PyTorch outputs -inf there); lower the padding or dilation")
+
+    def limits(self, spec: ConvSpec, options) -> str | None:
+        what = "zero-inserted, padded input" if spec.transposed else "padded input"
+        return too_large("numerical", what, spec.lowered().canvas, MAX_CANVAS)
+
+    def name_parts(self, options) -> list[str]:
+        return [] if options.mode == "convolution" else [options.mode]
+
+    def scene(self, spec: ConvSpec, steps: list[int], options) -> dict:
+        low = spec.lowered()
+        operand, kernel = draw_values(spec, options.seed)
+        output, values, real = compute(spec, options.mode, operand, kernel)
+        weights = taps_weights(spec, kernel)
+        canvas = canvas_grid(low, spec.output_padding)
+        for row in canvas:
+            for cell in row:
+                cell["label"] = (format_number(operand[tuple(cell["cell"])]) if cell["cell"]
+                                 else "0")
+        ow = low.out[1]
+        frames = []
+        for step in steps:
+            frame = window(low, step)
+            oy, ox = frame["out"]
+            frame["weights"] = ([format_number(w) for w in weights.ravel()]
+                                if options.mode == "convolution" else [])
+            frame["filled"] = [[s // ow, s % ow, format_number(output[s // ow, s % ow])]
+                               for s in range(step + 1)]
+            frame["equation"] = _equation(options.mode, values[oy, ox], real[oy, ox], weights,
+                                          output[oy, ox])
+            frames.append(frame)
+        return {
+            "mode": options.mode,
+            "transposed": spec.transposed,
+            "inserted": spec.transposed and spec.stride != (1, 1),
+            "canvas_size": list(low.canvas),
+            "output_size": list(low.out),
+            "canvas": canvas,
+            "grid": grid_lines(canvas_kinds(low, spec.output_padding)),
+            "frames": frames,
+            "caption": options.caption,
+            # figure data (--json)
+            "input": operand.tolist(),
+            "kernel": kernel.tolist() if options.mode == "convolution" else None,
+            "output": output.tolist(),
+        }
+
+    def data(self, spec: ConvSpec, scene: dict, options) -> dict:
+        return {"mode": scene["mode"], "input": scene["input"], "kernel": scene["kernel"],
+                "output": scene["output"]}
+
+    def checks(self, data: dict, backend: str, scene: dict) -> list:
+        from ..verify import check_numerical
+
+        return check_numerical(data, backend)
+
+    def step_caption(self, frame: dict, scene: dict) -> str:
+        y, x = frame["out"]
+        return ": " + equation_text(scene["mode"], frame["equation"], y, x)
+
+    def describe(self, options) -> list[str]:
+        return [] if options.mode == "convolution" else [f"{options.mode} pooling"]
+
+    def torch_call(self, spec: ConvSpec, options) -> str:
+        if options.mode == "convolution":
+            return super().torch_call(spec, options)
+        k, s, p, d = (format_torch(v) for v in spec.args[1:])
+        if options.mode == "average":
+            return f"torch.nn.AvgPool2d(kernel_size={k}, stride={s}, padding={p})"
+        dil = f", dilation={d}" if d != "1" else ""
+        return f"torch.nn.MaxPool2d(kernel_size={k}, stride={s}, padding={p}{dil})"
+
+
+def equation_text(mode: str, eq: dict, y: int, x: int) -> str:
+    """A step's arithmetic in words, for the HTML player's caption."""
+    terms, result = eq["terms"], eq["result"]
+    lhs = f"y[{y},{x}]"
+    if not terms:
+        what = {"convolution": "products", "average": "values", "max": "values"}[mode]
+        return f"{lhs} = {result} ({mode} of {eq['count']} {what})"
+    if mode == "convolution":
+        return f"{lhs} = " + " + ".join(f"{v}×{w}" for v, w in terms) + f" = {result}"
+    if mode == "average":
+        return f"{lhs} = ({' + '.join(terms)}) / {len(terms)} = {result}"
+    return f"{lhs} = max({', '.join(terms)}) = {result}"

@@ -1,0 +1,99 @@
+"""A figure kind: one object that owns its options, template, checks, limits, scene and data.
+
+A new kind is one module with a subclass of :class:`Kind` and its registration in
+:mod:`convanim.kinds` (or ``convanim.kinds.register(MyKind())`` at run time); the
+command line, ``build``, the Sphinx directive and the Python API then offer it with
+its options, because they are all generated from the kind's declaration.
+"""
+from __future__ import annotations
+
+from .errors import SpecError
+from .options import FigureOptions
+from .spec import ConvSpec
+
+
+def format_torch(v) -> str:
+    """A size as PyTorch takes it: 3 or (3, 2)."""
+    return str(v[0]) if v[0] == v[1] else f"({v[0]}, {v[1]})"
+
+
+class Kind:
+    """What every figure kind provides; override what differs from a plain conv figure."""
+
+    #: The command's name: ``python -m convanim NAME``.
+    name: str = ""
+    #: One line for the command's help.
+    summary: str = ""
+    #: Its options: a frozen dataclass over :class:`FigureOptions`.
+    Options: type = FigureOptions
+    #: The Jinja LaTeX template (templates/) that draws its scene, or its text in
+    #: ``template_source`` for a kind defined outside the package.
+    template: str = ""
+    template_source: str | None = None
+
+    def options(self, name: str | None = None, **values) -> FigureOptions:
+        """Options from Python values under any of their names (``input_size``,
+        ``input-size``, ``format`` for ``type``); an unknown name is refused, so a typo
+        never silently draws the default."""
+        if name is not None and not isinstance(name, str):
+            raise SpecError(f"NAME must be a string, got {name!r}")
+        known = self.Options.by_name()
+        given = {}
+        for key, value in values.items():
+            opt = known.get(key.replace("-", "_")) if isinstance(key, str) else None
+            if opt is None or opt.name == "name":
+                raise SpecError(f"unknown option {key!r} for {self.name} figures (known: "
+                                f"{', '.join(sorted(self.keys()))})")
+            given[opt.name] = value
+        return self.Options(name=name, **given)
+
+    def keys(self) -> list[str]:
+        """Every name its options answer to in config files, dashed (``input-size``)."""
+        return [n.replace("_", "-") for n, o in self.Options.by_name().items()
+                if o.name != "name"]
+
+    # --- planning -------------------------------------------------------------------------
+    def check(self, spec: ConvSpec, options) -> None:
+        """Raise :class:`SpecError` for what this kind cannot show (beyond the spec)."""
+
+    def limits(self, spec: ConvSpec, options) -> str | None:
+        """Why the figure is too large to draw, or None; checked before :meth:`check`."""
+        return None
+
+    def lowered(self, spec: ConvSpec, options):
+        """The direct convolution the figure animates: one step per output cell."""
+        return spec.lowered()
+
+    def name_parts(self, options) -> list[str]:
+        """What the default output name adds after the kind (``max``, ``loss``)."""
+        return []
+
+    # --- what is drawn and reported -------------------------------------------------------
+    def scene(self, spec: ConvSpec, steps: list[int], options) -> dict:
+        """The template's data for these steps: plain, JSON-serialisable."""
+        raise NotImplementedError
+
+    def data(self, spec: ConvSpec, scene: dict, options) -> dict:
+        """``--json``'s figure data beyond the fields every figure shares."""
+        return {}
+
+    def checks(self, data: dict, backend: str, scene: dict) -> list:
+        """Every number the figure shows, recomputed on ``backend`` (``--verify``)."""
+        raise SpecError(f"{self.name} figures have no numbers to verify")
+
+    def step_caption(self, frame: dict, scene: dict) -> str:
+        """What the HTML player adds to "Step n of N: output cell (y, x)"."""
+        return ""
+
+    def describe(self, options) -> list[str]:
+        """What the index page adds to the figure's parameters (``max pooling``)."""
+        return []
+
+    def torch_call(self, spec: ConvSpec, options) -> str:
+        """The PyTorch module or function computing what the figure shows (one channel)."""
+        k, s, p, d = (format_torch(v) for v in spec.args[1:])
+        dil = f", dilation={d}" if d != "1" else ""
+        if spec.transposed:
+            return (f"torch.nn.ConvTranspose2d(1, 1, kernel_size={k}, stride={s}, "
+                    f"padding={p}, output_padding={format_torch(spec.output_padding)}{dil})")
+        return f"torch.nn.Conv2d(1, 1, kernel_size={k}, stride={s}, padding={p}{dil})"

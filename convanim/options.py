@@ -1,0 +1,333 @@
+"""Figure options, declared once: flags, type, default, help, and whether they decide the
+picture.
+
+Every front end is generated from these declarations: the command line, the TOML
+config of ``build``, the Sphinx directive, the index page's command and the Python
+API. A value is converted by its option's type whichever front end it came from,
+so ``5``, ``numpy.int64(5)``, ``"5"`` and ``(5, 5)`` are one input size, and a bad
+value gets the same one-line message everywhere (``argument -i/--input-size: …``).
+
+A kind declares its own options as a frozen dataclass over :class:`FigureOptions`;
+see :func:`option`.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+import os
+import re
+from dataclasses import dataclass, field, fields
+
+import numpy as np
+
+from .errors import SpecError
+from .spec import INT64_MAX, parse_int, parse_pair, shown
+
+#: ``-y`` of a single step, and of an animation (``-a``); the first of each is the default.
+SINGLE_FORMATS = ("png", "pdf", "svg")
+ANIMATION_FORMATS = ("gif", "webp", "apng", "mp4", "webm", "html", "svg")
+FORMATS = ("pdf", "png", "svg", "gif", "webp", "apng", "mp4", "webm", "html")
+BACKENDS = ("auto", "cuda", "simulator", "numpy", "torch")
+THEMES = ("light", "dark")
+
+
+# --- value types: text (command line, directive) or Python values (API, TOML) ------------
+
+class ValueType:
+    """Turns what a front end gives into the option's value; raises :class:`SpecError`."""
+
+    metavar: str | None = None
+
+    def parse(self, text: str):
+        """A value as a command line spells it."""
+        raise NotImplementedError
+
+    def coerce(self, value):
+        """Any value a front end may hold: text is parsed, Python values are checked."""
+        return self.parse(value) if isinstance(value, str) else self.from_python(value)
+
+    def from_python(self, value):
+        raise SpecError(f"expected a string, got {value!r}")
+
+    def spell(self, value) -> str:
+        """The value as the command line spells it (the index page's command, help)."""
+        return str(value)
+
+
+def _is_bool(value) -> bool:
+    return isinstance(value, (bool, np.bool_))
+
+
+def _integer(value) -> bool:
+    """An int or a numpy integer; a bool is not a size."""
+    return isinstance(value, numbers.Integral) and not _is_bool(value)
+
+
+def _int64(value) -> int:
+    value = int(value)
+    if abs(value) > INT64_MAX:
+        raise SpecError(f"{shown(str(value))} is too large (at most {INT64_MAX})")
+    return value
+
+
+class Pair(ValueType):
+    """``N`` or ``HxW``; ``5``, ``(5, 7)``, ``[5, 7]`` or numpy integers from Python."""
+
+    metavar = "N|HxW"
+
+    def parse(self, text):
+        return parse_pair(text)
+
+    def from_python(self, value):
+        if _integer(value):
+            v = _int64(value)
+            return (v, v)
+        if isinstance(value, (tuple, list, np.ndarray)):
+            items = list(value)
+            if len(items) == 2 and all(_integer(v) for v in items):
+                return (_int64(items[0]), _int64(items[1]))
+        raise SpecError(f"expected a number, a string or an (h, w) pair, got {value!r}")
+
+    def spell(self, value):
+        return str(value[0]) if value[0] == value[1] else f"{value[0]}x{value[1]}"
+
+
+class Int(ValueType):
+    """An integer in ASCII digits, optionally in ``[low, high]``."""
+
+    def __init__(self, low: int | None = None, high: int | None = None,
+                 metavar: str | None = None):
+        self.low, self.high, self.metavar = low, high, metavar
+
+    def parse(self, text):
+        return self._in_range(parse_int(text))
+
+    def from_python(self, value):
+        if not _integer(value):
+            raise SpecError(f"expected an integer, got {value!r}")
+        return self._in_range(_int64(value))
+
+    def _in_range(self, v: int) -> int:
+        if self.low is not None and not self.low <= v <= self.high:
+            raise SpecError(f"must be between {self.low} and {self.high}, got {v}")
+        return v
+
+
+_NUMBER = re.compile(r"\s*(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:e[-+]?[0-9]+)?\s*", re.ASCII | re.I)
+
+
+class Float(ValueType):
+    """A finite non-negative decimal number in ``[low, high]`` (no ``nan``, ``inf``, ``٥``)."""
+
+    def __init__(self, low: float, high: float, metavar: str | None = None,
+                 what: str = "a number"):
+        self.low, self.high, self.metavar, self.what = low, high, metavar, what
+
+    def parse(self, text):
+        if not _NUMBER.fullmatch(text):
+            raise SpecError(f"expected {self.what}, got {shown(text)}")
+        return self._in_range(float(text), shown(text))
+
+    def from_python(self, value):
+        if not isinstance(value, numbers.Real) or _is_bool(value) or not math.isfinite(value):
+            raise SpecError(f"expected a number, got {value!r}")
+        return self._in_range(float(value), repr(value))
+
+    def _in_range(self, v: float, text: str) -> float:
+        if not self.low <= v <= self.high:
+            raise SpecError(f"must be between {self.low:g} and {self.high:g}, got {text}")
+        return v
+
+    def spell(self, value):
+        return f"{value:g}"
+
+
+class Choice(ValueType):
+    def __init__(self, choices: tuple[str, ...], metavar: str | None = None):
+        self.choices = tuple(choices)
+        self.metavar = metavar or "{" + ",".join(self.choices) + "}"
+
+    def parse(self, text):
+        if text not in self.choices:
+            raise SpecError(f"invalid choice: {text!r} (choose from {', '.join(self.choices)})")
+        return text
+
+
+class Flag(ValueType):
+    """On or off: a command-line flag without a value, ``true``/``false`` elsewhere."""
+
+    def parse(self, text):
+        raise SpecError(f"expected true or false, got {text!r}")
+
+    def from_python(self, value):
+        if not _is_bool(value):
+            raise SpecError(f"expected true or false, got {value!r}")
+        return bool(value)
+
+
+class Text(ValueType):
+    def parse(self, text):
+        return text
+
+
+class Folder(ValueType):
+    """A path: a string or a :class:`pathlib.Path` (kept as the string it spells)."""
+
+    metavar = "DIR"
+
+    def parse(self, text):
+        return text
+
+    def from_python(self, value):
+        if isinstance(value, os.PathLike):
+            path = os.fspath(value)
+            if isinstance(path, str):
+                return path
+        raise SpecError(f"expected a path, got {value!r}")
+
+
+# --- declarations -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Option:
+    """One option as every front end sees it."""
+    name: str                   # the Python name, the dataclass field
+    flags: tuple[str, ...]      # command-line flags; () for the positional NAME
+    type: ValueType
+    help: str
+    default: object = None
+    #: Whether it decides what the figure shows (part of the cache key); options that
+    #: only say where, whether or in which file type are not.
+    picture: bool = True
+
+    @property
+    def label(self) -> str:
+        """How messages name it, as argparse does: ``-i/--input-size``."""
+        return "/".join(self.flags) if self.flags else self.name.upper()
+
+    @property
+    def long_names(self) -> list[str]:
+        """Every name it answers to in Python and config files (``type``, ``format``)."""
+        names = [self.name] + [f[2:].replace("-", "_") for f in self.flags
+                               if f.startswith("--")]
+        return list(dict.fromkeys(names))
+
+    @property
+    def is_flag(self) -> bool:
+        return isinstance(self.type, Flag)
+
+    def convert(self, value):
+        try:
+            return self.type.coerce(value)
+        except SpecError as e:
+            raise SpecError(f"argument {self.label}: {e}") from None
+
+    def help_text(self) -> str:
+        """The help line, with the default where one means something and is not stated."""
+        if self.default in (None, False, "") or "default" in self.help:
+            return self.help
+        return f"{self.help} (default: {self.type.spell(self.default)})"
+
+
+def option(default, *flags: str, type: ValueType, help: str, picture: bool = True):
+    """A dataclass field declaring an option; the field's name is the option's name."""
+    return field(default=default, metadata={"option": (flags, type, help, picture)})
+
+
+def declared(cls_or_options) -> list[Option]:
+    """The options of an options class, in declaration order (the shared ones first)."""
+    out = []
+    for f in fields(cls_or_options):
+        flags, vtype, help_, picture = f.metadata["option"]
+        out.append(Option(f.name, flags, vtype, help_, f.default, picture))
+    return out
+
+
+@dataclass(frozen=True)
+class FigureOptions:
+    """The options every figure kind has. Values are converted and checked one by one on
+    construction (``FigureOptions(input_size=5)`` holds ``(5, 5)``); what depends on
+    several of them is checked when the figure is planned."""
+
+    name: str | None = option(None, type=Text(), picture=False,
+                              help="base name of the outputs (default: from kind and "
+                                   "parameters)")
+    input_size: tuple = option((5, 5), "-i", "--input-size", type=Pair(),
+                               help="the input's size, N or HxW")
+    kernel_size: tuple = option((3, 3), "-k", "--kernel-size", type=Pair(),
+                                help="the kernel's size, N or HxW")
+    stride: tuple = option((1, 1), "-s", "--stride", type=Pair(), help="stride, N or HxW")
+    padding: tuple = option((0, 0), "-p", "--padding", type=Pair(),
+                            help="zero padding on each side, N or HxW")
+    dilation: tuple = option((1, 1), "-d", "--dilation", type=Pair(),
+                             help="spacing of the kernel's taps, N or HxW")
+    output_size: tuple | None = option(
+        None, "-o", "--output-size", type=Pair(),
+        help="the conv's output size; an error unless it equals the computed one")
+    transposed: bool = option(False, "-t", "--transposed", type=Flag(),
+                              help="show the transposed conv of the conv given by -i -k -s -p -d")
+    output_padding: tuple | None = option(
+        None, "--output-padding", type=Pair(),
+        help="transposed only (default: so the transposed output is exactly -i)")
+    step: int | None = option(None, "-e", "--step", type=Int(metavar="STEP"),
+                              help="step to draw, 0-based, row-major (default 0; not with -a)")
+    animation: bool = option(False, "-a", "--animation", type=Flag(),
+                             help="draw every step: OUT/NAME.pdf (one page each) and the "
+                                  "animation, GIF/NAME.gif (or -y's format)")
+    type: str | None = option(
+        None, "-y", "--type", "--format", type=Choice(FORMATS, metavar="TYPE"), picture=False,
+        help="a single step: png (default), pdf or svg; with -a the animation: gif (default), "
+             "webp, apng, mp4, webm, html (interactive player) or svg (animated, no script)")
+    quality: int = option(600, "-q", "--quality", type=Int(10, 2400, "DPI"), picture=False,
+                          help="DPI of a single step")
+    quality_animation: int = option(
+        150, "-qa", "--quality-animation", type=Int(10, 600, "DPI"), picture=False,
+        help="DPI of the frames of a raster animation (gif, webp, apng, video)")
+    delay: int = option(1000, "--delay", type=Int(10, 60000, "MS"), picture=False,
+                        help="milliseconds per animation frame")
+    out_dir: str = option("out", "--out-dir", type=Folder(), picture=False,
+                          help="where frames and PDFs go")
+    gif_dir: str = option("gif", "--gif-dir", type=Folder(), picture=False,
+                          help="where animations (of any format) go")
+    json: bool = option(False, "--json", type=Flag(), picture=False,
+                        help="also write OUT/NAME.json, the figure data")
+    caption: str = option("", "--caption", type=Text(),
+                          help="text under the figure, taken literally")
+    theme: str = option("light", "--theme", type=Choice(THEMES),
+                        help="Solarized light, or dark for dark-mode pages")
+    transparent: bool = option(False, "--transparent", type=Flag(),
+                               help="no page background (PDF, PNG and GIF)")
+    width: float | None = option(None, "--width", type=Float(1.0, 100.0, metavar="CM"),
+                                 help="scale every page to this width (default: the natural "
+                                      "size, at which text is at least 7 pt)")
+    no_cache: bool = option(False, "--no-cache", type=Flag(), picture=False,
+                            help="neither read nor write the cache")
+    quiet: bool = option(False, "--quiet", type=Flag(), picture=False, help="no progress bar")
+    verify: bool = option(False, "--verify", type=Flag(), picture=False,
+                          help="first recompute the figure's numbers on --backend; stop if "
+                               "they differ")
+    backend: str = option("auto", "--backend", type=Choice(BACKENDS), picture=False,
+                          help="where verify runs: a GPU if present, else the CUDA simulator")
+
+    def __post_init__(self):
+        for opt in declared(self):
+            value = getattr(self, opt.name)
+            if value is not None or opt.default is not None:
+                object.__setattr__(self, opt.name, opt.convert(value))
+
+    @classmethod
+    def options(cls) -> list[Option]:
+        return declared(cls)
+
+    @classmethod
+    def by_name(cls) -> dict[str, Option]:
+        """Options by every name they answer to (``input_size``, ``format`` for ``type``)."""
+        out: dict[str, Option] = {}
+        for opt in declared(cls):
+            for n in opt.long_names:
+                out.setdefault(n, opt)
+        return out
+
+    def picture(self) -> dict:
+        """The values that decide what the figure shows (the cache key's part)."""
+        return {o.name: getattr(self, o.name) for o in declared(self) if o.picture}
