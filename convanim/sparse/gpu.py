@@ -38,7 +38,8 @@ class Launch:
     On a GPU it calls the compiled kernel's ``launch`` directly (the kernel has one
     explicit signature, so the dispatcher's per-call type inference and launch
     configuration object are skipped); the simulator has no compiled kernel and goes
-    through the ordinary ``kernel[grid, block](...)``.
+    through the ordinary ``kernel[grid, block](...)``, as does a GPU run with
+    ``CONVANIM_DIRECT_LAUNCH=0`` (to measure what the direct call saves).
     """
 
     def __init__(self, name, kernel, grid, block, fixed=()):
@@ -47,7 +48,8 @@ class Launch:
         self.name, self.kernel, self.fixed = name, kernel, tuple(fixed)
         self.grid, self.block = normalize_kernel_dimensions(grid, block)
         overloads = getattr(kernel, "overloads", None)
-        self.direct = None if SIMULATOR or not overloads else next(iter(overloads.values()))
+        direct = not SIMULATOR and overloads and os.environ.get("CONVANIM_DIRECT_LAUNCH") != "0"
+        self.direct = next(iter(overloads.values())) if direct else None
 
     def arguments(self, runtime: int) -> int:
         """Array arguments marshalled at each launch (there are no scalar ones)."""

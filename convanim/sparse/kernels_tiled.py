@@ -51,6 +51,10 @@ def _bsr_tiled(xp, out, meta, wts):
     d0 = (row % per_group) * 8
     win = WH * WW
     npix = TH * TW
+    slanes = 32 if nt >= 32 else nt   # staging: rows of the window, a warp's lanes along each
+    srows = nt // slanes
+    srow = tid // slanes
+    slane = tid % slanes
     # shared-window origin of each of this thread's four pixels (a pixel past the tile
     # reads pixel 0's window, always staged, and is not written)
     q = tid if tid < npix else 0
@@ -74,16 +78,19 @@ def _bsr_tiled(xp, out, meta, wts):
             wbase = (t * bc + c0) * taps * 8
             for i in range(tid, cc * taps * 8, nt):
                 sw[i] = wts[wbase + i]
-            for i in range(tid, cc * win, nt):
-                cl = i // win
-                r = i - cl * win
-                y = oy0 * sh + r // WW
-                x = ox0 * sw_ + r % WW
+            # a row of the window per group of ``lanes`` threads: one division a row,
+            # not one an element, and consecutive threads read consecutive addresses
+            for rr in range(srow if srow < srows else cc * WH, cc * WH, srows):
+                cl = rr // WH
+                y = oy0 * sh + rr - cl * WH
                 c = cfirst + c0 + cl
-                v = float32(0.0)
-                if c < Cg and y < Hp and x < Wp:
-                    v = xp[((plane + c) * Hp + y) * Wp + x]
-                sx[i] = v
+                src = ((plane + c) * Hp + y) * Wp + ox0 * sw_
+                inside = c < Cg and y < Hp
+                for xx in range(slane, WW, slanes):
+                    v = float32(0.0)
+                    if inside and ox0 * sw_ + xx < Wp:
+                        v = xp[src + xx]
+                    sx[rr * WW + xx] = v
             cuda.syncthreads()
             for cl in range(cc):
                 for ky in range(kh):
@@ -157,15 +164,16 @@ def _csr_tiled(xp, out, meta, vals):
     for c0 in range(c_lo, c_hi, CC):
         c1 = min(c0 + CC, c_hi)
         cuda.syncthreads()
-        for i in range(tid, (c1 - c0) * win, nt):
-            cl = i // win
-            r = i - cl * win
-            y = oy0 * sh + r // WW
-            x = ox0 * sw_ + r % WW
-            v = float32(0.0)
-            if y < Hp and x < Wp:
-                v = xp[((plane + c0 + cl) * Hp + y) * Wp + x]
-            sx[i] = v
+        # one window row per warp (channel group) at a time, lanes along the row
+        for rr in range(m, (c1 - c0) * WH, M):
+            cl = rr // WH
+            y = oy0 * sh + rr - cl * WH
+            src = ((plane + c0 + cl) * Hp + y) * Wp + ox0 * sw_
+            for xx in range(lane, WW, lanes):
+                v = float32(0.0)
+                if y < Hp and ox0 * sw_ + xx < Wp:
+                    v = xp[src + xx]
+                sx[rr * WW + xx] = v
         cuda.syncthreads()
         if have:
             for j in range(meta[row + c0], meta[row + c1]):
