@@ -218,12 +218,18 @@ def test_gpu_benchmark_code_paths_run_on_the_simulator(tmp_path):
     from helpers import PROJECT
     out = tmp_path / "b.csv"
     proc = subprocess.run([sys.executable, str(PROJECT / "benchmarks/sparse_gpu.py"), "--smoke",
-                           "--csv", str(out)], capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr
+                           "--csv", str(out), "--peak-tflops", "60", "--peak-gbs", "3000"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "| vgg16 | 1 | 90% |" in proc.stdout
     rows = out.read_text().splitlines()
     assert rows[0].startswith("network,layer,count,batch,structure,sparsity,method,ms,e2e_ms,macs")
-    assert len(rows) == 1 + 2 * 4  # two configurations, four methods
+    assert len(rows) == 1 + 2 * 6  # two configurations, six methods (two of them tiled)
+    # every method's output was checked against numpy, and the roofline and host rows ran
+    assert "WRONG OUTPUT" not in proc.stdout
+    assert "| vgg16 | 4x6x6->4 s1 | 1 | 50% in 8×8 blocks | bsr_tiled |" in proc.stdout
+    assert "| CSR tiled | 1 | 4 |" in proc.stdout and "| CSR | 1 | 15 |" in proc.stdout
+    assert "Goals of issue 23" in proc.stdout
 
 
 @pytest.mark.parametrize("op", ["conv2d", "conv_transpose2d"])

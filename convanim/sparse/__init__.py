@@ -6,7 +6,10 @@ Layouts and names are PyTorch's: ``x`` is ``(N, C, H, W)``; ``conv2d``'s ``w`` i
 reports one, else Numba's CUDA simulator), ``cuda``, ``simulator``, ``numpy``, or
 ``torch`` (PyTorch's own operations: a witness to check against, not our kernels).
 Zero weights are skipped (CSR, or block-CSR with ``method="bsr"``); ``method="dense"``
-is the im2col + GEMM baseline. Importing this package does not import numba.
+is the im2col + GEMM baseline. ``method="csr_tiled"`` and ``"bsr_tiled"`` are round
+two's kernels (input tiles staged in shared memory, packed launch arguments): selectable,
+not the defaults until a GPU run shows them faster. Importing this package does not
+import numba.
 """
 from __future__ import annotations
 

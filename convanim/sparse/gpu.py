@@ -1,6 +1,10 @@
 """Host side of the CUDA backend: layouts, launches, and the MACs each kernel did."""
 from __future__ import annotations
 
+import hashlib
+import os
+from collections import OrderedDict
+
 import numpy as np
 
 from .. import geometry
@@ -9,6 +13,54 @@ from .formats import BSRWeights, CSRWeights
 from .reference import pair
 
 cuda = K.cuda
+SIMULATOR = os.environ.get("NUMBA_ENABLE_CUDASIM") == "1"
+TILED = ("csr_tiled", "bsr_tiled")
+#: thread-block shapes of the tiled kernels: the GPU's, and the simulator's (each
+#: simulated thread is a Python thread, so it gets small blocks and tiles)
+TILED_DEFAULTS = {
+    "bsr_tiled": dict(threads=16, width=8) if SIMULATOR else dict(threads=64, width=32),
+    "csr_tiled": dict(channels=2, lanes=8, width=8) if SIMULATOR else
+    dict(channels=8, lanes=32, width=32),
+}
+
+
+def _target_blocks() -> int:
+    """About two thread blocks per SM: fewer leaves the GPU part idle (the simulator
+    has no SMs, so it never splits unless a test asks)."""
+    if SIMULATOR:
+        return 0
+    return 2 * cuda.get_current_device().MULTIPROCESSOR_COUNT
+
+
+class Launch:
+    """One kernel launch fixed at plan time: grid, block and the plan's own arrays.
+
+    On a GPU it calls the compiled kernel's ``launch`` directly (the kernel has one
+    explicit signature, so the dispatcher's per-call type inference and launch
+    configuration object are skipped); the simulator has no compiled kernel and goes
+    through the ordinary ``kernel[grid, block](...)``, as does a GPU run with
+    ``CONVANIM_DIRECT_LAUNCH=0`` (to measure what the direct call saves).
+    """
+
+    def __init__(self, name, kernel, grid, block, fixed=()):
+        from numba.cuda.errors import normalize_kernel_dimensions
+
+        self.name, self.kernel, self.fixed = name, kernel, tuple(fixed)
+        self.grid, self.block = normalize_kernel_dimensions(grid, block)
+        overloads = getattr(kernel, "overloads", None)
+        direct = not SIMULATOR and overloads and os.environ.get("CONVANIM_DIRECT_LAUNCH") != "0"
+        self.direct = next(iter(overloads.values())) if direct else None
+
+    def arguments(self, runtime: int) -> int:
+        """Array arguments marshalled at each launch (there are no scalar ones)."""
+        return runtime + len(self.fixed)
+
+    def __call__(self, *arrays):
+        args = (*arrays, *self.fixed)
+        if self.direct is not None:
+            self.direct.launch(args, self.grid, self.block, 0, 0)
+        else:
+            self.kernel[self.grid, self.block](*args)
 
 
 def _padded(x, p, value=0.0):
@@ -20,11 +72,14 @@ class Conv2dPlan:
 
     ``launch`` runs only the kernels, so a benchmark times what the GPU does.
     Methods: ``csr`` (four pixels a thread), ``escoin`` (one pixel a thread, the
-    baseline), ``bsr`` and ``dense``.
+    baseline), ``bsr`` and ``dense``; ``csr_tiled`` and ``bsr_tiled`` (round two, see
+    ``kernels_tiled``) take ``options`` (their block shapes, ``splits``, ``split_len``).
+    ``launches`` lists ``(kernel, array arguments, scalar arguments)`` of one
+    ``launch``: what the host marshals on every call.
     """
 
     def __init__(self, x_shape, w, stride, padding, dilation, groups, method="csr",
-                 block=(8, 8)):
+                 block=(8, 8), options=None):
         self.s, self.p, self.d = pair(stride), pair(padding), pair(dilation)
         self.n, self.c, h, wd = x_shape
         self.dout, self.cg, self.kh, self.kw = w.shape
@@ -32,7 +87,9 @@ class Conv2dPlan:
         self.out = geometry.conv_output_size((h, wd), (self.kh, self.kw), self.s, self.p, self.d)
         self.hp, self.wp = h + 2 * self.p[0], wd + 2 * self.p[1]
         oh, ow = self.out
-        if method in ("csr", "escoin"):
+        if method in TILED:
+            self._tiled(x_shape, w, dict(TILED_DEFAULTS[method], **(options or {})))
+        elif method in ("csr", "escoin"):
             csr = CSRWeights.from_dense(w)
             self.args = [cuda.to_device(a) for a in (
                 csr.indptr, csr.offsets((self.hp, self.wp), self.d), csr.values)]
@@ -50,7 +107,42 @@ class Conv2dPlan:
             self.prod = cuda.device_array((dg, self.n * oh * ow), dtype=np.float32)
             self.macs = self.n * self.dout * self.cg * self.kh * self.kw * oh * ow
         else:
-            raise ValueError(f"unknown method {method!r}; choose csr, escoin, bsr or dense")
+            raise ValueError(f"unknown method {method!r}; choose csr, escoin, bsr, dense, "
+                             "csr_tiled or bsr_tiled")
+        if method not in TILED:
+            self.launches = self._classic_launches()
+
+    def _tiled(self, x_shape, w, opts):
+        from . import kernels_tiled as KT
+        from . import tiling
+
+        oh, ow = self.out
+        common = (x_shape, w, self.s, self.p, self.d, self.groups)
+        if self.method == "bsr_tiled":
+            packed, bsr = tiling.pack_bsr(*common, opts["threads"], opts["width"],
+                                          _target_blocks(), opts.get("split_len"))
+            self.macs = self.n * oh * ow * bsr.macs_per_pixel()
+        else:
+            packed, csr = tiling.pack_csr(*common, opts["channels"], opts["lanes"],
+                                          opts["width"], _target_blocks(), opts.get("splits"))
+            self.macs = self.n * oh * ow * csr.nnz
+        self.packed = packed
+        # a weightless layer still gets a one-element array: Numba will not pass an empty one
+        values = packed.values if packed.values.size else np.zeros(1, np.float32)
+        fixed = (cuda.to_device(packed.meta), cuda.to_device(values))
+        main = Launch(self.method, KT.get(self.method), packed.grid, packed.threads, fixed)
+        size = self.n * self.dout * oh * ow
+        self._run = [Launch("zero", KT.get("zero"), min(1024, -(-size // 256)), 256)] \
+            if packed.atomic else []
+        self._run.append(main)
+        self.launches = [(la.name, la.arguments(1 if la.name == "zero" else 2), 0)
+                         for la in self._run]
+
+    def _classic_launches(self):
+        scalars = {"escoin": 10, "csr": 10, "bsr": 16}
+        if self.method in scalars:
+            return [(self.method, 5, scalars[self.method])]
+        return [("im2col", 2, 10), ("gemm", 3, 0), ("place_group", 2, 1)] * self.groups
 
     def padded(self, x):
         """The input, padded, on the device (flat for csr and bsr, 4-D for dense)."""
@@ -64,6 +156,10 @@ class Conv2dPlan:
         return cuda.device_array(shape, dtype=np.float32)
 
     def launch(self, xp, out) -> None:
+        if self.method in TILED:
+            for la in self._run:
+                la(out) if la.name == "zero" else la(xp, out)
+            return
         oh, ow = self.out
         dg = self.dout // self.groups
         grid = (K.blocks(oh * ow), self.n * self.dout)
@@ -89,9 +185,31 @@ class Conv2dPlan:
                 K.place_group[(-(-cols // K.THREADS), dg), K.THREADS](self.prod, out, g * dg)
 
 
-def conv2d(x, w, stride, padding, dilation, groups, method="csr", block=(8, 8)):
+_PLANS: OrderedDict = OrderedDict()
+PLAN_CACHE = 16
+
+
+def cached_plan(x_shape, w, stride, padding, dilation, groups, method="csr", block=(8, 8),
+                options=None) -> Conv2dPlan:
+    """A plan per (layer, weights' bytes): the second call with the same weights skips
+    compressing and uploading them. Weights are keyed by content (a BLAKE2 digest), so
+    changing an array in place can never reuse a stale plan."""
+    w = K.as_f32(w)
+    key = (tuple(x_shape), w.shape, hashlib.blake2b(w.tobytes(), digest_size=16).digest(),
+           pair(stride), pair(padding), pair(dilation), groups, method, tuple(block),
+           tuple(sorted((options or {}).items())))
+    plan = _PLANS.pop(key, None)
+    if plan is None:
+        plan = Conv2dPlan(x_shape, w, stride, padding, dilation, groups, method, block, options)
+    _PLANS[key] = plan
+    while len(_PLANS) > PLAN_CACHE:
+        _PLANS.popitem(last=False)
+    return plan
+
+
+def conv2d(x, w, stride, padding, dilation, groups, method="csr", block=(8, 8), options=None):
     """Returns (output, MACs done)."""
-    plan = Conv2dPlan(x.shape, w, stride, padding, dilation, groups, method, block)
+    plan = cached_plan(x.shape, w, stride, padding, dilation, groups, method, block, options)
     out = plan.output()
     plan.launch(plan.padded(x), out)
     oh, ow = plan.out
