@@ -333,3 +333,59 @@ def phase_conv(phase: str, i: Pair, k: Pair, s: Pair, p: Pair, d: Pair) -> Lower
     if phase == "loss":
         return transposed_conv(i, k, s, p, d, auto_output_padding(i, k, s, p, d))
     return PHASES[phase](i, k, s, p, d)
+
+
+@dataclass(frozen=True)
+class Grouped:
+    """A grouped convolution over channel planes, every plane the same direct conv.
+
+    ``planes_in`` operand planes and ``planes_out`` output planes fall into ``groups``
+    equal groups (PyTorch's ``groups``); output plane ``q`` reads only the operand planes
+    of its group. One step per output cell of every output plane: plane by plane,
+    row-major within each, so ``steps = planes_out * oh * ow``.
+    """
+
+    plane: Lowered
+    planes_in: int = 1
+    planes_out: int = 1
+    groups: int = 1
+
+    @property
+    def rows(self) -> Axis:
+        return self.plane.rows
+
+    @property
+    def cols(self) -> Axis:
+        return self.plane.cols
+
+    @property
+    def in_per_group(self) -> int:
+        return self.planes_in // self.groups
+
+    @property
+    def out_per_group(self) -> int:
+        return self.planes_out // self.groups
+
+    @property
+    def steps(self) -> int:
+        return self.planes_out * self.plane.steps
+
+    def step_cell(self, step: int) -> tuple[int, int, int]:
+        """``(plane, y, x)`` of a step's output cell."""
+        q, rest = divmod(step, self.plane.steps)
+        return (q, *self.plane.step_cell(rest))
+
+    def window(self, step: int) -> tuple[np.ndarray, np.ndarray]:
+        """Canvas rows and columns of the taps at ``step`` (the same on every plane read)."""
+        return self.plane.window(step % self.plane.steps)
+
+    def group_of_output(self, q: int) -> int:
+        return q // self.out_per_group
+
+    def group_of_input(self, j: int) -> int:
+        return j // self.in_per_group
+
+    def inputs_of(self, q: int) -> range:
+        """The operand planes output plane ``q`` reads: those of its group."""
+        g = self.group_of_output(q)
+        return range(g * self.in_per_group, (g + 1) * self.in_per_group)

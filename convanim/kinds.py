@@ -9,6 +9,7 @@ from .errors import SpecError
 from .kind import Kind
 from .scenes.alphabet import Alphabet
 from .scenes.arithmetic import Arithmetic
+from .scenes.channels import Channels
 from .scenes.im2col import Im2col
 from .scenes.numerical import Numerical
 
@@ -39,5 +40,5 @@ def get(name: str) -> Kind:
         raise SpecError(f"unknown kind {name!r} (choose from {', '.join(_KINDS)})") from None
 
 
-for _kind in (Arithmetic(), Numerical(), Alphabet(), Im2col()):
+for _kind in (Arithmetic(), Numerical(), Alphabet(), Im2col(), Channels()):
     register(_kind)

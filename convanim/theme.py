@@ -21,6 +21,10 @@ def mix(a: str, b: str, t: float) -> str:
 # Solarized (Ethan Schoonover)
 BASE03, BASE02, BASE1, BASE2, BASE3 = "002B36", "073642", "93A1A1", "EEE8D5", "FDF6E3"
 YELLOW, ORANGE, BLUE, CYAN = "B58900", "CB4B16", "268BD2", "2AA198"
+MAGENTA, GREEN, VIOLET, RED = "D33682", "859900", "6C71C4", "DC322F"
+#: The accents that tell the groups of a channels figure apart, in order: group 0 is
+#: the plain data blue; yellow, the current-step highlight's hue, comes last.
+GROUP_ACCENTS = (BLUE, MAGENTA, GREEN, ORANGE, VIOLET, CYAN, RED, YELLOW)
 
 PALETTES = {
     "light": {
@@ -36,10 +40,20 @@ PALETTES = {
         "entry": mix(BLUE, BASE03, .25), "current": mix(YELLOW, BASE03, .55),
     },
 }
+# Per group of a channels figure: a tint for its cells (as pale as "data", so text and
+# the highlight keep their contrast) and the full accent for its outlines and names.
+for _theme, _bg, _t in (("light", BASE3, .22), ("dark", BASE03, .25)):
+    for _g, _accent in enumerate(GROUP_ACCENTS):
+        PALETTES[_theme][f"group{_g}"] = mix(_accent, _bg, _t)
+        PALETTES[_theme][f"groupline{_g}"] = _accent
+GROUPS = len(GROUP_ACCENTS)
 #: Fills a cell can have; text and the highlight are checked against each.
-FILLS = ("background", "data", "padding", "inserted", "outpad", "output", "entry", "current")
+GROUP_FILLS = tuple(f"group{g}" for g in range(GROUPS))
+FILLS = ("background", "data", "padding", "inserted", "outpad", "output", "entry",
+         "current", *GROUP_FILLS)
 #: Kinds the current-step highlight must stand out from.
-HIGHLIGHTED_AGAINST = ("data", "padding", "inserted", "outpad", "output", "entry")
+HIGHLIGHTED_AGAINST = ("data", "padding", "inserted", "outpad", "output", "entry",
+                       *GROUP_FILLS)
 
 
 def palette(theme: str = "light") -> dict[str, str]:

@@ -44,14 +44,15 @@ def _img(a) -> np.ndarray:
     return np.asarray(a, dtype=np.float32)[None, None]
 
 
-def _conv(op, x, w, spec: ConvSpec, backend: str):
+def _conv(op, x, w, spec: ConvSpec, backend: str, groups: int = 1):
     from . import sparse
 
     i, k, s, p, d = spec.args
     if op == "conv2d":
-        return sparse.run("conv2d", x, w, stride=s, padding=p, dilation=d, backend=backend)
+        return sparse.run("conv2d", x, w, stride=s, padding=p, dilation=d, groups=groups,
+                          backend=backend)
     return sparse.run("conv_transpose2d", x, w, stride=s, padding=p, dilation=d,
-                      output_padding=spec.output_padding, backend=backend)
+                      output_padding=spec.output_padding, groups=groups, backend=backend)
 
 
 def check_numerical(data: dict, backend: str) -> list[Check]:
@@ -95,6 +96,46 @@ def check_alphabet(data: dict, backend: str, seed: int = 0) -> list[Check]:
         got = r.output.ravel()
         error = float(np.abs(got - want).max()) if got.size == want.size else float("inf")
         checks.append(Check(f"alphabet {name}", r.backend, error, r.macs, r.dense_macs))
+    return checks
+
+
+def _error(got: np.ndarray, want: np.ndarray) -> float:
+    return float(np.abs(got - want).max()) if got.shape == want.shape else float("inf")
+
+
+def check_channels(data: dict, backend: str) -> list[Check]:
+    """Every output cell of every plane against conv2d / conv_transpose2d with groups, and
+    every plane's partial sum against a depthwise conv on the same backend.
+
+    The partial sum of operand plane j into output plane q is plane j convolved with one
+    slice, so all of them at once are a conv with ``groups = planes_in`` and ``m =
+    planes_out / G`` outputs per plane: output channel ``j*m + t`` is plane j's part of
+    output plane ``(j // (planes_in/G)) * m + t``. For conv2d its weight gathers the
+    slices; ConvTranspose2d's weight (in x out/G x kh x kw) already has that layout.
+    """
+    spec = spec_of(data)
+    G = data["groups"]
+    op = "conv_transpose2d" if spec.transposed else "conv2d"
+    x = np.asarray(data["input"], dtype=np.float32)[None]
+    w = np.asarray(data["kernel"], dtype=np.float32)
+    r = _conv(op, x, w, spec, backend, groups=G)
+    checks = [Check(f"channels output, {len(data['output'])} planes, groups={G}", r.backend,
+                    _error(r.output[0], np.asarray(data["output"], dtype=np.float32)), r.macs,
+                    r.dense_macs)]
+    pin = x.shape[1]
+    shown = np.asarray(data["partial_sums"], dtype=np.float32)  # (out, in/G, oh, ow)
+    pout, per_in = shown.shape[:2]
+    m = pout // G
+    channel = np.arange(pin * m)
+    j, t = channel // m, channel % m
+    q, jj = (j // per_in) * m + t, j % per_in
+    if spec.transposed:
+        wd = w
+    else:
+        wd = w[q, jj][:, None]
+    r = _conv(op, x, wd, spec, backend, groups=pin)
+    checks.append(Check("channels partial sums, every plane of every step", r.backend,
+                        _error(r.output[0], shown[q, jj]), r.macs, r.dense_macs))
     return checks
 
 

@@ -1,0 +1,328 @@
+"""Channels: C input planes, D filters of C/G slices, D output planes, in G groups.
+
+Every real convolution has channels; this kind draws how they combine. The figure is
+the filter bank laid out as a matrix: the input planes down the left, one column per
+filter, the slice of filter q that multiplies plane j in row j of column q (empty
+where plane j is outside q's group, so groups show as blocks on the diagonal), and
+each filter's output plane under its column. A step is one output cell of one output
+plane: the window on every plane of the filter's group, the filter's slices, each
+plane's partial sum beside its slice, and their total in the output cell.
+
+As everywhere, -i -k -s -p -d describe the forward conv, and so do --in-channels,
+--out-channels and --groups: ``-t`` draws its transposed conv, which maps the D planes
+of its output back to C planes with the same weight tensor (D x C/G x kh x kw, which is
+how ``ConvTranspose2d(D, C, groups=G)`` stores it). The numbers come from the
+geometry's gather map, as in :mod:`convanim.scenes.numerical`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import geometry
+from ..kind import Kind, format_torch
+from ..options import FigureOptions, Flag, Int, option
+from ..spec import ConvSpec, SpecError
+from ..theme import GROUPS
+from . import canvas_grid, canvas_kinds, format_number, grid_lines, too_large
+
+#: Planes drawn on either side: each is a grid of numbers, and eight of them stacked
+#: already fill a page at a legible size. Groups are at most this many too, so each
+#: has one of the theme's group colours.
+MAX_PLANES = min(8, GROUPS)
+#: Canvas cells per axis of one plane beyond which its numbers no longer fit.
+MAX_CANVAS = 12
+#: Cells the stacked input planes may span down the page, and the filter bank across.
+MAX_TALL = 48
+MAX_WIDE = 64
+#: Products of one plane's line of the arithmetic beyond which it is summarised.
+MAX_TERMS = 16
+#: Layout, in cells: room right of a slice for its partial sum, gaps between rows,
+#: between the planes and the first filter, and between the filter bank and the outputs.
+PARTIAL = 1.9
+ROW_GAP = 0.8
+BANK_GAP = 1.4
+OUT_GAP = 1.6
+
+
+@dataclass(frozen=True)
+class ChannelsOptions(FigureOptions):
+    in_channels: int = option(1, "--in-channels", type=Int(1, 1 << 20, "C"),
+                              help="input channels of the conv (default 1)")
+    out_channels: int = option(1, "--out-channels", type=Int(1, 1 << 20, "D"),
+                               help="output channels, filters (default 1)")
+    groups: int = option(1, "--groups", type=Int(1, 1 << 20, "G"),
+                         help="groups; both channel counts divisible by it (default 1)")
+    seed: int = option(1234, "--seed", type=Int(0, 2**63 - 1, "N"), help="seed of the values drawn")
+    labels: bool = option(False, "--labels", type=Flag(),
+                          help="name the case (depthwise, pointwise) and give every size")
+
+
+def planes(spec: ConvSpec, options) -> tuple[int, int]:
+    """Planes of the operation drawn, (in, out): the conv's (C, D), or (D, C) for ``-t``."""
+    c, d = options.in_channels, options.out_channels
+    return (d, c) if spec.transposed else (c, d)
+
+
+def grouped(spec: ConvSpec, options) -> geometry.Grouped:
+    """The figure's operation: the spec's direct conv on every plane, in groups."""
+    pin, pout = planes(spec, options)
+    return geometry.Grouped(spec.lowered(), pin, pout, options.groups)
+
+
+def draw_values(spec: ConvSpec, options) -> tuple[np.ndarray, np.ndarray]:
+    """Operand values 0..3 (planes_in x h x w) and weights 0..2 (D x C/G x kh x kw).
+
+    Drawn as :func:`convanim.scenes.numerical.draw_values` draws them, so a 1 -> 1
+    figure shows the numerical figure's numbers for the same seed.
+    """
+    g = grouped(spec, options)
+    rng = np.random.default_rng(options.seed)
+    operand = rng.integers(0, 4, size=(g.planes_in, *g.plane.operand))
+    kernel = rng.integers(0, 3, size=(options.out_channels,
+                                      options.in_channels // options.groups, *spec.kernel_size))
+    return operand, kernel
+
+
+def slice_weights(spec: ConvSpec, g: geometry.Grouped, kernel: np.ndarray) -> np.ndarray:
+    """``(planes_out, in_per_group, kh, kw)``: the weights each tap of each slice multiplies.
+
+    Forward: slice j of filter q is ``kernel[q, j]``. Transposed: the weight tensor is
+    ConvTranspose2d's (in x out/G x kh x kw), so output plane q reads operand plane
+    ``j`` of its group through ``kernel[j, q mod out/G]``, flipped (the direct conv
+    slides the flipped kernel over the zero-inserted operand).
+    """
+    if not spec.transposed:
+        return kernel
+    out = np.empty((g.planes_out, g.in_per_group, *spec.kernel_size), dtype=kernel.dtype)
+    for q in range(g.planes_out):
+        for jj, j in enumerate(g.inputs_of(q)):
+            out[q, jj] = kernel[j, q % g.out_per_group][::-1, ::-1]
+    return out
+
+
+def compute(spec: ConvSpec, g: geometry.Grouped, operand: np.ndarray, kernel: np.ndarray):
+    """``(output, partials, values, weights)``: output ``(planes_out, oh, ow)``, each
+    plane's partial sum ``(planes_out, in_per_group, oh, ow)``, what every tap reads
+    ``(planes_in, oh, ow, kh, kw)`` and the slices' weights."""
+    gather = g.plane.gather
+    real = gather[..., 0] >= 0
+    values = np.where(real, operand[:, np.where(real, gather[..., 0], 0),
+                                    np.where(real, gather[..., 1], 0)], 0)
+    weights = slice_weights(spec, g, kernel)
+    oh, ow = g.plane.out
+    partials = np.zeros((g.planes_out, g.in_per_group, oh, ow), dtype=np.int64)
+    for q in range(g.planes_out):
+        for jj, j in enumerate(g.inputs_of(q)):
+            partials[q, jj] = np.einsum("abcd,cd->ab", values[j], weights[q, jj])
+    return partials.sum(axis=1), partials, values, weights
+
+
+def _line(values, weights, result) -> dict:
+    terms = [[format_number(v), format_number(w)] for v, w in zip(values.ravel(),
+                                                                   weights.ravel())]
+    return {"terms": terms if len(terms) <= MAX_TERMS else [], "count": len(terms),
+            "result": format_number(result)}
+
+
+def _layout(g: geometry.Grouped, spec: ConvSpec) -> dict:
+    """Where everything goes, in cells: x to the right, y down from the top of row 0."""
+    h, w = g.plane.canvas
+    kh, kw = spec.kernel_size
+    oh, ow = g.plane.out
+    colw = max(kw + PARTIAL, ow + 0.6)
+    rows = [j * (h + ROW_GAP) for j in range(g.planes_in)]
+    cols = [w + BANK_GAP + q * colw for q in range(g.planes_out)]
+    bank_bottom = rows[-1] + h
+    out_top = bank_bottom + OUT_GAP
+    return {"rows": rows, "cols": cols, "slice_dy": (h - kh) / 2, "out_top": out_top,
+            "partial": PARTIAL,
+            "width": cols[-1] + max(kw + PARTIAL - 0.3, ow), "height": out_top + oh,
+            "bank_bottom": bank_bottom}
+
+
+class Channels(Kind):
+    name = "channels"
+    summary = ("Channels: C input planes, D filters of C/G slices, D output planes; "
+               "grouped, depthwise and 1x1 convolutions with their numbers.")
+    Options = ChannelsOptions
+    template = "channels.tex.j2"
+
+    def limits(self, spec: ConvSpec, options) -> str | None:
+        for what, n in (("input", options.in_channels), ("output", options.out_channels)):
+            if n > MAX_PLANES:
+                return (f"figure too large: {n} {what} channels; channels figures draw at "
+                        f"most {MAX_PLANES} planes a side (each is a grid of numbers; more "
+                        f"do not fit a page at a legible size)")
+        low = spec.lowered()
+        what = "zero-inserted, padded input" if spec.transposed else "padded input"
+        reason = too_large("channels", what, low.canvas, MAX_CANVAS)
+        if reason:
+            return reason
+        pin, pout = planes(spec, options)
+        tall = pin * low.canvas[0]
+        if tall > MAX_TALL:
+            return (f"figure too large: {pin} planes of {low.canvas[0]} rows stack to {tall} "
+                    f"rows; channels figures draw at most {MAX_TALL} (fewer channels or a "
+                    f"smaller input)")
+        wide = low.canvas[1] + pout * max(spec.kernel_size[1] + 2, low.out[1] + 1)
+        if wide > MAX_WIDE:
+            return (f"figure too large: the input and {pout} filters side by side span "
+                    f"{wide} columns; channels figures draw at most {MAX_WIDE}")
+        return None
+
+    def check(self, spec: ConvSpec, options) -> None:
+        """PyTorch's rule: both channel counts divisible by the groups."""
+        for what, n in (("--in-channels", options.in_channels),
+                        ("--out-channels", options.out_channels)):
+            if n % options.groups:
+                raise SpecError(f"{what} {n} is not divisible by --groups {options.groups}")
+
+    def lowered(self, spec: ConvSpec, options) -> geometry.Grouped:
+        return grouped(spec, options)
+
+    def name_parts(self, options) -> list[str]:
+        parts = [f"{options.in_channels}to{options.out_channels}"]
+        return parts + ([f"g{options.groups}"] if options.groups != 1 else [])
+
+    def scene(self, spec: ConvSpec, steps: list[int], options) -> dict:
+        g = grouped(spec, options)
+        low = g.plane
+        operand, kernel = draw_values(spec, options)
+        output, partials, values, weights = compute(spec, g, operand, kernel)
+        names = canvas_kinds(low, spec.output_padding)
+        canvas = canvas_grid(low, spec.output_padding)
+        planes_drawn = []
+        for j in range(g.planes_in):
+            grid = [[{"kind": cell["kind"] if cell["kind"] != "data"
+                      else f"group{g.group_of_input(j)}",
+                      "label": format_number(operand[(j, *cell["cell"])]) if cell["cell"]
+                      else "0", "data": cell["cell"] is not None}
+                     for cell in row] for row in canvas]
+            planes_drawn.append({"group": g.group_of_input(j), "cells": grid})
+        slices = [[{"plane": j, "group": g.group_of_output(q),
+                    "weights": [[format_number(v) for v in row] for row in weights[q, jj]]}
+                   for jj, j in enumerate(g.inputs_of(q))] for q in range(g.planes_out)]
+        span = [(a.pad_lo, a.pad_lo + a.span) for a in (low.rows, low.cols)]
+        oh, ow = low.out
+        per_plane = oh * ow
+        frames = []
+        for step in steps:
+            q, oy, ox = g.step_cell(step)
+            rows, cols = g.window(step)
+            frame = {
+                "step": step, "plane": q, "group": g.group_of_output(q), "out": [oy, ox],
+                "taps": [[int(r), int(c)] for r in rows for c in cols],
+                "window": [int(rows[0]), int(cols[0]), int(rows[-1]), int(cols[-1])],
+                "inputs": list(g.inputs_of(q)),
+                "partials": [format_number(partials[q, jj, oy, ox])
+                             for jj in range(g.in_per_group)],
+                "filled": [[s // per_plane, (s % per_plane) // ow, s % ow,
+                            format_number(output[s // per_plane, (s % per_plane) // ow,
+                                                 s % ow])] for s in range(step + 1)],
+                "lines": [_line(values[j, oy, ox], weights[q, jj], partials[q, jj, oy, ox])
+                          for jj, j in enumerate(g.inputs_of(q))],
+                "result": format_number(output[q, oy, ox]),
+            }
+            frames.append(frame)
+        return {
+            "transposed": spec.transposed,
+            "inserted": spec.transposed and spec.stride != (1, 1),
+            "channels": [options.in_channels, options.out_channels],
+            "planes": [g.planes_in, g.planes_out],
+            "groups": options.groups,
+            "canvas_size": list(low.canvas),
+            "kernel_size": list(spec.kernel_size),
+            "output_size": list(low.out),
+            "operand_span": span,
+            "grid": grid_lines(names),
+            "inputs": planes_drawn,
+            "slices": slices,
+            "out_groups": [g.group_of_output(q) for q in range(g.planes_out)],
+            "layout": _layout(g, spec),
+            "labels": _labels(spec, g, options) if options.labels else None,
+            "frames": frames,
+            "caption": options.caption,
+            # figure data (--json)
+            "input": operand.tolist(),
+            "kernel": kernel.tolist(),
+            "output": output.tolist(),
+            "partial_sums": partials.tolist(),
+        }
+
+    def data(self, spec: ConvSpec, scene: dict, options) -> dict:
+        return {"in_channels": options.in_channels, "out_channels": options.out_channels,
+                "groups": options.groups, "input": scene["input"], "kernel": scene["kernel"],
+                "output": scene["output"], "partial_sums": scene["partial_sums"]}
+
+    def checks(self, data: dict, backend: str, scene: dict) -> list:
+        from ..verify import check_channels
+
+        return check_channels(data, backend)
+
+    def step_caption(self, frame: dict, scene: dict) -> str:
+        return f" of output plane {frame['plane']}: " + equation_text(frame)
+
+    def describe(self, options) -> list[str]:
+        c, d, g = options.in_channels, options.out_channels, options.groups
+        out = [f"{c} → {d} channels"] + ([f"{g} groups"] if g > 1 else [])
+        return out + [case for case in cases(options.kernel_size, c, d, g)]
+
+    def torch_call(self, spec: ConvSpec, options) -> str:
+        k, s, p, d = (format_torch(v) for v in spec.args[1:])
+        dil = f", dilation={d}" if d != "1" else ""
+        grp = f", groups={options.groups}" if options.groups != 1 else ""
+        c, dd = options.in_channels, options.out_channels
+        if spec.transposed:
+            return (f"torch.nn.ConvTranspose2d({dd}, {c}, kernel_size={k}, stride={s}, "
+                    f"padding={p}, output_padding={format_torch(spec.output_padding)}"
+                    f"{grp}{dil})")
+        return f"torch.nn.Conv2d({c}, {dd}, kernel_size={k}, stride={s}, padding={p}{grp}{dil})"
+
+
+def cases(kernel_size, c: int, d: int, g: int) -> list[str]:
+    """The named cases a figure is: depthwise (G = C = D > 1), pointwise (a 1x1 kernel)."""
+    out = []
+    if g == c == d > 1:
+        out.append("depthwise")
+    if tuple(kernel_size) == (1, 1):
+        out.append("pointwise (1×1)")
+    return out
+
+
+def _labels(spec: ConvSpec, g: geometry.Grouped, options) -> dict:
+    """What --labels writes: the named case, every size, and the key of group colours."""
+    c, d, G = options.in_channels, options.out_channels, options.groups
+    kh, kw = spec.kernel_size
+    lines = []
+    for case in cases(spec.kernel_size, c, d, G):
+        if case == "depthwise":
+            lines.append(f"depthwise: G = C = D = {c}, each filter reads one plane")
+        else:
+            lines.append("pointwise (1x1): each output cell mixes the planes at one position")
+    if G > 1 and "depthwise" not in cases(spec.kernel_size, c, d, G):
+        lines.append(f"grouped: {G} groups of {g.in_per_group} in, {g.out_per_group} out; "
+                     f"a filter reads only its group's planes")
+    h, w = g.plane.operand
+    oh, ow = g.plane.out
+    return {
+        "lines": lines,
+        "input": [g.planes_in, h, w], "output": [g.planes_out, oh, ow],
+        "kernel": [d, c // G, kh, kw],
+        "layout": ("ConvTranspose2d: in, out/G, kh, kw" if spec.transposed
+                   else "D, C/G, kh, kw"),
+        "groups": G,
+    }
+
+
+def equation_text(frame: dict) -> str:
+    """A step's arithmetic in words, for the HTML player's caption."""
+    y, x = frame["out"]
+    parts = []
+    for j, line in zip(frame["inputs"], frame["lines"]):
+        body = (" + ".join(f"{v}×{w}" for v, w in line["terms"]) if line["terms"]
+                else f"{line['count']} products")
+        parts.append(f"x{j}: {body} = {line['result']}")
+    return (f"y{frame['plane']}[{y},{x}] = {' + '.join(frame['partials'])} = {frame['result']}"
+            f" ({'; '.join(parts)})")
