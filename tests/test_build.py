@@ -287,7 +287,12 @@ def test_classic_gallery_has_the_original_names_and_parameters(tmp_path):
     entries = {e.name: e for e in config.entries}
     assert set(CLASSIC) <= set(entries)
     extra = sorted(set(entries) - set(CLASSIC))
-    assert [entries[n].kind for n in extra] == ["alphabet", "im2col"]
+    assert [entries[n].kind for n in extra] == ["alphabet", *["channels"] * 4, "im2col"]
+    channels = {n: entries[n].figure for n in extra if entries[n].kind == "channels"}
+    assert {n: (f.options.in_channels, f.options.out_channels, f.options.groups,
+                f.spec.kernel_size[0], len(f.frames)) for n, f in channels.items()} == {
+        "channels_multi": (3, 2, 1, 3, 18), "channels_grouped": (4, 4, 2, 3, 36),
+        "channels_depthwise": (3, 3, 3, 3, 27), "channels_pointwise": (3, 2, 1, 1, 18)}
     for name, (kind, i, k, s, p, d, t, mode, frames) in CLASSIC.items():
         f = entries[name].figure
         assert f.kind.name == kind, name
@@ -321,7 +326,7 @@ def test_classic_gallery_builds_every_animation(gallery):
         with Image.open(root / "gif" / f"{name}.gif") as gif:
             assert gif.n_frames == frames, name
         assert str(root / "out" / f"{name}.pdf") in printed
-    assert len(printed) == 2 * 21 + 2
+    assert len(printed) == 2 * 25 + 2
 
 
 def test_gallery_index_shows_every_figure_with_its_torch_call(gallery):
@@ -344,7 +349,8 @@ def test_gallery_index_shows_every_figure_with_its_torch_call(gallery):
     assert '<div class="card wide" id="alphabet_no_padding_no_strides">' in page
     assert '<div class="card" id="dilation">' in page
     # Self-contained: every image inline, nothing fetched.
-    assert page.count('<img src="data:image/gif;base64,') == 21
+    assert page.count('<img src="data:image/gif;base64,') == 25
+    assert "`torch.nn.Conv2d(4, 4, kernel_size=3, stride=1, padding=0, groups=2)`" in md
     assert "http" not in page.replace("<!DOCTYPE html>", "")
 
 
