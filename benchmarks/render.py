@@ -41,6 +41,7 @@ CASES = [
     "alphabet -i 5 -k 3 -a",
     "numerical -i 7 -k 3 -p 1 -a",
     "im2col -i 7 -k 3 -p 1 --phase loss -a",
+    "channels -i 5 -k 3 --in-channels 3 --out-channels 2 -a",
 ]
 
 
@@ -84,7 +85,7 @@ def main() -> int:
                 times[case]["warm"].append(timed(py + case.split() + ["--quiet"], tmp, env))
     for case in opts.cases:
         med = {k: statistics.median(v) for k, v in times[case].items()}
-        frames = plan(build_parser().parse_args(case.split())).steps
+        frames = plan_command(case.split()).steps
         rows.append({"case": case, "frames": frames, **{k: round(v, 3) for k, v in med.items()},
                      "cold/floor": round(med["cold"] / med["floor"], 2), "vs gif": ""})
         gif = next((r for r in rows if r["case"] == case.split(" -y ")[0]), None)
