@@ -53,4 +53,4 @@ def render(kind: str, name: str | None = None, **options) -> Figures:
     figure that ``verify=True`` finds wrong raises ``VerifyError``.
     """
     planned = plan(*figure(kind, name, **options))
-    return Figures(planned.make(progress=planned.options.animation and not planned.options.quiet))
+    return Figures(planned.make(progress=planned.shows_progress()))

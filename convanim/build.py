@@ -30,11 +30,11 @@ import os
 import re
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import kinds
+from . import files, kinds
 from .errors import BackendError, SpecError, ToolError, VerifyError
 from .figure import figure, plan
 
@@ -45,6 +45,9 @@ except ModuleNotFoundError:  # Python 3.10
 
 GALLERY_DIR = Path(__file__).resolve().parent / "gallery"
 MANIFEST = ".convanim-build.json"
+LOCK = ".convanim-build.lock"
+#: Bytes of a config: thousands of figures; a larger file is not a config.
+MAX_CONFIG = 1 << 20
 #: Keys of a figure table that are not options of the figure command.
 FIGURE_KEYS = {"kind", "description"}
 TOP_KEYS = {"title", "index", "defaults", "figures"}
@@ -84,6 +87,21 @@ def _line_of(text: str, name: str) -> int | None:
     return None
 
 
+def _read_config(path: Path) -> bytes:
+    """The config's bytes: a regular file of at most MAX_CONFIG bytes (not a pipe that
+    never ends, nor /dev/zero)."""
+    import stat
+
+    with open(path, "rb", opener=lambda p, flags: os.open(p, flags | os.O_NONBLOCK)) as f:
+        st = os.fstat(f.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise SpecError(f"{path} is not a regular file")
+        if st.st_size > MAX_CONFIG:
+            raise SpecError(f"{path} is {st.st_size:,} bytes; a config is at most "
+                            f"{MAX_CONFIG:,}")
+        return f.read(MAX_CONFIG + 1)
+
+
 def load(path: Path, root: Path, fmt: str | None = None) -> Config:
     """Read and plan every figure of a config; raises :class:`SpecError` naming the first
     bad figure (file, line, name, reason) and how many others are bad.
@@ -92,7 +110,7 @@ def load(path: Path, root: Path, fmt: str | None = None) -> Config:
     animated figure set ``type = fmt``; single steps keep theirs.
     """
     try:
-        text = path.read_bytes().decode("utf-8")
+        text = _read_config(path).decode("utf-8")
     except OSError as e:
         raise SpecError(f"cannot read {path}: {e.strerror or e}") from None
     except UnicodeDecodeError as e:
@@ -148,22 +166,34 @@ def load(path: Path, root: Path, fmt: str | None = None) -> Config:
                 given = {k: v for k, v in given.items()
                          if getattr(options.get(k.replace("-", "_")), "name", k) != "type"}
                 given["type"] = fmt
+            if not name:
+                raise SpecError("a figure needs a name: [figures.NAME] with NAME not empty")
             kind, opts = figure(kind, name, **given)
+            for what, rel in (("out-dir", opts.out_dir), ("gif-dir", opts.gif_dir)):
+                files.check_relative(root, rel, what)
             opts = dataclasses.replace(opts, out_dir=str(root / opts.out_dir),
                                        gif_dir=str(root / opts.gif_dir))
             entry = Entry(name, kind.name, given, description, plan(kind, opts))
+            for out in entry.figure.outputs():
+                files.check_output_inside(root, out)
             entry.key = entry.figure.key()
             config.entries.append(entry)
         except SpecError as e:
             errors.append(f"{where(name)}: {e}")
-    if not errors:
-        seen = {}
+    if not errors:  # one file, however reached (a symlinked folder too), has one writer
+        seen = {os.path.realpath(root / MANIFEST): "the build's manifest"}
+        if config.index:
+            from . import index
+
+            seen.update({os.path.realpath(p): "the index page" for p in index.paths(root)})
         for entry in config.entries:
             for out in entry.figure.outputs():
-                same = os.path.normpath(os.path.abspath(out))
+                same = os.path.realpath(out)
                 if same in seen:
-                    errors.append(f"{where(entry.name)}: writes "
-                                  f"{os.path.relpath(same)}, as figure {seen[same]!r} does")
+                    other = seen[same]
+                    errors.append(f"{where(entry.name)}: writes {os.path.normpath(out)}, as "
+                                  + (other if other.startswith("the ") else f"figure {other!r}")
+                                  + " does")
                 seen[same] = entry.name
     if errors:
         more = f" ({len(errors) - 1} more bad figures)" if len(errors) > 1 else ""
@@ -172,15 +202,27 @@ def load(path: Path, root: Path, fmt: str | None = None) -> Config:
 
 
 class Manifest:
-    """Content key, size and mtime of every output a build wrote, kept in the root."""
+    """Content key, size and mtime of every output a build wrote, kept in the root.
+
+    Saving merges this build's own changes into the file as it is then, under a lock,
+    so builds running at once into one root each keep what the others recorded.
+    """
 
     def __init__(self, root: Path):
         self.path = root / MANIFEST
         self.root = root
+        self.outputs = self._read()
+        self._changed: dict[str, dict | None] = {}  # name -> entry, None: forgotten
+
+    def _read(self) -> dict:
         try:
-            self.outputs = json.loads(self.path.read_text())["outputs"]
-        except (OSError, ValueError, KeyError, TypeError):
-            self.outputs = {}
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        outputs = data.get("outputs") if isinstance(data, dict) else None
+        if not isinstance(outputs, dict):  # a hand-edited or foreign file: start afresh
+            return {}
+        return {k: v for k, v in outputs.items() if isinstance(v, dict)}
 
     def _name(self, path: Path) -> str:
         try:
@@ -207,23 +249,34 @@ class Manifest:
     def record(self, paths: list[Path], key: str) -> None:
         for path in paths:
             st = os.stat(path)
-            self.outputs[self._name(path)] = {"key": key, "size": st.st_size,
-                                              "mtime_ns": st.st_mtime_ns}
+            entry = {"key": key, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+            self.outputs[self._name(path)] = self._changed[self._name(path)] = entry
 
     def forget(self, paths: list[Path]) -> None:
         for path in paths:
             self.outputs.pop(self._name(path), None)
+            self._changed[self._name(path)] = None
 
     def save(self) -> None:
-        from . import files
+        import fcntl
 
-        blob = json.dumps({"outputs": self.outputs}, indent=0, sort_keys=True).encode()
-        try:
-            if self.path.read_bytes() == blob:
-                return  # untouched, so a file watcher (mkdocs serve) sees no change
-        except OSError:
-            pass
-        files.place_all([(blob, self.path)])
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / LOCK, "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            current = self._read()
+            for name, entry in self._changed.items():
+                if entry is None:
+                    current.pop(name, None)
+                else:
+                    current[name] = entry
+            self.outputs = current
+            blob = json.dumps({"outputs": current}, indent=0, sort_keys=True).encode()
+            try:
+                if self.path.read_bytes() == blob:
+                    return  # untouched, so a file watcher (mkdocs serve) sees no change
+            except OSError:
+                pass
+            files.place_all([(blob, self.path)])
 
 
 def index_key(config: Config) -> str:
@@ -244,9 +297,25 @@ def _describe(e: BaseException) -> str:
     return f"{type(e).__name__}: {e}"  # a bug: still report it and build the others
 
 
+def _as_done(futures):
+    """The futures as they finish, found by polling: a SIGTERM turned KeyboardInterrupt can
+    land anywhere in this thread, and inside concurrent.futures' own waiting it can leave
+    a future's lock held, so that the workers, and the exit, wait forever."""
+    pending = list(futures)
+    while pending:
+        done = [f for f in pending if f.done()]
+        if not done:
+            time.sleep(0.02)
+            continue
+        for f in done:
+            pending.remove(f)
+            yield f
+
+
 def build(config: Config, root: Path, jobs: int, cache: bool = True, progress: bool = False,
           echo=print) -> tuple[list[Path], list[tuple[str, str]]]:
-    """Draw every stale figure of a planned config; returns (paths written, failures)."""
+    """Draw every stale figure of a planned config; returns (paths written, failures:
+    ``(what, why)``, what being ``figure 'NAME'`` or ``the index page``)."""
     manifest = Manifest(root)
     todo = [e for e in config.entries if manifest.stale(e.figure.outputs(), e.key)]
     todo.sort(key=lambda e: -len(e.figure.frames))  # longest first: the pool ends together
@@ -263,15 +332,18 @@ def build(config: Config, root: Path, jobs: int, cache: bool = True, progress: b
                 folder.mkdir(parents=True, exist_ok=True)
             except OSError:
                 pass  # the figure fails with this error in its worker, and is named
+    from .pipeline import Cancel
+
+    stop = Cancel()
     pool = ThreadPoolExecutor(max(1, min(jobs, len(todo) or 1)))
     try:
-        jobs_ = {pool.submit(e.figure.make, cache): e for e in todo}
-        for job in as_completed(jobs_):
+        jobs_ = {pool.submit(e.figure.make, cache, False, stop): e for e in todo}
+        for job in _as_done(jobs_):
             entry = jobs_[job]
             try:
                 paths = job.result()
             except Exception as e:  # noqa: BLE001 - one figure's failure never stops the rest
-                failures.append((entry.name, _describe(e)))
+                failures.append((f"figure {entry.name!r}", _describe(e)))
                 manifest.forget(entry.figure.outputs())
             else:
                 manifest.record(paths, entry.key)
@@ -280,7 +352,8 @@ def build(config: Config, root: Path, jobs: int, cache: bool = True, progress: b
                     echo(str(path))
             if bar is not None:
                 bar.update(1)
-    except BaseException:  # Ctrl-C: start nothing more, keep what is done for next time
+    except BaseException:  # Ctrl-C, SIGTERM: stop the tools, place nothing more, and keep
+        stop.cancel()      # what was placed before for next time
         pool.shutdown(wait=True, cancel_futures=True)
         manifest.save()
         raise
@@ -294,11 +367,16 @@ def build(config: Config, root: Path, jobs: int, cache: bool = True, progress: b
         paths = index.paths(root)
         key = index_key(config)
         if written or failures or manifest.stale(paths, key):
-            made = index.write(config, root)
-            manifest.record(made, key)
-            written += made
-            for path in made:
-                echo(str(path))
+            try:
+                made = index.write(config, root)
+            except (OSError, SpecError) as e:  # reported beside the figures' own failures
+                failures.append(("the index page", _describe(e)))
+                manifest.forget(paths)
+            else:
+                manifest.record(made, key)
+                written += made
+                for path in made:
+                    echo(str(path))
     manifest.save()
     return written, failures
 
@@ -347,8 +425,8 @@ def main(file: str | None = None, gallery: str | None = None, out: str | None = 
         return 1 if stale else 0
     progress = not quiet and sys.stderr.isatty()
     written, failures = build(config, root, jobs, cache=cache, progress=progress)
-    for name, reason in failures:
-        print(f"convanim: error: figure {name!r}: {reason}", file=sys.stderr)
+    for what, reason in failures:
+        print(f"convanim: error: {what}: {reason}", file=sys.stderr)
     if not quiet:
         print(f"convanim: {len(config.entries)} figures, {len(written)} files written, "
               f"{len(failures)} failed, {time.perf_counter() - start:.2f} s", file=sys.stderr)

@@ -20,6 +20,21 @@ from pathlib import Path
 from .version import __version__
 
 
+#: Each entry's file of its files' SHA-256 digests, checked before anything is served.
+DIGESTS = "digests.json"
+
+
+def _digest(path: Path) -> str | None:
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+    except OSError:
+        return None
+    return h.hexdigest()
+
+
 def cache_root() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "convanim"
@@ -52,10 +67,26 @@ class Cache:
         return self.root / k[:2] / k
 
     def get(self, k: str, names: list[str]) -> dict[str, Path] | None:
+        """The entry's files, if every one is there with the digest it was stored with.
+
+        A damaged entry (a truncated or deleted file, a digest that differs) is removed
+        with one warning, so the figure is drawn again and stored whole: the cache heals.
+        """
         entry = self._entry(k)
+        if not entry.is_dir():
+            return None
         files = {name: entry / name for name in names}
-        if all(p.is_file() for p in files.values()):
+        try:
+            digests = json.loads((entry / DIGESTS).read_text())
+            bad = next((n for n, path in files.items() if digests.get(n) != _digest(path)),
+                       None)
+        except (OSError, ValueError, AttributeError) as e:
+            bad = f"{DIGESTS}: {getattr(e, 'strerror', None) or e}"
+        if bad is None:
             return files
+        print(f"convanim: warning: a cached figure was damaged ({bad} in {entry}); drawing "
+              f"it again", file=sys.stderr)
+        shutil.rmtree(entry, ignore_errors=True)
         return None
 
     def put(self, k: str, files: dict[str, Path]) -> None:
@@ -67,6 +98,8 @@ class Cache:
             try:
                 for name, path in files.items():
                     shutil.copyfile(path, tmp / name)
+                digests = {name: _digest(tmp / name) for name in files}
+                (tmp / DIGESTS).write_text(json.dumps(digests))
                 try:
                     os.rename(tmp, entry)
                 except OSError:  # another process stored it first

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 
 import configargparse
@@ -17,14 +18,47 @@ from .errors import BackendError, SpecError, ToolError, VerifyError
 from .options import ANIMATION_FORMATS, Choice, Float, Int, Option, Pair, ValueType
 from .version import __version__
 
+#: Bytes of a figure data file: the largest figure's JSON is a few hundred kB.
+MAX_JSON = 16 << 20
 _CONFIG_HELP = ("-c FILE reads options from a file, one per line under their long names "
                 "(for example, stride = 2); the command line overrides it.")
+
+
+class _ConfigFile(configargparse.DefaultConfigFileParser):
+    """``-c FILE``: ``key = value`` lines, from a regular text file of at most 1 MiB, and
+    never naming another config file (configargparse would silently skip it)."""
+
+    def parse(self, stream):
+        import stat
+
+        st = os.fstat(stream.fileno())
+        if not stat.S_ISREG(st.st_mode) or st.st_size > 1 << 20:
+            raise configargparse.ConfigFileParserException(
+                f"{stream.name} is not a config file (a text file of at most 1 MiB)")
+        items = super().parse(stream)
+        if "config" in items or "c" in items:
+            raise configargparse.ConfigFileParserException(
+                f"{stream.name}: a config file cannot name another (config = ...); give "
+                f"each with -c")
+        return items
+
+
+#: An unknown ``key = value`` of a config file, as configargparse passes it on.
+_UNKNOWN_SETTING = re.compile(r"(?<!\S)(--[^\s=]+)=")
 
 
 class _Parser(configargparse.ArgumentParser):
     """argparse that reports errors as one ``convanim: error:`` line (raised, not printed)."""
 
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("config_file_parser_class", _ConfigFile)
+        super().__init__(*args, **kwargs)
+
     def error(self, message):
+        if message.startswith("unrecognized arguments:") and _UNKNOWN_SETTING.search(message):
+            keys = list(dict.fromkeys(_UNKNOWN_SETTING.findall(message)))  # never the values:
+            more = f" and {len(keys) - 5} more" if len(keys) > 5 else ""  # -c /etc/passwd
+            message = f"unrecognized arguments: {', '.join(keys[:5])}{more}"
         raise SpecError(message)
 
 
@@ -244,20 +278,30 @@ def _run_verify(args) -> int:
         resolve(witness)
     backends = [args.backend, *args.against]
     if args.from_json:
+        from .figure import from_data
+
         try:
             with open(args.from_json, encoding="utf-8") as f:
-                data = json.load(f)
-        except (OSError, ValueError) as e:
-            raise SpecError(f"cannot read {args.from_json}: {e}") from None
+                data = json.loads(f.read(MAX_JSON + 1))
+        except (OSError, ValueError, RecursionError) as e:
+            reason = "nested too deeply" if isinstance(e, RecursionError) else e
+            raise SpecError(f"cannot read {args.from_json}: {reason}") from None
+        if not isinstance(data, dict):
+            raise SpecError(f"{args.from_json} is not figure data: a JSON object is expected, "
+                            f"got {type(data).__name__}")
         if data.get("kind") != kind.name:
-            raise SpecError(f"{args.from_json} holds a {data.get('kind')!r} figure, not "
-                            f"{kind.name!r}")
+            raise SpecError(f"{args.from_json} holds a {str(data.get('kind'))[:40]!r} figure, "
+                            f"not {kind.name!r}")
         if kind.name == "arithmetic":
             raise SpecError("an arithmetic figure's JSON has no numbers to check; "
                             "verify it from its options")
         try:
+            from_data(kind, data)  # its options pass every check and limit, its shapes fit
+        except SpecError as e:
+            raise SpecError(f"{args.from_json}: {e}") from None
+        try:
             checks = [c for backend in backends for c in kind.checks(data, backend, None)]
-        except (KeyError, TypeError, IndexError) as e:
+        except (KeyError, TypeError, IndexError, ValueError) as e:
             raise SpecError(f"{args.from_json} is not {kind.name} figure data ({e})") from None
     else:
         checks = plan(kind, _options(args)).checks(backends)
@@ -269,7 +313,7 @@ def _run_figure(args) -> int:
     from .figure import plan
 
     figure = plan(args.kind, _options(args))
-    for path in figure.make(progress=figure.options.animation and not figure.options.quiet):
+    for path in figure.make(progress=figure.shows_progress()):
         print(path)
     return 0
 

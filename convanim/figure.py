@@ -137,15 +137,21 @@ class Figure:
         return [p.dest for p in self.products()] + ([self.json_path()] if self.options.json
                                                     else [])
 
+    def shows_progress(self) -> bool:
+        """A progress bar for an animation, unless --quiet or stderr is not a terminal (a
+        log, a CI runner, a notebook), where a bar's redraws are only noise."""
+        return self.options.animation and not self.options.quiet and sys.stderr.isatty()
+
     def checks(self, backends: list[str]) -> list:
         """The verify checks of every step of the figure, on each backend."""
         everything = self.with_all_steps()
         data, scene = everything.data(), everything.scene()
         return [c for backend in backends for c in self.kind.checks(data, backend, scene)]
 
-    def make(self, cache: bool = True, progress: bool = False) -> list[Path]:
+    def make(self, cache: bool = True, progress: bool = False, cancel=None) -> list[Path]:
         """Verify (``--verify``), render and place every file (all or none); returns their
-        paths. ``cache=False`` or ``--no-cache`` neither reads nor writes the cache.
+        paths. ``cache=False`` or ``--no-cache`` neither reads nor writes the cache;
+        ``cancel`` (a :class:`pipeline.Cancel`) lets another thread stop it.
 
         First, before any TeX runs, a destination that must not be replaced (a folder,
         a device, a path through a file) raises :class:`SpecError`; here rather than in
@@ -170,7 +176,8 @@ class Figure:
         use_cache = cache and not self.options.no_cache
         return pipeline.render(self.tex, len(self.frames), self.products(), self.settings(),
                                params=self.params(), cache=Cache() if use_cache else None,
-                               progress=progress, extra=extra, captions=self.captions)
+                               progress=progress, extra=extra, captions=self.captions,
+                               cancel=cancel)
 
 
 def output_format(options: FigureOptions) -> str:
@@ -230,6 +237,10 @@ def plan(kind: Kind, options: FigureOptions) -> Figure:
     if not options.animation and fmt not in SINGLE_FORMATS:
         raise SpecError(f"-y {fmt} is an animation format: add -a (a single step is "
                         f"{', '.join(SINGLE_FORMATS)})")
+    if fmt == "gif" and options.animation and (options.delay % 10 or options.delay < 20):
+        raise SpecError(f"--delay {options.delay}: a GIF stores delays in hundredths of a "
+                        f"second and browsers play less than 20 ms as 100 ms; give a multiple "
+                        f"of 10 from 20 (other formats take any delay)")
     if fmt in ("mp4", "webm") and options.transparent:
         raise SpecError(f"--transparent: {fmt} video has no alpha channel; use webp, apng, "
                         f"html or svg")
@@ -247,3 +258,67 @@ def plan(kind: Kind, options: FigureOptions) -> Figure:
     if options.verify and type(kind).checks is Kind.checks:
         raise SpecError(f"--verify: {kind.name} figures have no numbers to verify")
     return Figure(kind=kind, options=options, spec=spec, steps=steps, frames=frames, name=name)
+
+
+#: Figure data fields that are options of the figure (the rest is what it computed).
+_DATA_OPTIONS = ("input_size", "kernel_size", "stride", "padding", "dilation", "transposed")
+#: Entries of these matrices are a cell ``[y, x]`` or null.
+_CELL_MATRICES = ("matrix", "im2col")
+#: The numbers a figure shows, which verify recomputes.
+_VALUES = ("input", "kernel", "output")
+
+
+def from_data(kind: Kind, data) -> Figure:
+    """The figure that figure data (``--json``) says it is, planned with every check and
+    limit of its options, so a file is never trusted further than a command would be.
+
+    Raises :class:`SpecError` for data no such figure could have written: a field of
+    the wrong type or shape, sizes past the limits, a count that does not match.
+    """
+    if not isinstance(data, dict):
+        raise SpecError(f"not {kind.name} figure data: a JSON object is expected, got "
+                        f"{type(data).__name__}")
+    values = {k: data[k] for k in _DATA_OPTIONS if k in data}
+    if data.get("transposed") is True and "output_padding" in data:
+        values["output_padding"] = data["output_padding"]
+    shared = {o.name for o in FigureOptions.options()}
+    values.update({o.name: data[o.name] for o in kind.Options.options()
+                   if o.name not in shared and o.name in data})
+    figure_ = plan(kind, kind.options(None, type="pdf", **values))
+    expected = figure_.with_all_steps().data()
+    for key, want in expected.items():
+        if key not in data:
+            raise SpecError(f"not {kind.name} figure data: no {key!r}")
+        if key in _CELL_MATRICES or key in _VALUES:  # what is checked: its shape only
+            _same_shape(key, data[key], want, key in _CELL_MATRICES)
+        elif data[key] != want:
+            raise SpecError(f"not {kind.name} figure data: {key} is {str(data[key])[:40]}, "
+                            f"but its options give {want}")
+    return figure_
+
+
+def _same_shape(where: str, got, want, cells: bool) -> None:
+    """``got`` has ``want``'s structure: the same nesting and lengths, numbers where it
+    has numbers, and in a cell matrix a null or two non-negative integers per entry."""
+    def bad(what):
+        raise SpecError(f"not figure data: {where} {what}")
+
+    def number(v):  # one a float32 holds: what the backends compute in
+        return isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) < 3e38
+
+    if cells and (want is None or (isinstance(want, list) and len(want) == 2
+                                   and all(isinstance(v, int) for v in want))):
+        if got is not None and not (isinstance(got, list) and len(got) == 2 and all(
+                isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in got)):
+            bad(f"should be null or a cell [y, x], got {str(got)[:40]}")
+        return
+    if isinstance(want, list):
+        if not isinstance(got, list) or len(got) != len(want):
+            bad(f"should be a list of {len(want)}, got {str(got)[:40]}")
+        for i, (g, w) in enumerate(zip(got, want)):
+            _same_shape(f"{where}[{i}]", g, w, cells)
+    elif want is None:
+        if got is not None:
+            bad(f"should be null, got {str(got)[:40]}")
+    elif not number(got):
+        bad(f"should be a number (within float32), got {str(got)[:40]}")

@@ -78,6 +78,61 @@ def target(dest: Path | str) -> Path:
     return real
 
 
+def inside(root: Path | str, path: Path | str) -> bool:
+    """Whether ``path``, symlinks followed, lies in the folder ``root`` (symlinks followed)."""
+    base, real = os.path.realpath(root), os.path.realpath(path)
+    return real == base or real.startswith(base.rstrip(os.sep) + os.sep)
+
+
+def check_relative(root: Path | str, given: str, what: str) -> None:
+    """Refuse a path from an untrusted config that would leave ``root``: absolute, through
+    ``..``, or through a symlink that points outside; :class:`SpecError` says which."""
+    if os.path.isabs(given):
+        raise SpecError(f"{what} {given!r} is an absolute path; paths are relative to the "
+                        f"output root {root}, and nothing is written outside it")
+    if os.path.normpath(given).split(os.sep)[0] == os.pardir:
+        raise SpecError(f"{what} {given!r} leaves the output root {root} (..); nothing is "
+                        f"written outside it")
+    if not inside(root, os.path.join(root, given)):
+        raise SpecError(f"{what} {given!r} leads outside the output root {root} through a "
+                        f"symlink (to {os.path.realpath(os.path.join(root, given))}); nothing "
+                        f"is written outside it")
+
+
+def check_output_inside(root: Path | str, dest: Path | str) -> None:
+    """Refuse an output whose file, symlinks followed, is outside ``root``."""
+    if not inside(root, dest):
+        raise SpecError(f"{dest} leads to {os.path.realpath(dest)}, outside the output root "
+                        f"{root} (a symlink); nothing is written outside it")
+
+
+#: Age after which a leftover of ours is known dead: a ``kill -9`` left it, as no
+#: render takes this long (TeX's own limit is 10 minutes).
+STALE_S = 3600
+
+
+def sweep(folder: Path | str, pattern: str, age_s: float = STALE_S) -> None:
+    """Remove what a killed run left in ``folder`` (``pattern``, older than ``age_s``)."""
+    import time
+
+    limit = time.time() - age_s
+    try:
+        leftovers = list(Path(folder).glob(pattern))
+    except OSError:
+        return
+    for path in leftovers:
+        try:
+            st = path.lstat()
+            if st.st_mtime >= limit:
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink()
+        except OSError:
+            continue
+
+
 def _make_folders(folders) -> list[Path]:
     """Create missing folders; on failure remove those created. Returns the created ones."""
     made: list[Path] = []
@@ -128,15 +183,22 @@ def place_all(files: list[tuple[Path | bytes, Path]]) -> list[Path]:
     made: list[Path] = []
     try:
         made = _make_folders({real.parent for real in reals})
+        for folder in {real.parent for real in reals}:
+            sweep(folder, ".convanim-*.tmp")
         for (src, _), real in zip(files, reals):
             tmp = _temp_beside(real)
             temps.append(tmp)
-            with open(tmp, "wb") as f:
-                if isinstance(src, bytes):
-                    f.write(src)
-                else:
-                    with open(src, "rb") as s:
-                        shutil.copyfileobj(s, f)
+            try:
+                with open(tmp, "wb") as f:
+                    if isinstance(src, bytes):
+                        f.write(src)
+                    else:
+                        with open(src, "rb") as s:
+                            shutil.copyfileobj(s, f)
+            except OSError as e:  # a full disk says nothing of where: name the file
+                if e.filename is None:
+                    raise OSError(e.errno, e.strerror, str(real)) from None
+                raise
             os.chmod(tmp, 0o666 & ~_umask())
         for tmp, real in zip(temps, reals):
             old = None

@@ -10,7 +10,10 @@ import base64
 import hashlib
 import html
 import os
+import re
+import shlex
 from pathlib import Path
+from urllib.parse import quote
 
 from .version import __version__
 from .spec import format_pair
@@ -65,8 +68,28 @@ def command(entry) -> str:
                 words.append(flag)
         else:
             text = f"{value[0]}x{value[1]}" if isinstance(value, (list, tuple)) else str(value)
-            words += [flag, text if text and " " not in text else repr(text)]
+            words += [flag, shlex.quote(text)]  # pasted into a shell, it runs only convanim
     return " ".join(words)
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#!|~])")
+#: What starts a list item at the start of a paragraph (``- a``, ``1. a``).
+_MD_LIST = re.compile(r"^([-+]|\d+[.)])")
+
+
+def md_text(text: str) -> str:
+    """Untrusted text as Markdown that shows it literally: no HTML, no links or emphasis,
+    no new block (line breaks become spaces)."""
+    text = _MD_SPECIAL.sub(r"\\\1", html.escape(" ".join(text.split()), quote=False))
+    return _MD_LIST.sub(lambda m: m.group(1)[:-1] + "\\" + m.group(1)[-1], text)
+
+
+def md_code(text: str) -> str:
+    """A code span holding ``text`` whatever backticks it has (CommonMark's rule: a fence
+    longer than any run inside, padded with spaces)."""
+    text = " ".join(text.split())
+    fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
+    return f"{fence} {text} {fence}" if "`" in text else f"{fence}{text}{fence}"
 
 
 def _image(entry) -> Path | None:
@@ -76,8 +99,9 @@ def _image(entry) -> Path | None:
 
 def _markdown_media(name: str, rel: str, suffix: str) -> str:
     """An image, a video (raw HTML, which Markdown passes through) or a link to a player."""
+    rel = quote(rel)  # a folder with spaces or brackets stays one link
     if suffix in _VIDEO:
-        return f'<video src="{rel}" autoplay loop muted playsinline controls></video>'
+        return f'<video src="{html.escape(rel)}" autoplay loop muted playsinline controls></video>'
     if suffix == ".html":
         return f"[{name}: interactive player]({rel})"
     return f"![{name}]({rel})"
@@ -95,19 +119,19 @@ def _html_media(image: Path, name: str) -> str:
 
 
 def markdown(config, root: Path) -> str:
-    lines = [f"# {config.title}", "",
-             f"Drawn by convanim {__version__} from `{config.path.name}`.", ""]
+    lines = [f"# {md_text(config.title)}", "",
+             f"Drawn by convanim {__version__} from {md_code(config.path.name)}.", ""]
     for e in config.entries:
         image = _image(e)
         lines += [f"## {e.name}", ""]
         if e.description:
-            lines += [e.description, ""]
+            lines += [md_text(e.description), ""]
         if image is not None:
             rel = Path(os.path.relpath(image, root)).as_posix()
             lines += [_markdown_media(e.name, rel, image.suffix), ""]
         lines += [f"- {parameters(e.figure)}; {sizes(e.figure)}",
-                  f"- `{command(e)}`",
-                  f"- `{torch_call(e.figure)}`", ""]
+                  f"- {md_code(command(e))}",
+                  f"- {md_code(torch_call(e.figure))}", ""]
     return "\n".join(lines)
 
 

@@ -203,8 +203,32 @@ def from_onnx(path) -> list[Layer]:
             raise ValueError(f"ONNX Conv node {node.name or n}: asymmetric pads {pads}")
         if attrs.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
             raise ValueError(f"ONNX Conv node {node.name or n}: auto_pad is not supported")
-        layers.append(Layer(node.name or f"conv{n}", "conv", (x[2], x[3]), x[1], w[0],
-                            tuple(w[2:4]), tuple(attrs.get("strides", (1, 1))),
-                            (pads[0], pads[1]), tuple(attrs.get("dilations", (1, 1))),
-                            groups=attrs.get("group", 1), bias=len(node.input) > 2))
+        layer = Layer(node.name or f"conv{n}", "conv", (x[2], x[3]), x[1], w[0],
+                      tuple(w[2:4]), tuple(attrs.get("strides", (1, 1))),
+                      (pads[0], pads[1]), tuple(attrs.get("dilations", (1, 1))),
+                      groups=attrs.get("group", 1), bias=len(node.input) > 2)
+        reason = invalid(layer)
+        if reason:
+            raise ValueError(f"ONNX Conv node {layer.name}: {reason}")
+        layers.append(layer)
     return layers
+
+
+def invalid(layer: Layer) -> str | None:
+    """Why PyTorch would refuse this conv layer, or None: a file's numbers are not trusted."""
+    pairs = (("input size", layer.in_size, 1), ("kernel size", layer.kernel, 1),
+             ("stride", layer.stride, 1), ("padding", layer.padding, 0),
+             ("dilation", layer.dilation, 1))
+    for what, v, low in pairs:
+        if len(v) != 2 or min(v) < low:
+            return f"{what} must be >= {low}, got {list(v)}"
+    if min(layer.in_channels, layer.out_channels, layer.groups) < 1:
+        return (f"channels and group must be >= 1, got {layer.in_channels} in, "
+                f"{layer.out_channels} out, group {layer.groups}")
+    if layer.in_channels % layer.groups or layer.out_channels % layer.groups:
+        return f"channels {layer.in_channels} -> {layer.out_channels} not divisible by group " \
+               f"{layer.groups}"
+    if min(layer.out_size) < 1:
+        return (f"kernel {list(layer.kernel)} with dilation {list(layer.dilation)} is larger "
+                f"than the padded input {list(layer.in_size)} + 2x{list(layer.padding)}")
+    return None

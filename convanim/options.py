@@ -171,18 +171,25 @@ class Text(ValueType):
 
 
 class Folder(ValueType):
-    """A path: a string or a :class:`pathlib.Path` (kept as the string it spells)."""
+    """A path: a string or a :class:`pathlib.Path` (kept as the string it spells).
+
+    Not one with a NUL (no system takes it) or a line break (every path written is
+    printed on a line of its own, which scripts read).
+    """
 
     metavar = "DIR"
 
     def parse(self, text):
+        bad = next((ch for ch in ("\0", "\n", "\r") if ch in text), None)
+        if bad is not None:
+            raise SpecError(f"a path cannot hold {bad!r}, got {shown(text)}")
         return text
 
     def from_python(self, value):
         if isinstance(value, os.PathLike):
             path = os.fspath(value)
             if isinstance(path, str):
-                return path
+                return self.parse(path)
         raise SpecError(f"expected a path, got {value!r}")
 
 

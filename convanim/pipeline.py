@@ -77,9 +77,46 @@ class Settings:
     background: str = "FFFFFF"  # page colour (hex), which the GIF palette keeps exact
 
 
+class Cancelled(Exception):
+    """A render stopped by :meth:`Cancel.cancel` from another thread."""
+
+
+class Cancel:
+    """Stops the renders given it from another thread (``build`` on SIGTERM): the tools
+    they run are stopped at once, and none of them places a file afterwards."""
+
+    def __init__(self):
+        self._event = threading.Event()
+        self._lock = threading.Lock()
+        self._folders: set[Path] = set()
+
+    def cancel(self) -> None:
+        self._event.set()
+        with self._lock:
+            folders = list(self._folders)
+        for work in folders:
+            stop_tools(work)
+
+    def check(self) -> None:
+        if self._event.is_set():
+            raise Cancelled("cancelled")
+
+    def add(self, work: Path) -> None:
+        with self._lock:
+            self._folders.add(work)
+        if self._event.is_set():  # cancelled while this render was starting
+            stop_tools(work)
+            raise Cancelled("cancelled")
+
+    def discard(self, work: Path) -> None:
+        with self._lock:
+            self._folders.discard(work)
+
+
 def render(make_tex, pages: int, products: list[Product], settings: Settings = Settings(),
            params: dict | None = None, cache: Cache | None = None, progress: bool = False,
-           extra: dict[Path, bytes] | None = None, captions=None) -> list[Path]:
+           extra: dict[Path, bytes] | None = None, captions=None,
+           cancel: Cancel | None = None) -> list[Path]:
     """Make every product and place it, with the ``extra`` files, all or none.
 
     ``make_tex()`` gives the document, one page per frame; it is called only when
@@ -87,12 +124,14 @@ def render(make_tex, pages: int, products: list[Product], settings: Settings = S
     and so is ``captions()``, the player's line per frame (HTML only).
     Returns the paths placed, products first.
     """
+    cancel = cancel or Cancel()
     names = [f"figure.{p.kind}" for p in products]
     extras = [(data, Path(dest)) for dest, data in (extra or {}).items()]
     if cache is not None:
         k = product_key(params, products, settings)
         hit = cache.get(k, names)
         if hit is not None:
+            cancel.check()
             return files.place_all([(hit[n], p.dest) for n, p in zip(names, products)] + extras)
     for tool in dict.fromkeys(t for p in products for t in _TOOLS[p.kind]):  # pipeline order
         if shutil.which(tool) is None:
@@ -103,19 +142,24 @@ def render(make_tex, pages: int, products: list[Product], settings: Settings = S
                         f"'convanim[video]' (or run `make setup`)")
 
     tex = make_tex()
+    files.sweep(tempfile.gettempdir(), "convanim-*", 24 * 3600)  # a kill -9's work folders
     work = Path(tempfile.mkdtemp(prefix="convanim-"))
     keep = False
     try:
+        cancel.add(work)
         if any(p.kind in ("png", "gif", *RASTER_ANIMATIONS) for p in products):
             # pdflatex keeps one core busy; load the raster libraries on another meanwhile.
             threading.Thread(target=_import_raster_libraries, daemon=True).start()
         try:
-            pdf = compile_pdf(tex, work, pages, progress)
+            pdf = compile_pdf(tex, work, pages, progress,
+                              _too_many_pixels(products, settings, pages))
         except ToolError:
             keep = (work / "figure.log").is_file()  # the message points at the log inside
             raise
+        cancel.check()
         made = {name: _make(p, pdf, work, pages, settings, progress, captions)
                 for name, p in zip(names, products)}
+        cancel.check()
         if cache is not None:
             cache.put(k, made)
         return files.place_all([(made[n], p.dest) for n, p in zip(names, products)] + extras)
@@ -123,6 +167,7 @@ def render(make_tex, pages: int, products: list[Product], settings: Settings = S
         stop_tools(work)  # an interrupt leaves pdftoppm running (Python waits only 0.25 s)
         raise
     finally:
+        cancel.discard(work)
         if not keep:
             _remove_tree(work)
 
@@ -169,14 +214,21 @@ def product_key(params: dict | None, products: list[Product], settings: Settings
                 "settings": vars(settings)})
 
 
-def compile_pdf(tex: str, work: Path, pages: int, progress: bool) -> Path:
-    """Run pdflatex once; a failure names the first ``!`` error of the log."""
+def compile_pdf(tex: str, work: Path, pages: int, progress: bool, check_page=None) -> Path:
+    """Run pdflatex once; a failure names the first ``!`` error of the log.
+
+    ``check_page(width, height)`` (PDF points) sees the first page's size as soon as TeX
+    ships it out; a reason it returns stops TeX and raises :class:`SpecError`.
+    """
     (work / "figure.tex").write_text(tex, encoding="utf-8")
     cmd = ["pdflatex", "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error",
            "figure.tex"]
     bar = _bar(pages, "typesetting", progress)
+    # openin_any=p: TeX reads only below its work folder and its own tree, never a file
+    # a template value might name (defence in depth: values are TeX-escaped already)
     proc = subprocess.Popen(cmd, cwd=work, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, errors="replace")
+                            stderr=subprocess.STDOUT, text=True, errors="replace",
+                            env={**os.environ, "openin_any": "p", "openout_any": "p"})
     timed_out = threading.Event()
     # a daemon: should an interrupt skip its cancel, it must not hold the exit for 600 s
     watchdog = threading.Timer(TEX_TIMEOUT_S, lambda: (timed_out.set(), proc.kill()))
@@ -184,8 +236,16 @@ def compile_pdf(tex: str, work: Path, pages: int, progress: bool) -> Path:
     try:
         watchdog.start()
         for line in proc.stdout:
-            if line.startswith("convanim-page ") and bar is not None:
+            if not line.startswith("convanim-page "):
+                continue
+            if bar is not None:
                 bar.update(1)
+            number, *size = line.split()[1:]
+            if number == "1" and check_page is not None and len(size) == 2:
+                w, h = (float(v.removesuffix("pt")) * 72 / 72.27 for v in size)  # TeX pt
+                reason = check_page(w, h)
+                if reason:
+                    raise SpecError(reason)
         proc.wait()
     finally:
         watchdog.cancel()
@@ -233,8 +293,7 @@ def _make(product: Product, pdf: Path, work: Path, pages: int, settings: Setting
 
         w, h = _page_pixels(pdf, settings.dpi)
         if w * h > MAX_FRAME_PIXELS:
-            raise SpecError(f"PNG too large: {w}x{h} px at -q {settings.dpi} exceeds "
-                            f"{MAX_FRAME_PIXELS // 10**6} Mpx; lower -q, or use -y pdf or svg")
+            raise SpecError(_png_too_large(w, h, settings.dpi))
         convert_from_path(pdf, dpi=settings.dpi, fmt="png", output_folder=work,
                           output_file="frame", single_file=True, paths_only=True)
         return work / "frame.png"
@@ -280,8 +339,7 @@ def _raster_chunks(pdf: Path, work: Path, pages: int, dpi: int, progress: bool):
 
     w, h = _page_pixels(pdf, dpi)
     if w * h * pages > MAX_GIF_PIXELS:
-        raise SpecError(f"GIF too large: {pages} frames of {w}x{h} px at -qa {dpi} exceed "
-                        f"{MAX_GIF_PIXELS // 10**6} Mpx; lower -qa or draw fewer steps")
+        raise SpecError(_gif_too_large(pages, w, h, dpi))
 
     stopped = threading.Event()
 
@@ -338,7 +396,39 @@ def _page_pixels(pdf: Path, dpi: int) -> tuple[int, int]:
     from pdf2image import pdfinfo_from_path
 
     w_pt, h_pt = (float(v) for v in pdfinfo_from_path(pdf)["Page size"].split()[:3:2])
-    return round(w_pt / 72 * dpi), round(h_pt / 72 * dpi)
+    return _pixels(w_pt, h_pt, dpi)
+
+
+def _pixels(w_bp: float, h_bp: float, dpi: int) -> tuple[int, int]:
+    """A page of ``w_bp`` x ``h_bp`` PDF points in pixels at ``dpi``, as pdftoppm makes it."""
+    return round(w_bp / 72 * dpi), round(h_bp / 72 * dpi)
+
+
+def _too_many_pixels(products, settings: Settings, pages: int):
+    """Why a page of this size would be too many pixels for a product, or None: checked
+    on the first page TeX ships out, so a figure past the budget never runs TeX to the end."""
+    def check(w_bp: float, h_bp: float) -> str | None:
+        for product in products:
+            if product.kind == "png" and not settings.transparent:
+                w, h = _pixels(w_bp, h_bp, settings.dpi)
+                if w * h > MAX_FRAME_PIXELS:
+                    return _png_too_large(w, h, settings.dpi)
+            if product.kind in ("gif", *RASTER_ANIMATIONS):
+                w, h = _pixels(w_bp, h_bp, settings.gif_dpi)
+                if w * h * pages > MAX_GIF_PIXELS:
+                    return _gif_too_large(pages, w, h, settings.gif_dpi)
+        return None
+    return check
+
+
+def _png_too_large(w: int, h: int, dpi: int) -> str:
+    return (f"PNG too large: {w}x{h} px at -q {dpi} exceeds {MAX_FRAME_PIXELS // 10**6} Mpx; "
+            f"lower -q, or use -y pdf or svg")
+
+
+def _gif_too_large(pages: int, w: int, h: int, dpi: int) -> str:
+    return (f"GIF too large: {pages} frames of {w}x{h} px at -qa {dpi} exceed "
+            f"{MAX_GIF_PIXELS // 10**6} Mpx; lower -qa or draw fewer steps")
 
 
 def _import_raster_libraries() -> None:

@@ -154,6 +154,8 @@ class ConvanimDirective(SphinxDirective):
             name = f"{animation.name}-{hashlib.sha256(key.encode()).hexdigest()[:8]}"
         else:
             self._claim(name, key)
+        for out in (*renamed(animation, name).outputs(), *renamed(single, name).outputs()):
+            files.check_output_inside(folder, out)  # a symlink in the build folder
         _, made = renamed(animation, name).make()
         (pdf,) = renamed(single, name).make()
         files.place_all([(pdf, folder / f"{name}.pdf")])
@@ -200,10 +202,18 @@ def _purge(app, env, docname) -> None:
 
 
 def _merge(app, env, docnames, other) -> None:
+    """Join a parallel reader's names; one NAME drawn with two sets of options (each
+    reader saw only its own) is the same mistake as in one reader, and warned of."""
     names = getattr(env, "convanim_names", None)
     if names is None:
         names = env.convanim_names = {}
-    names.update(getattr(other, "convanim_names", {}))
+    for name, (key, doc, line) in getattr(other, "convanim_names", {}).items():
+        mine = names.get(name)
+        if mine is not None and mine[0] != key:
+            logger.warning("convanim: NAME %r is drawn with other options at %s:%s; the "
+                           "two share one file", name, mine[1], mine[2],
+                           location=(doc, line), type="convanim")
+        names[name] = (key, doc, line)
 
 
 def setup(app):

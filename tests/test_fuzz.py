@@ -199,3 +199,232 @@ def test_every_command_keeps_the_contract(argv):
             assert b"<svg" in data[:2000], (argv, path)
         else:
             assert suffix == ".json" and json.loads(data)["kind"] == argv[0], (argv, path)
+
+
+# --- build configs, figure data and the Python API under the same contract ------------------
+
+BUILD_EXAMPLES = int(NIGHTLY or 40)
+DATA_EXAMPLES = int(NIGHTLY or 150)
+API_EXAMPLES = int(NIGHTLY or 60)
+toml_text = text.map(json.dumps)  # a TOML basic string is a JSON string
+
+
+@st.composite
+def build_config(draw):
+    lines = []
+    if draw(st.booleans()):
+        lines.append(f"title = {draw(rarely(st.just(json.dumps('<script>x</script>')), toml_text))}")
+    lines.append(f"index = {draw(st.sampled_from(['true', 'false', '1']))}")
+    for n in range(draw(st.integers(1, 3))):
+        name = draw(rarely(st.sampled_from(['""', '"index"', '"a b"', '"../x"', '"x.gif"']),
+                           st.sampled_from([f"f{n}", f'"g{n}"'])))
+        lines.append(f"[figures.{name}]")
+        lines.append("kind = " + draw(rarely(
+            st.sampled_from(['["arithmetic"]', '"histogram"', "3", "{a = 1}"]),
+            st.sampled_from(['"arithmetic"', '"numerical"', '"alphabet"', '"im2col"']))))
+        if draw(st.booleans()):
+            lines.append("input-size = " + draw(rarely(
+                st.sampled_from(["0", '"5x"', "[5, 5, 5]", "true", "1e3", "9" * 25]),
+                st.sampled_from(["3", "4", '"4x5"', "[4, 3]"]))))
+        animated = draw(st.integers(0, 4)) == 0
+        if animated:
+            lines += ["animation = true", "quality-animation = 10",
+                      f"delay = {draw(st.sampled_from(['100', '15', '20']))}"]
+        else:
+            lines += ["quality = 20", "type = " + draw(rarely(
+                st.sampled_from(['"html"', '"jpg"', "1"]), st.sampled_from(['"pdf"', '"svg"'])))]
+        for key in ("out-dir", "gif-dir"):
+            if draw(st.integers(0, 2)) == 0:
+                lines.append(f"{key} = " + draw(rarely(
+                    st.sampled_from(['"../victim"', '"/tmp"', '"a\\u0000b"', '"a\\nb"',
+                                     '"outside"', '"outside/deeper"', '"."', '"taken"']),
+                    st.sampled_from(['"out"', '"figs/out"', '"dir"']), one_in=3)))
+        if draw(st.integers(0, 4)) == 0:
+            lines.append("description = " + draw(st.one_of(toml_text, st.just('"<img onerror=x>"'))))
+        if draw(st.integers(0, 4)) == 0:
+            lines.append("caption = " + draw(st.one_of(toml_text, st.just('"x;touch${IFS}P;#"'))))
+        if draw(st.integers(0, 6)) == 0:
+            lines += ["verify = true", 'backend = "numpy"']
+        if draw(st.integers(0, 6)) == 0:
+            lines.append("json = true")
+        if draw(st.integers(0, 12)) == 0:
+            lines.append(draw(st.sampled_from(["bogus = 1", 'name = "x"', "labels = true"])))
+    return "\n".join(lines) + "\n"
+
+
+@settings(max_examples=BUILD_EXAMPLES, deadline=None, derandomize=not NIGHTLY,
+          suppress_health_check=list(HealthCheck))
+@given(build_config())
+def test_every_build_config_keeps_the_contract(toml):
+    """Exit 2: one line, nothing written anywhere. Exit 0 or 1 (a figure failed, named on
+    its own line): only the printed files, the manifest and their folders change, and
+    never anything outside the build's root."""
+    top = Path(tempfile.mkdtemp(prefix="convanim-fuzz-"))
+    root, victim, temp = top / "site", top / "victim", top / "tmp"
+    for d in (root, victim, temp):
+        d.mkdir()
+    (root / "figs.toml").write_text(toml)
+    (root / "taken").write_text("a file, not a folder\n")
+    (root / "dir").mkdir()
+    (root / "outside").symlink_to(victim)
+    (victim / "package.json").write_text("{}\n")
+    before, outside = snapshot(root), snapshot(victim)
+    out, err = io.StringIO(), io.StringIO()
+    cwd, tempdir = os.getcwd(), tempfile.tempdir
+    try:
+        os.chdir(root)
+        tempfile.tempdir = str(temp)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            status = main(["build", "figs.toml", "--quiet", "-j", "1"])
+        after, outside_after = snapshot(root), snapshot(victim)
+        left_in_temp = list(temp.iterdir())
+    finally:
+        os.chdir(cwd)
+        tempfile.tempdir = tempdir
+        shutil.rmtree(top, ignore_errors=True)
+    lines, errors = out.getvalue().splitlines(), err.getvalue().splitlines()
+    event(f"build exit {status}")
+    assert outside_after == outside, (toml, "a build wrote outside its root")
+    assert left_in_temp == [], (toml, left_in_temp)
+    if status == 2:
+        assert len(errors) == 1 and errors[0].startswith("convanim: error: "), (toml, errors)
+        assert lines == [] and after == before, (toml, "exit 2 must write nothing")
+        return
+    assert status in (0, 1), (toml, status, errors)
+    assert all(e.startswith("convanim: error: ") for e in errors), (toml, errors)
+    assert (status == 1) == bool(errors), (toml, status, errors)
+    printed = [os.path.normpath(x) for x in lines]
+    own = {".convanim-build.json", ".convanim-build.lock"}
+    changed = {k for k in after if after[k] != before.get(k)} - own
+    folders = {str(p) for x in printed for p in Path(x).parents if str(p) != "."}
+    assert changed <= set(printed) | (folders - set(before)), (toml, changed, printed)
+    assert set(printed) <= changed, (toml, "a printed file was not written")
+    for path in printed:
+        assert after[path][0] == "file" and after[path][1], (toml, path)
+
+
+def _figure_data(kind, values):
+    from convanim.figure import figure, plan
+
+    return plan(*figure(kind, None, type="pdf", **values)).data()
+
+
+def _paths(value, at=()):
+    """Every place in a JSON value, as a path of keys and indexes."""
+    yield at
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _paths(v, at + (k,))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _paths(v, at + (i,))
+
+
+@st.composite
+def figure_data(draw):
+    kind, values = draw(st.sampled_from([
+        ("numerical", {"input_size": 4, "stride": 2, "padding": 1}),
+        ("numerical", {"input_size": 5, "mode": "max", "kernel_size": 2, "stride": 2}),
+        ("numerical", {"input_size": 4, "transposed": True, "stride": 2}),
+        ("alphabet", {"input_size": 4}),
+        ("alphabet", {"input_size": 4, "transposed": True, "stride": 2, "padding": 1}),
+        ("im2col", {"input_size": 4, "phase": "gradient", "stride": 2}),
+        ("im2col", {"input_size": 5, "phase": "loss", "padding": 1})]))
+    data = _figure_data(kind, values)
+    places = list(_paths(data))[1:]
+    for _ in range(draw(st.integers(0, 3))):
+        where = draw(st.sampled_from(places))
+        hostile_value = draw(st.one_of(
+            st.sampled_from([None, "x", [], {}, True, 1e300, -1, [200000, 200000], [4, 4, 4],
+                             "no", "bogus", [[1, 2], [3]], [[[]]]]),
+            st.integers(-3, 9), st.floats(allow_nan=False, allow_infinity=False)))
+        target = data
+        try:
+            for step in where[:-1]:
+                target = target[step]
+            if draw(st.integers(0, 9)) == 0 and isinstance(target, dict):
+                target.pop(where[-1], None)
+            else:
+                target[where[-1]] = hostile_value
+        except (KeyError, IndexError, TypeError):
+            pass
+    if draw(st.integers(0, 15)) == 0:
+        return kind, draw(st.sampled_from(["[]", '"x"', "null", "[" * 5000 + "]" * 5000, "{",
+                                           "1e999999"]))
+    return kind, json.dumps(data)
+
+
+@settings(max_examples=DATA_EXAMPLES, deadline=None, derandomize=not NIGHTLY,
+          suppress_health_check=list(HealthCheck))
+@given(figure_data())
+def test_verify_from_json_keeps_the_contract(case):
+    """Exit 0 (the numbers hold), 1 (they do not: a table, and one line) or 2 (one line:
+    not figure data); never a traceback, and never more memory than the figure limits."""
+    kind, text_ = case
+    path = Path(tempfile.mkdtemp(prefix="convanim-fuzz-")) / "f.json"
+    path.write_text(text_)
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            status = main(["verify", kind, "--from-json", str(path), "--backend", "numpy"])
+    finally:
+        shutil.rmtree(path.parent, ignore_errors=True)
+    errors = err.getvalue().splitlines()
+    event(f"verify exit {status}")
+    assert status in (0, 1, 2), (text_[:200], status)
+    if status == 2:
+        assert len(errors) == 1 and errors[0].startswith("convanim: error: "), errors
+        assert out.getvalue() == ""
+    else:
+        assert errors == [] and out.getvalue().splitlines()[0].split()[:2] == ["check", "backend"]
+        assert ("FAIL" in out.getvalue()) == (status == 1)
+
+
+api_value = st.one_of(
+    st.integers(-2, 6), st.sampled_from([True, False, None, "5", "3x4", "abc", 2.5, float("nan"),
+                                         (4, 3), [3, 3], (1, 2, 3), b"5"]),
+    st.integers(1, 6).map(lambda n: __import__("numpy").int64(n)),
+    st.sampled_from(["out", "dir", "taken", "nested/x", ""]).map(Path))
+API_KEYS = ["input_size", "kernel_size", "stride", "padding", "dilation", "transposed", "step",
+            "quality", "out_dir", "gif_dir", "json", "caption", "theme", "width", "format",
+            "mode", "phase", "labels", "bogus", "input-size"]
+
+
+@settings(max_examples=API_EXAMPLES, deadline=None, derandomize=not NIGHTLY,
+          suppress_health_check=list(HealthCheck))
+@given(st.sampled_from(FIGURES + ["histogram"]), st.dictionaries(
+    st.sampled_from(API_KEYS), api_value, max_size=4), st.sampled_from([None, "fig", 5, "../x"]))
+def test_the_api_keeps_the_contract(kind, options, name):
+    """convanim.render returns exactly the files it wrote, or raises SpecError (a one-line
+    message) having written nothing."""
+    import convanim
+    from convanim.errors import SpecError
+
+    root = Path(tempfile.mkdtemp(prefix="convanim-fuzz-"))
+    work = root / "work"
+    work.mkdir()
+    (work / "taken").write_text("a file, not a folder\n")
+    (work / "dir").mkdir()
+    before = snapshot(work)
+    cwd = os.getcwd()
+    options = {**options, "quality": 20} if "quality" not in options else options
+    try:
+        os.chdir(work)
+        try:
+            result = convanim.render(kind, name, type="pdf", quiet=True, **options) \
+                if "format" not in options else convanim.render(kind, name, quiet=True, **options)
+        except SpecError as e:
+            result = e
+        after = snapshot(work)
+    finally:
+        os.chdir(cwd)
+        shutil.rmtree(root, ignore_errors=True)
+    event(f"api {'error' if isinstance(result, Exception) else 'ok'}")
+    if isinstance(result, Exception):
+        assert "\n" not in str(result) and str(result), (kind, options, result)
+        assert after == before, (kind, options, "a refused call wrote")
+        return
+    changed = {k for k in after if after[k] != before.get(k)}
+    printed = {os.path.normpath(str(p)) for p in result}
+    folders = {str(p) for x in printed for p in Path(x).parents if str(p) != "."}
+    assert changed == printed | (folders - set(before)), (kind, options, changed, printed)

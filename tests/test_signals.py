@@ -86,3 +86,55 @@ def test_sigterm_while_frames_are_rasterised_on_threads(tmp_path):
     assert list(work.iterdir()) == []
     assert all(gone(int(p.name)) for p in pids.iterdir())
     assert not list((tmp_path / "cache").rglob("*.*")), "no half cache entry"
+
+
+def test_sigterm_during_a_build_stops_it_at_once_and_keeps_its_manifest_true(tmp_path):
+    """A figure built before stays recorded; the ones being drawn are stopped, nothing is
+    placed after the signal, and the command exits 143 within 2 s."""
+    import json
+
+    root = tmp_path / "site"
+    root.mkdir()
+    figs = root / "figs.toml"
+    figs.write_text('[figures.done]\nkind = "arithmetic"\ntype = "pdf"\n')
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"), "PYTHONPATH": str(PROJECT),
+           "PYTHONFAULTHANDLER": "1"}
+    subprocess.run([sys.executable, "-m", "convanim", "build", str(figs), "--quiet"], env=env,
+                   check=True)
+    before = {p: p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()}
+    figs.write_text(figs.read_text() + "".join(
+        f'[figures.slow{n}]\nkind = "numerical"\nanimation = true\ninput-size = {4 + n}\n'
+        for n in range(3)))
+    fake, pids, temp = (tmp_path / n for n in ("bin", "pids", "tmp"))
+    for d in (fake, pids, temp):
+        d.mkdir()
+    (fake / "pdflatex").write_text(SLOW.format(pids=pids, python=sys.executable,
+                                               real=shutil.which("pdflatex")))
+    (fake / "pdflatex").chmod(0o755)
+    env.update(PATH=f"{fake}{os.pathsep}{os.environ['PATH']}", TMPDIR=str(temp))
+    proc = subprocess.Popen([sys.executable, "-m", "convanim", "build", str(figs), "-j", "2",
+                             "--quiet"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    deadline = time.monotonic() + 60
+    while len(list(pids.iterdir())) < 2:  # both workers are in TeX
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the slow tool never started"
+        time.sleep(0.05)
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    try:
+        out, err = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGABRT)
+        raise AssertionError(proc.communicate())
+    assert time.monotonic() - sent < 2.0
+    assert proc.returncode == 143, (proc.returncode, err)
+    assert out == "" and "Traceback" not in err, err
+    assert all(gone(int(p.name)) for p in pids.iterdir()), "pdflatex must be stopped"
+    after = {p: p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()}
+    assert {p: t for p, t in before.items() if p.name != "figs.toml"} == \
+        {p: t for p, t in after.items() if p.name != "figs.toml"}
+    outputs = json.loads((root / ".convanim-build.json").read_text())["outputs"]
+    assert list(outputs) == ["out/done_00.pdf"]
+    assert outputs["out/done_00.pdf"]["size"] == (root / "out/done_00.pdf").stat().st_size
+    assert list(temp.iterdir()) == []

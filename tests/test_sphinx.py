@@ -221,3 +221,22 @@ def test_other_formats_in_html_and_latex_builds(project, tmp_path):
         assert f"{{{{{name}}}.pdf}}" in tex
         assert len(pdf_pages(tmp_path / f"latex/{name}.pdf")) == 1
     assert "data:image" not in tex and "data-frames" not in tex
+
+
+def test_one_name_with_two_option_sets_is_caught_under_parallel_reads(tmp_path):
+    """sphinx-build -j 2 reads pages in separate processes; the merge still sees both."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "conf.py").write_text(CONF)
+    pages = [f"p{n}" for n in range(8)]
+    (src / "index.rst").write_text("Top\n===\n\n.. toctree::\n\n" +
+                                   "".join(f"   {p}\n" for p in pages))
+    for n, page in enumerate(pages):
+        body = f"{page}\n{'=' * len(page)}\n\n"
+        if n in (0, 7):
+            body += f".. convanim:: arithmetic same\n   :input-size: {4 + n % 2}\n"
+        (src / f"{page}.rst").write_text(body)
+    proc = sphinx(src, "html", tmp_path / "html", "-W", "-j", "2", cache=tmp_path / "cache")
+    assert proc.returncode != 0
+    assert "NAME 'same' is" in proc.stderr and "drawn with other options" in proc.stderr, \
+        proc.stderr
