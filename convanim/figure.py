@@ -265,7 +265,7 @@ _DATA_OPTIONS = ("input_size", "kernel_size", "stride", "padding", "dilation", "
 #: Entries of these matrices are a cell ``[y, x]`` or null.
 _CELL_MATRICES = ("matrix", "im2col")
 #: The numbers a figure shows, which verify recomputes.
-_VALUES = ("input", "kernel", "output")
+_VALUES = ("input", "kernel", "output", "partial_sums")
 
 
 def from_data(kind: Kind, data) -> Figure:

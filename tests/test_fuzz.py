@@ -329,7 +329,10 @@ def figure_data(draw):
         ("alphabet", {"input_size": 4}),
         ("alphabet", {"input_size": 4, "transposed": True, "stride": 2, "padding": 1}),
         ("im2col", {"input_size": 4, "phase": "gradient", "stride": 2}),
-        ("im2col", {"input_size": 5, "phase": "loss", "padding": 1})]))
+        ("im2col", {"input_size": 5, "phase": "loss", "padding": 1}),
+        ("channels", {"input_size": 4, "in_channels": 2, "out_channels": 4, "groups": 2}),
+        ("channels", {"input_size": 4, "in_channels": 2, "out_channels": 2, "transposed": True,
+                      "stride": 2})]))
     data = _figure_data(kind, values)
     places = list(_paths(data))[1:]
     for _ in range(draw(st.integers(0, 3))):
