@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import files
+from . import files, texformat
 from .cache import Cache, key
 from .errors import SpecError, ToolError
 
@@ -102,6 +102,7 @@ def render(make_tex, pages: int, products: list[Product], settings: Settings = S
         raise ToolError(f"{video[0]} needs imageio and imageio-ffmpeg: pip install "
                         f"'convanim[video]' (or run `make setup`)")
 
+    fmt = texformat.lookup(cache.root / "formats") if cache is not None else None
     tex = make_tex()
     work = Path(tempfile.mkdtemp(prefix="convanim-"))
     keep = False
@@ -110,7 +111,7 @@ def render(make_tex, pages: int, products: list[Product], settings: Settings = S
             # pdflatex keeps one core busy; load the raster libraries on another meanwhile.
             threading.Thread(target=_import_raster_libraries, daemon=True).start()
         try:
-            pdf = compile_pdf(tex, work, pages, progress)
+            pdf = compile_pdf(tex, work, pages, progress, fmt)
         except ToolError:
             keep = (work / "figure.log").is_file()  # the message points at the log inside
             raise
@@ -169,11 +170,32 @@ def product_key(params: dict | None, products: list[Product], settings: Settings
                 "settings": vars(settings)})
 
 
-def compile_pdf(tex: str, work: Path, pages: int, progress: bool) -> Path:
-    """Run pdflatex once; a failure names the first ``!`` error of the log."""
+def compile_pdf(tex: str, work: Path, pages: int, progress: bool,
+                fmt: Path | None = None) -> Path:
+    """Run pdflatex once; a failure names the first ``!`` error of the log.
+
+    With ``fmt`` (see texformat.py) a document that starts with the common preamble
+    is compiled from that format, its preamble lines left blank so the log's line
+    numbers are the full document's. Should pdflatex refuse the format itself (no TeX
+    error in the log), the format is dropped and the document compiled in full.
+    """
+    body = texformat.split(tex) if fmt is not None else None
+    if body is not None:
+        lines = texformat.preamble().count("\n")
+        head = f"% convanim: the preamble is preloaded from {fmt.name}" + "\n" * lines
+        if _pdflatex(head + body, work, pages, progress, fmt):
+            return work / "figure.pdf"
+        texformat.forget(fmt)
+    _pdflatex(tex, work, pages, progress, None)  # without a format, a failure raises
+    return work / "figure.pdf"
+
+
+def _pdflatex(tex: str, work: Path, pages: int, progress: bool, fmt: Path | None) -> bool:
+    """One pdflatex run: True when it made the PDF; False when, from ``fmt``, it failed
+    with no TeX error (the format's fault); else a ToolError."""
     (work / "figure.tex").write_text(tex, encoding="utf-8")
     cmd = ["pdflatex", "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error",
-           "figure.tex"]
+           *([f"-fmt={fmt}"] if fmt is not None else []), "figure.tex"]
     bar = _bar(pages, "typesetting", progress)
     proc = subprocess.Popen(cmd, cwd=work, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, errors="replace")
@@ -196,11 +218,16 @@ def compile_pdf(tex: str, work: Path, pages: int, progress: bool) -> Path:
         if bar is not None:
             bar.close()
     log, pdf = work / "figure.log", work / "figure.pdf"
-    if proc.returncode != 0 or not pdf.is_file():
-        if timed_out.is_set():
-            raise ToolError(f"pdflatex did not finish within {TEX_TIMEOUT_S} s (log: {log})")
-        raise ToolError(f"LaTeX failed: {_first_error(log)} (log: {log})")
-    return pdf
+    if proc.returncode == 0 and pdf.is_file():
+        return True
+    if timed_out.is_set():
+        raise ToolError(f"pdflatex did not finish within {TEX_TIMEOUT_S} s (log: {log})")
+    error = _first_error(log)
+    if fmt is not None and error == "pdflatex failed":
+        for leftover in (log, pdf):
+            leftover.unlink(missing_ok=True)
+        return False
+    raise ToolError(f"LaTeX failed: {error} (log: {log})")
 
 
 def _first_error(log: Path) -> str:
