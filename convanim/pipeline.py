@@ -1,7 +1,7 @@
 """TeX source -> PDF/PNG/SVG and animations: one pdflatex run for all frames, then raster.
 
 Every frame of a figure is a page of one document, so an animation costs one
-pdflatex process; its pages are rasterised by pdf2image (pdftoppm) in chunks on
+pdflatex process; its pages are rasterised by pdftoppm in chunks on
 worker threads while the GIF encoder quantizes the chunks already done, so only a
 few frames are ever held in full colour. Work happens in a temporary directory,
 outputs are placed atomically and stored in the content-hash cache, from which a
@@ -12,6 +12,7 @@ animations (the HTML player, the animated SVG) come from ``web.py``.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -131,7 +132,8 @@ def render(make_tex, pages: int, products: list[Product], settings: Settings = S
 def stop_tools(work: Path) -> None:
     """Stop our child processes that work in ``work`` (pdflatex, pdftoppm, pdfinfo...).
 
-    pdf2image keeps no handle on the pdftoppm it starts, so they are found in /proc
+    An interrupt reaches the main thread only, not the pdftoppm calls waiting on
+    worker threads, so they are found in /proc
     (Linux; elsewhere nothing is found): children of this process whose folder is
     ``work`` or whose arguments name it. A program embedding convanim keeps its own
     child processes.
@@ -256,14 +258,12 @@ def _make(product: Product, pdf: Path, work: Path, pages: int, settings: Setting
               "-r", str(settings.dpi), str(pdf), str(work / "frame")])
         return work / "frame.png"
     if kind == "png":
-        from pdf2image import convert_from_path
-
         w, h = _page_pixels(pdf, settings.dpi)
         if w * h > MAX_FRAME_PIXELS:
             raise SpecError(f"PNG too large: {w}x{h} px at -q {settings.dpi} exceeds "
                             f"{MAX_FRAME_PIXELS // 10**6} Mpx; lower -q, or use -y pdf or svg")
-        convert_from_path(pdf, dpi=settings.dpi, fmt="png", output_folder=work,
-                          output_file="frame", single_file=True, paths_only=True)
+        _run(["pdftoppm", "-png", "-singlefile", "-r", str(settings.dpi), "-f", "1", "-l", "1",
+              str(pdf), str(work / "frame")])
         return work / "frame.png"
     if kind == "svg":
         out = work / "frame.svg"
@@ -303,7 +303,7 @@ def _raster_chunks(pdf: Path, work: Path, pages: int, dpi: int, progress: bool):
     resolution. pdftoppm runs on worker threads (a process each, so on every core)
     while the caller quantizes the chunks already yielded.
     """
-    from pdf2image import convert_from_path
+    from PIL import Image
 
     w, h = _page_pixels(pdf, dpi)
     if w * h * pages > MAX_GIF_PIXELS:
@@ -315,12 +315,14 @@ def _raster_chunks(pdf: Path, work: Path, pages: int, dpi: int, progress: bool):
     def raster(first: int, last: int, at: int = dpi, kind: str = "p") -> list:
         if stopped.is_set():
             return []
-        images = convert_from_path(pdf, dpi=at, first_page=first, last_page=last, fmt="ppm",
-                                   output_folder=work, output_file=f"{kind}{first:05d}-{at}")
-        rgb = [im.convert("RGB") for im in images]
-        for im in images:
-            im.close()
-            Path(im.filename).unlink(missing_ok=True)
+        root = f"{kind}{first:05d}-{at}"
+        _run(["pdftoppm", "-r", str(at), "-f", str(first), "-l", str(last), str(pdf),
+              str(work / root)])
+        rgb = []
+        for path in sorted(work.glob(f"{root}-*.ppm")):  # -01, -02...: equal widths
+            with Image.open(path) as im:
+                rgb.append(im.convert("RGB"))
+            path.unlink()
         return rgb
 
     picks = sorted({1, (pages + 1) // 2, pages})
@@ -361,15 +363,32 @@ def _raster_chunks(pdf: Path, work: Path, pages: int, dpi: int, progress: bool):
 
 
 def _page_pixels(pdf: Path, dpi: int) -> tuple[int, int]:
-    """Width and height in pixels of the first page at ``dpi`` (pages share one size)."""
-    from pdf2image import pdfinfo_from_path
+    """Width and height in pixels of the first page at ``dpi`` (pages share one size).
 
-    w_pt, h_pt = (float(v) for v in pdfinfo_from_path(pdf)["Page size"].split()[:3:2])
-    return round(w_pt / 72 * dpi), round(h_pt / 72 * dpi)
+    From the ``convanim-page`` line our documents log (TeX points, 72.27 an inch),
+    else from pdfinfo (big points, 72 an inch).
+    """
+    log = pdf.with_suffix(".log")
+    if log.is_file():
+        with open(log, errors="replace") as f:
+            for line in f:
+                m = _PAGE_LINE.match(line)
+                if m:
+                    w, h = (float(v) / 72.27 * dpi for v in m.groups())
+                    return round(w), round(h)
+    out = subprocess.run(["pdfinfo", "-f", "1", "-l", "1", str(pdf)], capture_output=True,
+                         text=True, errors="replace")
+    for line in out.stdout.splitlines():
+        if line.startswith("Page") and "size:" in line:
+            w, _, h = line.split("size:")[1].split()[:3]
+            return round(float(w) / 72 * dpi), round(float(h) / 72 * dpi)
+    raise ToolError(f"pdfinfo failed: {(out.stderr.strip().splitlines() or ['no page size'])[0]}")
+
+
+_PAGE_LINE = re.compile(r"convanim-page 1 ([\d.]+)pt ([\d.]+)pt\s*$")
 
 
 def _import_raster_libraries() -> None:
-    import pdf2image  # noqa: F401
     from PIL import GifImagePlugin, Image, PpmImagePlugin  # noqa: F401
 
 

@@ -196,16 +196,15 @@ def test_what_changes_the_picture_changes_the_cache_key(workdir, capsys, monkeyp
 def test_palette_sample_and_chunks_never_share_file_names(tmp_path, monkeypatch):
     """At -qa 10 the half-resolution sample ran at the chunks' DPI and wrote the same
     p00001-10*.ppm names from another thread: frames were read half-written or deleted."""
-    import pdf2image
-
     calls = []
-    real = pdf2image.convert_from_path
+    real = render._run
 
-    def record(pdf, **kw):
-        calls.append((kw["output_file"], kw["first_page"], kw["last_page"]))
-        return real(pdf, **kw)
+    def record(cmd):
+        if cmd[0] == "pdftoppm":
+            calls.append((Path(cmd[-1]).name, cmd[cmd.index("-f") + 1], cmd[cmd.index("-l") + 1]))
+        return real(cmd)
 
-    monkeypatch.setattr(pdf2image, "convert_from_path", record)
+    monkeypatch.setattr(render, "_run", record)
     work = tmp_path / "w"
     work.mkdir()
     tex = render.compile_pdf(r"\documentclass{article}\pagestyle{empty}\begin{document}"

@@ -228,3 +228,20 @@ def test_two_processes_on_first_use_make_the_same_figure(tmp_path):
     folder = cache / "convanim" / "formats"
     assert len(formats(folder)) == 1 and len(list(folder.glob("*.json"))) == 1
     assert not list(folder.glob(".tmp-*")) and not list(folder.glob("*.failed"))
+
+
+def test_the_page_size_comes_from_the_log_and_matches_pdfinfo(tmp_path, folder, monkeypatch):
+    """The raster size check reads the size our documents log; pdfinfo says the same."""
+    work = tmp_path / "w"
+    work.mkdir()
+    pdf = pipeline.compile_pdf(figure_tex("alphabet", "-i", "5", "-k", "3", "-a"), work, 9,
+                               False, texformat.lookup(folder))
+    from_log = pipeline._page_pixels(pdf, 150)
+    (w, h), = set(pdf_pages(pdf))
+    assert abs(from_log[0] - w / 72 * 150) <= 1 and abs(from_log[1] - h / 72 * 150) <= 1
+    ran = []
+    monkeypatch.setattr(pipeline.subprocess, "run", lambda *a, **k: ran.append(a))
+    assert pipeline._page_pixels(pdf, 150) == from_log and ran == []  # no pdfinfo
+    monkeypatch.undo()
+    pdf.with_suffix(".log").unlink()  # any other PDF: pdfinfo
+    assert pipeline._page_pixels(pdf, 150) == (round(w / 72 * 150), round(h / 72 * 150))
