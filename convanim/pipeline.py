@@ -25,8 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import files, texformat
-from .cache import Cache, key
+from .cache import Cache, code_fingerprint, key
 from .errors import SpecError, ToolError
+from .tex import compiled_templates_in
 
 TEX_TIMEOUT_S = 600
 #: Pixels of all GIF frames together; beyond it the frames do not fit in memory.
@@ -104,7 +105,9 @@ def render(make_tex, pages: int, products: list[Product], settings: Settings = S
                         f"'convanim[video]' (or run `make setup`)")
 
     fmt = texformat.lookup(cache.root / "formats") if cache is not None else None
-    tex = make_tex()
+    with compiled_templates_in(cache.root / "templates" / code_fingerprint()[:16]
+                               if cache is not None else None):
+        tex = make_tex()
     work = Path(tempfile.mkdtemp(prefix="convanim-"))
     keep = False
     try:

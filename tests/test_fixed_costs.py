@@ -1,0 +1,77 @@
+"""What small figures no longer pay for: compiled templates kept in the cache."""
+from pathlib import Path
+
+import pytest
+
+from convanim import pipeline, tex
+from convanim.cache import Cache
+
+from helpers import run
+
+FIGURE = ["arithmetic", "f", "-i", "5", "-k", "3", "-s", "2", "-a", "-qa", "30", "--quiet"]
+
+
+def figure(*args):
+    from convanim.cli import build_parser
+    from convanim.figure import plan
+
+    return plan(build_parser().parse_args([*args, "--quiet"]))
+
+
+@pytest.fixture
+def fresh_environment():
+    """A Jinja environment with nothing compiled in memory, as a new process has."""
+    tex.environment.cache_clear()
+    yield
+    tex.environment.cache_clear()
+
+
+def test_compiled_templates_are_loaded_not_compiled_again(tmp_path, fresh_environment,
+                                                          monkeypatch):
+    import jinja2
+
+    f = figure("alphabet", "-i", "4", "-k", "2", "-a")
+    with tex.compiled_templates_in(tmp_path):
+        first = f.tex()
+    stored = sorted(p.name for p in tmp_path.iterdir())
+    # base, preamble, macros and alphabet itself; no temporary file left
+    assert len(stored) == 4 and all(n.endswith(".cache") for n in stored)
+    tex.environment.cache_clear()
+    monkeypatch.setattr(jinja2.Environment, "compile",
+                        lambda *a, **k: pytest.fail("compiled a stored template"))
+    with tex.compiled_templates_in(tmp_path):
+        assert f.tex() == first
+
+
+def test_a_damaged_or_stale_compiled_template_is_compiled_anew(tmp_path, fresh_environment):
+    f = figure("arithmetic", "-e", "2")
+    with tex.compiled_templates_in(tmp_path):
+        first = f.tex()
+    for p in tmp_path.iterdir():
+        p.write_bytes(b"j2" + b"\x00" * 10)
+    tex.environment.cache_clear()
+    with tex.compiled_templates_in(tmp_path):
+        assert f.tex() == first
+    assert all(p.stat().st_size > 100 for p in tmp_path.iterdir()), "stored again, whole"
+
+
+def test_outside_the_block_nothing_is_stored(tmp_path, fresh_environment):
+    with tex.compiled_templates_in(tmp_path / "c"):
+        pass
+    figure("arithmetic", "-e", "2").tex()
+    assert not (tmp_path / "c").exists()
+
+
+@pytest.mark.usefixtures("tex_tools")
+def test_a_figure_command_keeps_its_compiled_templates_in_the_cache(workdir, capsys,
+                                                                   fresh_environment):
+    assert run(capsys, *FIGURE)[0] == 0
+    stored = list((Cache().root / "templates").rglob("*.cache"))
+    assert len(stored) == 4
+    assert {p.parent.name for p in stored} == {pipeline.code_fingerprint()[:16]}
+
+
+@pytest.mark.usefixtures("tex_tools")
+def test_no_cache_stores_no_compiled_template(workdir, capsys, fresh_environment):
+    assert run(capsys, *FIGURE, "--no-cache")[0] == 0
+    assert not (Cache().root / "templates").exists()
