@@ -37,6 +37,8 @@ MAX_GIF_PIXELS = 400_000_000
 MAX_FRAME_PIXELS = 120_000_000
 #: Pages rasterised per pdftoppm call.
 CHUNK = 12
+#: A palette sample larger than this is subsampled before median cut.
+PALETTE_PIXELS = 100_000
 
 _INSTALL = {
     "pdflatex": "install TeX Live (Debian: sudo apt-get install texlive-latex-base "
@@ -431,6 +433,10 @@ def _write_gif(chunks, path: Path, delay_ms: int, colors: int, background: str,
     for f in sample:
         strip.paste(f, (0, y))
         y += f.height
+    if strip.width * strip.height > PALETTE_PIXELS:
+        # every other pixel of every other row: the same colours in nearly the same
+        # proportions for a quarter of median cut's time (alphabet -i 5: 92 -> 31 ms)
+        strip = strip.resize((strip.width // 2, strip.height // 2), Image.Resampling.NEAREST)
     palette = strip.quantize(colors=colors, method=Image.Quantize.MEDIANCUT)
     # Quantizing lands the background on a near entry; make that entry exact.
     page = "FFFFFF" if transparent else background

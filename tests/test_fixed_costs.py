@@ -1,7 +1,10 @@
-"""What small figures no longer pay for: compiled templates kept in the cache."""
+"""What small figures no longer pay for: compiled templates kept in the cache, and a
+subsampled palette sample that quantizes as well as the full one."""
+import subprocess
 from pathlib import Path
 
 import pytest
+from PIL import Image, ImageChops, ImageStat
 
 from convanim import pipeline, tex
 from convanim.cache import Cache
@@ -75,3 +78,41 @@ def test_a_figure_command_keeps_its_compiled_templates_in_the_cache(workdir, cap
 def test_no_cache_stores_no_compiled_template(workdir, capsys, fresh_environment):
     assert run(capsys, *FIGURE, "--no-cache")[0] == 0
     assert not (Cache().root / "templates").exists()
+
+
+def gif_error(pdf: Path, work: Path, limit: int, monkeypatch) -> float:
+    """Worst frame's mean difference from the full-colour pages, palette sampled with
+    PALETTE_PIXELS = ``limit``."""
+    subprocess.run(["pdftoppm", "-r", "150", str(pdf), str(work / "d")], check=True)
+    frames = []
+    for p in sorted(work.glob("d-*.ppm")):
+        with Image.open(p) as im:
+            frames.append(im.convert("RGB"))
+    picks = sorted({1, (len(frames) + 1) // 2, len(frames)})
+    monkeypatch.setattr(pipeline, "PALETTE_PIXELS", limit)
+    pipeline.write_gif([[frames[p - 1] for p in picks], frames], work / "o.gif", 100)
+    worst = 0.0
+    with Image.open(work / "o.gif") as gif:
+        assert gif.n_frames == len(frames)
+        for n, f in enumerate(frames):
+            gif.seek(n)
+            diff = ImageChops.difference(f, gif.convert("RGB"))
+            worst = max(worst, sum(ImageStat.Stat(diff).mean) / 3)
+    return worst
+
+
+@pytest.mark.usefixtures("tex_tools")
+@pytest.mark.parametrize("args", [["alphabet", "-i", "5", "-k", "3", "-a"],
+                                  ["arithmetic", "-i", "5", "-k", "3", "-s", "2", "-a",
+                                   "--theme", "dark"]])
+def test_a_subsampled_palette_sample_quantizes_as_well_as_the_full_one(tmp_path, monkeypatch,
+                                                                       args):
+    work = tmp_path / "tex"
+    work.mkdir()
+    pdf = pipeline.compile_pdf(figure(*args).tex(), work, 1, False)
+    w, h = pipeline._page_pixels(pdf, 150)
+    assert 3 * w * h > pipeline.PALETTE_PIXELS, "the sample is subsampled"
+    full = gif_error(pdf, work, 10**12, monkeypatch)
+    sub = gif_error(pdf, work, pipeline.PALETTE_PIXELS, monkeypatch)
+    assert sub <= full * 1.05 + 0.05, (sub, full)
+    assert full < 4  # a few antialiased edge pixels off, the flat colours exact
