@@ -107,17 +107,20 @@ def render(make_tex, pages: int, products: list[Product], settings: Settings = S
                         f"'convanim[video]' (or run `make setup`)")
 
     fmt = texformat.lookup(cache.root / "formats") if cache is not None else None
-    with compiled_templates_in(cache.root / "templates" / code_fingerprint()[:16]
-                               if cache is not None else None):
-        tex = make_tex()
     work = Path(tempfile.mkdtemp(prefix="convanim-"))
     keep = False
+    early = None
     try:
+        if fmt is not None:  # TeX loads its format while Python draws the document
+            early = _start_pdflatex(work, fmt)
+        with compiled_templates_in(cache.root / "templates" / code_fingerprint()[:16]
+                                   if cache is not None else None):
+            tex = make_tex()
         if any(p.kind in ("png", "gif", *RASTER_ANIMATIONS) for p in products):
             # pdflatex keeps one core busy; load the raster libraries on another meanwhile.
             threading.Thread(target=_import_raster_libraries, daemon=True).start()
         try:
-            pdf = compile_pdf(tex, work, pages, progress, fmt)
+            pdf = compile_pdf(tex, work, pages, progress, fmt, early)
         except ToolError:
             keep = (work / "figure.log").is_file()  # the message points at the log inside
             raise
@@ -130,6 +133,8 @@ def render(make_tex, pages: int, products: list[Product], settings: Settings = S
         stop_tools(work)  # an interrupt leaves pdftoppm running (Python waits only 0.25 s)
         raise
     finally:
+        if early is not None:
+            _discard(early)
         if not keep:
             _remove_tree(work)
 
@@ -178,34 +183,72 @@ def product_key(params: dict | None, products: list[Product], settings: Settings
 
 
 def compile_pdf(tex: str, work: Path, pages: int, progress: bool,
-                fmt: Path | None = None) -> Path:
+                fmt: Path | None = None, started: subprocess.Popen | None = None) -> Path:
     """Run pdflatex once; a failure names the first ``!`` error of the log.
 
     With ``fmt`` (see texformat.py) a document that starts with the common preamble
     is compiled from that format, its preamble lines left blank so the log's line
-    numbers are the full document's. Should pdflatex refuse the format itself (no TeX
-    error in the log), the format is dropped and the document compiled in full.
+    numbers are the full document's; ``started`` is a :func:`_start_pdflatex` of
+    that format in ``work``, to use instead of starting one. Should pdflatex refuse
+    the format itself (no TeX error in the log), the format is dropped and the
+    document compiled in full.
     """
     body = texformat.split(tex) if fmt is not None else None
     if body is not None:
         lines = texformat.preamble().count("\n")
         head = f"% convanim: the preamble is preloaded from {fmt.name}" + "\n" * lines
-        if _pdflatex(head + body, work, pages, progress, fmt):
+        if _pdflatex(head + body, work, pages, progress, fmt, started):
             return work / "figure.pdf"
         texformat.forget(fmt)
+    elif started is not None:
+        _discard(started)
     _pdflatex(tex, work, pages, progress, None)  # without a format, a failure raises
     return work / "figure.pdf"
 
 
-def _pdflatex(tex: str, work: Path, pages: int, progress: bool, fmt: Path | None) -> bool:
+def _pdflatex_command(fmt: Path | None) -> list[str]:
+    return ["pdflatex", "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error",
+            *([f"-fmt={fmt}"] if fmt is not None else [])]
+
+
+def _start_pdflatex(work: Path, fmt: Path) -> subprocess.Popen:
+    """pdflatex in ``work``, loading ``fmt`` now and then waiting for its first line
+    (the file to read) on stdin: its start-up (30-40 ms) overlaps Python's drawing."""
+    return subprocess.Popen(_pdflatex_command(fmt), cwd=work, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            errors="replace")
+
+
+def _discard(proc: subprocess.Popen) -> None:
+    """Stop a started pdflatex that was not (or no longer is) needed."""
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+    for pipe in (proc.stdin, proc.stdout):
+        try:
+            if pipe is not None:
+                pipe.close()
+        except OSError:
+            pass
+
+
+def _pdflatex(tex: str, work: Path, pages: int, progress: bool, fmt: Path | None,
+              started: subprocess.Popen | None = None) -> bool:
     """One pdflatex run: True when it made the PDF; False when, from ``fmt``, it failed
     with no TeX error (the format's fault); else a ToolError."""
     (work / "figure.tex").write_text(tex, encoding="utf-8")
-    cmd = ["pdflatex", "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error",
-           *([f"-fmt={fmt}"] if fmt is not None else []), "figure.tex"]
     bar = _bar(pages, "typesetting", progress)
-    proc = subprocess.Popen(cmd, cwd=work, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, errors="replace")
+    if started is not None:
+        proc = started
+        try:  # not a backslash: TeX reads the line as \input figure.tex, job "figure"
+            proc.stdin.write("figure.tex\n")
+            proc.stdin.close()
+        except OSError:  # it has ended already (a format it refused): judged below
+            pass
+    else:
+        proc = subprocess.Popen(_pdflatex_command(fmt) + ["figure.tex"], cwd=work,
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True, errors="replace")
     timed_out = threading.Event()
     # a daemon: should an interrupt skip its cancel, it must not hold the exit for 600 s
     watchdog = threading.Timer(TEX_TIMEOUT_S, lambda: (timed_out.set(), proc.kill()))

@@ -65,7 +65,7 @@ def test_no_cache_compiles_with_the_plain_preamble(workdir, capsys, monkeypatch)
     real = pipeline.compile_pdf
     monkeypatch.setattr(pipeline, "compile_pdf", lambda *a: used.append(a[4:]) or real(*a))
     assert run(capsys, *FIGURE, "--no-cache")[0] == 0
-    assert used == [(None,)]
+    assert used == [(None, None)]  # no format, and no pdflatex started early
 
 
 def test_the_format_is_rebuilt_when_convanim_or_tex_changes(folder, monkeypatch):
@@ -245,3 +245,48 @@ def test_the_page_size_comes_from_the_log_and_matches_pdfinfo(tmp_path, folder, 
     monkeypatch.undo()
     pdf.with_suffix(".log").unlink()  # any other PDF: pdfinfo
     assert pipeline._page_pixels(pdf, 150) == (round(w / 72 * 150), round(h / 72 * 150))
+
+
+def test_pdflatex_starts_before_the_document_is_drawn_and_is_used(workdir, capsys,
+                                                                  monkeypatch):
+    started, given = [], []
+    real_start, real_compile = pipeline._start_pdflatex, pipeline.compile_pdf
+    monkeypatch.setattr(pipeline, "_start_pdflatex",
+                        lambda *a: started.append(real_start(*a)) or started[-1])
+    monkeypatch.setattr(pipeline, "compile_pdf",
+                        lambda *a: given.append(a[5]) or real_compile(*a))
+    assert run(capsys, *FIGURE)[0] == 0
+    assert len(started) == 1 and given == started
+    assert started[0].returncode == 0 and any(a.startswith("-fmt=") for a in started[0].args)
+    assert len(pdf_pages(workdir / "out/f.pdf")) == 4
+
+
+def test_a_failure_while_drawing_stops_the_early_pdflatex(tmp_path, monkeypatch):
+    started = []
+    real_start = pipeline._start_pdflatex
+    monkeypatch.setattr(pipeline, "_start_pdflatex",
+                        lambda *a: started.append(real_start(*a)) or started[-1])
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(pipeline.tempfile, "tempdir", str(scratch))
+
+    def broken():
+        assert started and started[0].poll() is None, "pdflatex waits for its input"
+        raise RuntimeError("scene failed")
+
+    products = [pipeline.Product("pdf", tmp_path / "f.pdf")]
+    with pytest.raises(RuntimeError, match="scene failed"):
+        pipeline.render(broken, 1, products, params={"x": 1}, cache=Cache(tmp_path / "c"))
+    assert started[0].returncode is not None  # stopped and reaped
+    assert list(scratch.iterdir()) == [] and not (tmp_path / "f.pdf").exists()
+
+
+def test_an_early_pdflatex_is_not_used_for_a_document_of_another_preamble(tmp_path, folder):
+    fmt = texformat.lookup(folder)
+    work = tmp_path / "w"
+    work.mkdir()
+    early = pipeline._start_pdflatex(work, fmt)
+    tex = "\\documentclass{article}\\pagestyle{empty}\\begin{document}x\\end{document}\n"
+    pdf = pipeline.compile_pdf(tex, work, 1, False, fmt, early)
+    assert early.returncode is not None and len(pdf_pages(pdf)) == 1
+    assert "preloaded format=" + fmt.stem not in (work / "figure.log").read_text()
