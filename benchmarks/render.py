@@ -8,7 +8,10 @@ preamble's pdflatex format, the compiled templates; built before timing);
 ``--first`` also times a run from an entirely empty cache, which builds them.
 Warm runs repeat the command with the cache it left. A case with ``-y FORMAT`` is
 also compared with the same command without it (the GIF): "vs gif" is the ratio
-of their cold medians. ``--baseline DIR`` times another source tree's convanim
+of their cold medians. The CPU columns compare CPU seconds (all processes, summed
+over the rounds), which others' jobs on a shared machine disturb less than wall
+time; a command that uses two cores at once spends more CPU than wall time.
+``--baseline DIR`` times another source tree's convanim
 (an earlier commit, say) cold beside this one, in the same rounds. Both trees are
 byte-compiled first, as pip install does. Runs are interleaved (floor, cold, warm
 of each case in turn, then the next round) so that a noisy machine slows all
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -51,21 +55,34 @@ CASES = [
 ]
 
 
-def timed(cmd, cwd, env=None) -> float:
+#: CPU seconds of every timed command, by the label of the timing that ran it.
+CPU: dict[tuple, float] = {}
+
+
+def timed(cmd, cwd, env=None, cpu: tuple | None = None) -> float:
+    """Wall seconds of ``cmd``; its CPU seconds (children's user + system, steadier than
+    wall time when others' jobs share the machine) are added to ``CPU[cpu]``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(cmd, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if cpu is not None:
+        CPU[cpu] = CPU.get(cpu, 0.0) + (after.ru_utime + after.ru_stime
+                                        - before.ru_utime - before.ru_stime)
+    return wall
 
 
-def floor(command: str, work: Path) -> float:
+def floor(command: str, work: Path, cpu: tuple | None = None) -> float:
     """pdflatex of the command's own document + pdftoppm of every page."""
     args = build_parser().parse_args(command.split())
     figure = plan(args)
     (work / "figure.tex").write_text(figure.tex())
     dpi = str(args.quality_animation if args.animation else args.quality)
-    return (timed(["pdflatex", "-no-shell-escape", "-interaction=nonstopmode", "figure.tex"], work)
-            + timed(["pdftoppm", "-r", dpi, "figure.pdf", "frame"], work))
+    return (timed(["pdflatex", "-no-shell-escape", "-interaction=nonstopmode", "figure.tex"], work,
+                  cpu=cpu)
+            + timed(["pdftoppm", "-r", dpi, "figure.pdf", "frame"], work, cpu=cpu))
 
 
 def main() -> int:
@@ -105,16 +122,18 @@ def main() -> int:
                         return {**os.environ, "XDG_CACHE_HOME": str(cache),
                                 "PYTHONPATH": str(tree)}
 
-                    times[case]["floor"].append(floor(case, tmp / "tex"))
+                    times[case]["floor"].append(floor(case, tmp / "tex", (case, "floor")))
                     cache = cold_cache(shared["cold"], tmp / "cache")
-                    times[case]["cold"].append(timed(cmd, tmp, env(ROOT, cache)))
+                    times[case]["cold"].append(timed(cmd, tmp, env(ROOT, cache),
+                                                     (case, "cold")))
                     times[case]["warm"].append(timed(cmd, tmp, env(ROOT, cache)))
                     if opts.first:
                         empty = cold_cache(None, tmp / "empty")
                         times[case]["first"].append(timed(cmd, tmp, env(ROOT, empty)))
                     if opts.baseline:
                         base = cold_cache(shared["base"], tmp / "base")
-                        times[case]["base"].append(timed(cmd, tmp, env(trees["base"], base)))
+                        times[case]["base"].append(timed(cmd, tmp, env(trees["base"], base),
+                                                         (case, "base")))
     for case in opts.cases:
         med = {k: statistics.median(v) for k, v in times[case].items()}
         frames = plan(build_parser().parse_args(case.split())).steps
@@ -122,6 +141,10 @@ def main() -> int:
                      "cold/floor": round(med["cold"] / med["floor"], 2), "vs gif": ""})
         if opts.baseline:
             rows[-1]["base/floor"] = round(med["base"] / med["floor"], 2)
+        # CPU seconds summed over the rounds, so their ratio weighs every round alike
+        rows[-1]["cpu cold/floor"] = round(CPU[case, "cold"] / CPU[case, "floor"], 2)
+        if opts.baseline:
+            rows[-1]["cpu base/floor"] = round(CPU[case, "base"] / CPU[case, "floor"], 2)
         gif = next((r for r in rows if r["case"] == case.split(" -y ")[0]), None)
         if " -y " in case and gif is not None:
             rows[-1]["vs gif"] = round(med["cold"] / gif["cold"], 2)
@@ -131,7 +154,8 @@ def main() -> int:
           + (f"; base: {opts.baseline}" if opts.baseline else ""))
     extra = [k for k in ("first", "base") if k in kinds]
     heads = ["floor s", "cold s", "warm s", *(f"{k} s" for k in extra), "cold/floor",
-             *(["base/floor"] if opts.baseline else []), "vs gif"]
+             *(["base/floor"] if opts.baseline else []), "CPU cold/floor",
+             *(["CPU base/floor"] if opts.baseline else []), "vs gif"]
     print("| case | frames | " + " | ".join(heads) + " |")
     print("|---|---:|" + "---:|" * len(heads))
     for r in rows:
@@ -139,6 +163,9 @@ def main() -> int:
         cells.append(f"{r['cold/floor']:.2f}")
         if opts.baseline:
             cells.append(f"{r['base/floor']:.2f}")
+        cells.append(f"{r['cpu cold/floor']:.2f}")
+        if opts.baseline:
+            cells.append(f"{r['cpu base/floor']:.2f}")
         cells.append(str(r["vs gif"]))
         print(f"| `{r['case']}` | {r['frames']} | " + " | ".join(cells) + " |")
     if opts.csv:
