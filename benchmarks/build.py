@@ -7,9 +7,16 @@ Per repeat, interleaved so a noisy machine slows all alike, each from an empty c
 - processes: the same figures on a process pool of JOBS in one script (to compare
   threads with processes);
 - warm: the build again, nothing changed; check: `build --check` of it;
-- one change: one figure's stride edited in a copy of the config, then rebuilt.
+- one change: one figure's stride edited in a copy of the config, then rebuilt;
+- base build: with ``--baseline DIR``, the build by another source tree (an earlier
+  commit), for a before/after ratio measured in one run.
 
-    python benchmarks/build.py [--gallery classic] [--jobs 2] [--repeat 3] [--csv FILE]
+"Empty" caches hold no figure but what convanim keeps once per installation (the
+preamble's pdflatex format, the compiled templates), built before timing; both
+trees are byte-compiled first, as pip install does.
+
+    python benchmarks/build.py [--gallery classic] [--jobs 2] [--repeat 3]
+                               [--baseline DIR] [--csv FILE]
 """
 from __future__ import annotations
 
@@ -28,11 +35,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from common import write_csv  # noqa: E402
+from common import byte_compile, cold_cache, write_csv  # noqa: E402
 
 from convanim import build, index  # noqa: E402
 
 PY = [sys.executable, "-m", "convanim"]
+
+
+def children_cpu() -> float:
+    """CPU seconds of the finished child processes: steadier than wall time on a shared
+    machine, where others' jobs stretch the wall clock."""
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
 
 
 def timed(cmd, cwd, env) -> tuple[float, str]:
@@ -68,8 +84,22 @@ def main() -> int:
     ap.add_argument("--gallery", default="classic", choices=build.galleries())
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--baseline", type=Path, metavar="DIR",
+                    help="a source tree whose build is timed beside this one")
     ap.add_argument("--csv", type=Path, help="also write the table as CSV")
     opts = ap.parse_args()
+    trees = {"build": ROOT, **({"base build": opts.baseline.resolve()} if opts.baseline
+                               else {})}
+    installed = tempfile.TemporaryDirectory()
+    shared = {}
+    for name, tree in trees.items():  # the per-installation cache: one build fills it
+        byte_compile(tree)
+        shared[name] = Path(installed.name) / name.replace(" ", "-")
+        subprocess.run(PY + ["build", "--gallery", opts.gallery, "--out",
+                             str(shared[name] / "g"), "-j", str(opts.jobs), "--quiet"],
+                       cwd=installed.name, check=True, capture_output=True,
+                       env={**os.environ, "XDG_CACHE_HOME": str(shared[name]),
+                            "PYTHONPATH": str(tree)})
 
     source = build.GALLERY_DIR / f"{opts.gallery}.toml"
     with tempfile.TemporaryDirectory() as tmp:
@@ -78,24 +108,37 @@ def main() -> int:
     frames = sum(len(e.figure.frames) for e in entries)
     times: dict[str, list[float]] = {k: [] for k in
                                      ("baseline", "build", "processes", "warm", "check",
-                                      "one change")}
+                                      "one change", *(["base build"] if opts.baseline
+                                                      else []))}
     rebuilt = set()
+    cpu: dict[str, list[float]] = {"build": [], "base build": []}
     for _ in range(opts.repeat):
         with tempfile.TemporaryDirectory() as tmp:
             tmp = Path(tmp)
             for sub in ("base", "procs"):
                 (tmp / sub).mkdir()
 
-            def env(cache):
+            for cache in ("c1", "c2", "c3", "c4"):
+                cold_cache(shared["base build" if cache == "c4" else "build"], tmp / cache)
+
+            def env(cache, tree=ROOT):
                 return {**os.environ, "XDG_CACHE_HOME": str(tmp / cache),
-                        "PYTHONPATH": str(ROOT)}
+                        "PYTHONPATH": str(tree)}
 
             times["baseline"].append(baseline(commands, tmp / "base", env("c1"), opts.jobs))
             config = tmp / "gallery.toml"
             shutil.copy(source, config)
             cmd = PY + ["build", str(config), "--out", str(tmp / "g"), "-j", str(opts.jobs),
                         "--quiet"]
+            cpu0 = children_cpu()
             times["build"].append(timed(cmd, tmp, env("c2"))[0])
+            cpu["build"].append(children_cpu() - cpu0)
+            if opts.baseline:
+                base = PY + ["build", str(config), "--out", str(tmp / "b"), "-j",
+                             str(opts.jobs), "--quiet"]
+                cpu0 = children_cpu()
+                times["base build"].append(timed(base, tmp, env("c4", trees["base build"]))[0])
+                cpu["base build"].append(children_cpu() - cpu0)
             os.environ["XDG_CACHE_HOME"] = str(tmp / "c3")
             times["processes"].append(processes(entries, tmp / "procs", opts.jobs))
             times["warm"].append(timed(cmd, tmp, env("c2"))[0])
@@ -121,8 +164,15 @@ def main() -> int:
         print(f"{r['case']:12} {r['median s']:9.3f} {r['min s']:7.3f} {r['max s']:7.3f} "
               f"{r['vs baseline']:12.2f}")
     print(f"one change rewrote: {sorted(rebuilt)}")
+    if opts.baseline:
+        c = {k: statistics.median(v) for k, v in cpu.items()}
+        print(f"build / base build: wall {med['build'] / med['base build']:.2f}, min "
+              f"{min(times['build']) / min(times['base build']):.2f}; CPU {c['build']:.2f} s / "
+              f"{c['base build']:.2f} s = {c['build'] / c['base build']:.2f} "
+              f"(base: {opts.baseline})")
     if opts.csv:
         write_csv(opts.csv, rows)
+    installed.cleanup()
     return 0
 
 

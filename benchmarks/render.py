@@ -1,19 +1,29 @@
 """Wall time of figure commands, cold and warm, beside the pipeline floor.
 
 The floor is what no implementation can beat with this TeX: one bare pdflatex
-of the very document the command compiles, plus one pdftoppm of all its pages at
-the same DPI. Cold runs start from an empty cache; warm runs repeat the command
-with the cache it left. A case with ``-y FORMAT`` is also compared with the same
-command without it (the GIF): "vs gif" is the ratio of their cold medians. Runs
-are interleaved (floor, cold, warm of each case in turn, then the next round) so
-that a noisy machine slows all alike; the table reports medians.
+of the very document the command compiles (no precompiled format), plus one
+pdftoppm of all its pages at the same DPI. Cold runs start from a cache without
+any figure, holding only what convanim keeps once per installation (the
+preamble's pdflatex format, the compiled templates; built before timing);
+``--first`` also times a run from an entirely empty cache, which builds them.
+Warm runs repeat the command with the cache it left. A case with ``-y FORMAT`` is
+also compared with the same command without it (the GIF): "vs gif" is the ratio
+of their cold medians. The CPU columns compare CPU seconds (all processes, summed
+over the rounds), which others' jobs on a shared machine disturb less than wall
+time; a command that uses two cores at once spends more CPU than wall time.
+``--baseline DIR`` times another source tree's convanim
+(an earlier commit, say) cold beside this one, in the same rounds. Both trees are
+byte-compiled first, as pip install does. Runs are interleaved (floor, cold, warm
+of each case in turn, then the next round) so that a noisy machine slows all
+alike; the table reports medians.
 
-    python benchmarks/render.py [--repeat 7] [--csv FILE]
+    python benchmarks/render.py [--repeat 7] [--first] [--baseline DIR] [--csv FILE]
 """
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -24,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from common import write_csv  # noqa: E402
+from common import byte_compile, cold_cache, warm_installation, write_csv  # noqa: E402
 
 from convanim.cli import plan_command  # noqa: E402
 
@@ -45,60 +55,119 @@ CASES = [
 ]
 
 
-def timed(cmd, cwd, env=None) -> float:
+#: CPU seconds of every timed command, by the label of the timing that ran it.
+CPU: dict[tuple, float] = {}
+
+
+def timed(cmd, cwd, env=None, cpu: tuple | None = None) -> float:
+    """Wall seconds of ``cmd``; its CPU seconds (children's user + system, steadier than
+    wall time when others' jobs share the machine) are added to ``CPU[cpu]``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(cmd, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if cpu is not None:
+        CPU[cpu] = CPU.get(cpu, 0.0) + (after.ru_utime + after.ru_stime
+                                        - before.ru_utime - before.ru_stime)
+    return wall
 
 
-def floor(command: str, work: Path) -> float:
+def floor(command: str, work: Path, cpu: tuple | None = None) -> float:
     """pdflatex of the command's own document + pdftoppm of every page."""
     figure = plan_command(command.split())
     (work / "figure.tex").write_text(figure.tex())
     o = figure.options
     dpi = str(o.quality_animation if o.animation else o.quality)
-    return (timed(["pdflatex", "-no-shell-escape", "-interaction=nonstopmode", "figure.tex"], work)
-            + timed(["pdftoppm", "-r", dpi, "figure.pdf", "frame"], work))
+    return (timed(["pdflatex", "-no-shell-escape", "-interaction=nonstopmode", "figure.tex"], work,
+                  cpu=cpu)
+            + timed(["pdftoppm", "-r", dpi, "figure.pdf", "frame"], work, cpu=cpu))
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=7)
+    ap.add_argument("--first", action="store_true",
+                    help="also time each case from an entirely empty cache")
+    ap.add_argument("--baseline", type=Path, metavar="DIR",
+                    help="a source tree whose convanim is timed cold beside this one")
     ap.add_argument("--csv", type=Path, help="also write the table as CSV")
     ap.add_argument("cases", nargs="*", default=CASES, help="figure commands (default: %(default)s)")
     opts = ap.parse_args()
 
     py = [sys.executable, "-m", "convanim"]
     rows = []
-    startup = statistics.median(timed([sys.executable, "-c", "pass"], ROOT) for _ in range(5))
-    times = {case: {"floor": [], "cold": [], "warm": []} for case in opts.cases}
-    for _ in range(opts.repeat):  # every case once per round: a slow spell hits all alike
-        for case in opts.cases:
-            with tempfile.TemporaryDirectory() as tmp:
-                tmp = Path(tmp)
-                (tmp / "tex").mkdir()
-                env = {**os.environ, "XDG_CACHE_HOME": str(tmp / "cache"),
-                       "PYTHONPATH": str(ROOT)}
-                times[case]["floor"].append(floor(case, tmp / "tex"))
-                times[case]["cold"].append(timed(py + case.split() + ["--quiet"], tmp, env))
-                times[case]["warm"].append(timed(py + case.split() + ["--quiet"], tmp, env))
+    trees = {"cold": ROOT, **({"base": opts.baseline.resolve()} if opts.baseline else {})}
+    kinds = ["floor", "cold", "warm", *(["first"] if opts.first else []),
+             *(["base"] if opts.baseline else [])]
+    times = {case: {k: [] for k in kinds} for case in opts.cases}
+    with tempfile.TemporaryDirectory() as installed:
+        shared = {}
+        for name, tree in trees.items():
+            byte_compile(tree)
+            shared[name] = Path(installed) / name
+            shared[name].mkdir()
+            warm_installation(tree, shared[name], [c.split() for c in opts.cases])
+        startup = statistics.median(timed([sys.executable, "-c", "pass"], ROOT)
+                                    for _ in range(5))
+        for _ in range(opts.repeat):  # every case once per round: a slow spell hits all alike
+            for case in opts.cases:
+                cmd = py + case.split() + ["--quiet"]
+                with tempfile.TemporaryDirectory() as tmp:
+                    tmp = Path(tmp)
+                    (tmp / "tex").mkdir()
+
+                    def env(tree, cache):
+                        return {**os.environ, "XDG_CACHE_HOME": str(cache),
+                                "PYTHONPATH": str(tree)}
+
+                    times[case]["floor"].append(floor(case, tmp / "tex", (case, "floor")))
+                    cache = cold_cache(shared["cold"], tmp / "cache")
+                    times[case]["cold"].append(timed(cmd, tmp, env(ROOT, cache),
+                                                     (case, "cold")))
+                    times[case]["warm"].append(timed(cmd, tmp, env(ROOT, cache)))
+                    if opts.first:
+                        empty = cold_cache(None, tmp / "empty")
+                        times[case]["first"].append(timed(cmd, tmp, env(ROOT, empty)))
+                    if opts.baseline:
+                        base = cold_cache(shared["base"], tmp / "base")
+                        times[case]["base"].append(timed(cmd, tmp, env(trees["base"], base),
+                                                         (case, "base")))
     for case in opts.cases:
         med = {k: statistics.median(v) for k, v in times[case].items()}
         frames = plan_command(case.split()).steps
         rows.append({"case": case, "frames": frames, **{k: round(v, 3) for k, v in med.items()},
                      "cold/floor": round(med["cold"] / med["floor"], 2), "vs gif": ""})
+        if opts.baseline:
+            rows[-1]["base/floor"] = round(med["base"] / med["floor"], 2)
+        # CPU seconds summed over the rounds, so their ratio weighs every round alike
+        rows[-1]["cpu cold/floor"] = round(CPU[case, "cold"] / CPU[case, "floor"], 2)
+        if opts.baseline:
+            rows[-1]["cpu base/floor"] = round(CPU[case, "base"] / CPU[case, "floor"], 2)
         gif = next((r for r in rows if r["case"] == case.split(" -y ")[0]), None)
         if " -y " in case and gif is not None:
             rows[-1]["vs gif"] = round(med["cold"] / gif["cold"], 2)
 
     print(f"{os.cpu_count()} CPUs, median of {opts.repeat} interleaved runs; "
-          f"bare `python -c pass` takes {startup:.3f} s")
-    print("| case | frames | floor s | cold s | warm s | cold/floor | vs gif |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+          f"bare `python -c pass` takes {startup:.3f} s"
+          + (f"; base: {opts.baseline}" if opts.baseline else ""))
+    extra = [k for k in ("first", "base") if k in kinds]
+    heads = ["floor s", "cold s", "warm s", *(f"{k} s" for k in extra), "cold/floor",
+             *(["base/floor"] if opts.baseline else []), "CPU cold/floor",
+             *(["CPU base/floor"] if opts.baseline else []), "vs gif"]
+    print("| case | frames | " + " | ".join(heads) + " |")
+    print("|---|---:|" + "---:|" * len(heads))
     for r in rows:
-        print(f"| `{r['case']}` | {r['frames']} | {r['floor']:.3f} | {r['cold']:.3f} | "
-              f"{r['warm']:.3f} | {r['cold/floor']:.2f} | {r['vs gif']} |")
+        cells = [f"{r[k]:.3f}" for k in ("floor", "cold", "warm", *extra)]
+        cells.append(f"{r['cold/floor']:.2f}")
+        if opts.baseline:
+            cells.append(f"{r['base/floor']:.2f}")
+        cells.append(f"{r['cpu cold/floor']:.2f}")
+        if opts.baseline:
+            cells.append(f"{r['cpu base/floor']:.2f}")
+        cells.append(str(r["vs gif"]))
+        print(f"| `{r['case']}` | {r['frames']} | " + " | ".join(cells) + " |")
     if opts.csv:
         write_csv(opts.csv, rows)
     return 0

@@ -1,7 +1,7 @@
 """TeX source -> PDF/PNG/SVG and animations: one pdflatex run for all frames, then raster.
 
 Every frame of a figure is a page of one document, so an animation costs one
-pdflatex process; its pages are rasterised by pdf2image (pdftoppm) in chunks on
+pdflatex process; its pages are rasterised by pdftoppm in chunks on
 worker threads while the GIF encoder quantizes the chunks already done, so only a
 few frames are ever held in full colour. Work happens in a temporary directory,
 outputs are placed atomically and stored in the content-hash cache, from which a
@@ -12,6 +12,7 @@ animations (the HTML player, the animated SVG) come from ``web.py``.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -23,9 +24,10 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import files
-from .cache import Cache, key
+from . import files, texformat
+from .cache import Cache, code_fingerprint, key
 from .errors import SpecError, ToolError
+from .tex import compiled_templates_in
 
 TEX_TIMEOUT_S = 600
 #: Pixels of all GIF frames together; beyond it the frames do not fit in memory.
@@ -35,6 +37,8 @@ MAX_GIF_PIXELS = 400_000_000
 MAX_FRAME_PIXELS = 120_000_000
 #: Pages rasterised per pdftoppm call.
 CHUNK = 12
+#: A palette sample larger than this is subsampled before median cut.
+PALETTE_PIXELS = 100_000
 
 _INSTALL = {
     "pdflatex": "install TeX Live (Debian: sudo apt-get install texlive-latex-base "
@@ -141,18 +145,24 @@ def render(make_tex, pages: int, products: list[Product], settings: Settings = S
         raise ToolError(f"{video[0]} needs imageio and imageio-ffmpeg: pip install "
                         f"'convanim[video]' (or run `make setup`)")
 
-    tex = make_tex()
     files.sweep(tempfile.gettempdir(), "convanim-*", 24 * 3600)  # a kill -9's work folders
+    fmt = texformat.lookup(cache.root / "formats", cancel) if cache is not None else None
     work = Path(tempfile.mkdtemp(prefix="convanim-"))
     keep = False
+    early = None
     try:
         cancel.add(work)
+        if fmt is not None:  # TeX loads its format while Python draws the document
+            early = _start_pdflatex(work, fmt)
+        with compiled_templates_in(cache.root / "templates" / code_fingerprint()[:16]
+                                   if cache is not None else None):
+            tex = make_tex()
         if any(p.kind in ("png", "gif", *RASTER_ANIMATIONS) for p in products):
             # pdflatex keeps one core busy; load the raster libraries on another meanwhile.
             threading.Thread(target=_import_raster_libraries, daemon=True).start()
         try:
-            pdf = compile_pdf(tex, work, pages, progress,
-                              _too_many_pixels(products, settings, pages))
+            pdf = compile_pdf(tex, work, pages, progress, fmt, early,
+                              check_page=_too_many_pixels(products, settings, pages))
         except ToolError:
             keep = (work / "figure.log").is_file()  # the message points at the log inside
             raise
@@ -168,6 +178,8 @@ def render(make_tex, pages: int, products: list[Product], settings: Settings = S
         raise
     finally:
         cancel.discard(work)
+        if early is not None:
+            _discard(early)
         if not keep:
             _remove_tree(work)
 
@@ -175,7 +187,8 @@ def render(make_tex, pages: int, products: list[Product], settings: Settings = S
 def stop_tools(work: Path) -> None:
     """Stop our child processes that work in ``work`` (pdflatex, pdftoppm, pdfinfo...).
 
-    pdf2image keeps no handle on the pdftoppm it starts, so they are found in /proc
+    An interrupt reaches the main thread only, not the pdftoppm calls waiting on
+    worker threads, so they are found in /proc
     (Linux; elsewhere nothing is found): children of this process whose folder is
     ``work`` or whose arguments name it. A program embedding convanim keeps its own
     child processes.
@@ -214,21 +227,82 @@ def product_key(params: dict | None, products: list[Product], settings: Settings
                 "settings": vars(settings)})
 
 
-def compile_pdf(tex: str, work: Path, pages: int, progress: bool, check_page=None) -> Path:
+def compile_pdf(tex: str, work: Path, pages: int, progress: bool,
+                fmt: Path | None = None, started: subprocess.Popen | None = None,
+                check_page=None) -> Path:
     """Run pdflatex once; a failure names the first ``!`` error of the log.
 
-    ``check_page(width, height)`` (PDF points) sees the first page's size as soon as TeX
-    ships it out; a reason it returns stops TeX and raises :class:`SpecError`.
+    With ``fmt`` (see texformat.py) a document that starts with the common preamble
+    is compiled from that format, its preamble lines left blank so the log's line
+    numbers are the full document's; ``started`` is a :func:`_start_pdflatex` of
+    that format in ``work``, to use instead of starting one. Should pdflatex refuse
+    the format itself (no TeX error in the log), the format is dropped and the
+    document compiled in full. ``check_page(width, height)`` (PDF points) sees the
+    first page's size as soon as TeX ships it out; a reason it returns stops TeX and
+    raises :class:`SpecError`.
     """
+    body = texformat.split(tex) if fmt is not None else None
+    if body is not None:
+        lines = texformat.preamble().count("\n")
+        head = f"% convanim: the preamble is preloaded from {fmt.name}" + "\n" * lines
+        if _pdflatex(head + body, work, pages, progress, fmt, started, check_page):
+            return work / "figure.pdf"
+        texformat.forget(fmt)
+    elif started is not None:
+        _discard(started)
+    _pdflatex(tex, work, pages, progress, None, None, check_page)  # a failure raises
+    return work / "figure.pdf"
+
+
+#: TeX reads and writes only below its work folder and its own tree, never a file a
+#: template value might name (defence in depth: values are TeX-escaped already).
+_TEX_ENV = {"openin_any": "p", "openout_any": "p"}
+
+
+def _pdflatex_command(fmt: Path | None) -> list[str]:
+    return ["pdflatex", "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error",
+            *([f"-fmt={fmt}"] if fmt is not None else [])]
+
+
+def _start_pdflatex(work: Path, fmt: Path) -> subprocess.Popen:
+    """pdflatex in ``work``, loading ``fmt`` now and then waiting for its first line
+    (the file to read) on stdin: its start-up (30-40 ms) overlaps Python's drawing."""
+    return subprocess.Popen(_pdflatex_command(fmt), cwd=work, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            errors="replace", env={**os.environ, **_TEX_ENV})
+
+
+def _discard(proc: subprocess.Popen) -> None:
+    """Stop a started pdflatex that was not (or no longer is) needed."""
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+    for pipe in (proc.stdin, proc.stdout):
+        try:
+            if pipe is not None:
+                pipe.close()
+        except OSError:
+            pass
+
+
+def _pdflatex(tex: str, work: Path, pages: int, progress: bool, fmt: Path | None,
+              started: subprocess.Popen | None = None, check_page=None) -> bool:
+    """One pdflatex run: True when it made the PDF; False when, from ``fmt``, it failed
+    with no TeX error (the format's fault); else a ToolError."""
     (work / "figure.tex").write_text(tex, encoding="utf-8")
-    cmd = ["pdflatex", "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error",
-           "figure.tex"]
     bar = _bar(pages, "typesetting", progress)
-    # openin_any=p: TeX reads only below its work folder and its own tree, never a file
-    # a template value might name (defence in depth: values are TeX-escaped already)
-    proc = subprocess.Popen(cmd, cwd=work, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, errors="replace",
-                            env={**os.environ, "openin_any": "p", "openout_any": "p"})
+    if started is not None:
+        proc = started
+        try:  # not a backslash: TeX reads the line as \input figure.tex, job "figure"
+            proc.stdin.write("figure.tex\n")
+            proc.stdin.close()
+        except OSError:  # it has ended already (a format it refused): judged below
+            pass
+    else:
+        proc = subprocess.Popen(_pdflatex_command(fmt) + ["figure.tex"], cwd=work,
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True, errors="replace",
+                                env={**os.environ, **_TEX_ENV})
     timed_out = threading.Event()
     # a daemon: should an interrupt skip its cancel, it must not hold the exit for 600 s
     watchdog = threading.Timer(TEX_TIMEOUT_S, lambda: (timed_out.set(), proc.kill()))
@@ -256,11 +330,16 @@ def compile_pdf(tex: str, work: Path, pages: int, progress: bool, check_page=Non
         if bar is not None:
             bar.close()
     log, pdf = work / "figure.log", work / "figure.pdf"
-    if proc.returncode != 0 or not pdf.is_file():
-        if timed_out.is_set():
-            raise ToolError(f"pdflatex did not finish within {TEX_TIMEOUT_S} s (log: {log})")
-        raise ToolError(f"LaTeX failed: {_first_error(log)} (log: {log})")
-    return pdf
+    if proc.returncode == 0 and pdf.is_file():
+        return True
+    if timed_out.is_set():
+        raise ToolError(f"pdflatex did not finish within {TEX_TIMEOUT_S} s (log: {log})")
+    error = _first_error(log)
+    if fmt is not None and error == "pdflatex failed":
+        for leftover in (log, pdf):
+            leftover.unlink(missing_ok=True)
+        return False
+    raise ToolError(f"LaTeX failed: {error} (log: {log})")
 
 
 def _first_error(log: Path) -> str:
@@ -289,13 +368,11 @@ def _make(product: Product, pdf: Path, work: Path, pages: int, settings: Setting
               "-r", str(settings.dpi), str(pdf), str(work / "frame")])
         return work / "frame.png"
     if kind == "png":
-        from pdf2image import convert_from_path
-
         w, h = _page_pixels(pdf, settings.dpi)
         if w * h > MAX_FRAME_PIXELS:
             raise SpecError(_png_too_large(w, h, settings.dpi))
-        convert_from_path(pdf, dpi=settings.dpi, fmt="png", output_folder=work,
-                          output_file="frame", single_file=True, paths_only=True)
+        _run(["pdftoppm", "-png", "-singlefile", "-r", str(settings.dpi), "-f", "1", "-l", "1",
+              str(pdf), str(work / "frame")])
         return work / "frame.png"
     if kind == "svg":
         out = work / "frame.svg"
@@ -335,7 +412,7 @@ def _raster_chunks(pdf: Path, work: Path, pages: int, dpi: int, progress: bool):
     resolution. pdftoppm runs on worker threads (a process each, so on every core)
     while the caller quantizes the chunks already yielded.
     """
-    from pdf2image import convert_from_path
+    from PIL import Image
 
     w, h = _page_pixels(pdf, dpi)
     if w * h * pages > MAX_GIF_PIXELS:
@@ -346,12 +423,14 @@ def _raster_chunks(pdf: Path, work: Path, pages: int, dpi: int, progress: bool):
     def raster(first: int, last: int, at: int = dpi, kind: str = "p") -> list:
         if stopped.is_set():
             return []
-        images = convert_from_path(pdf, dpi=at, first_page=first, last_page=last, fmt="ppm",
-                                   output_folder=work, output_file=f"{kind}{first:05d}-{at}")
-        rgb = [im.convert("RGB") for im in images]
-        for im in images:
-            im.close()
-            Path(im.filename).unlink(missing_ok=True)
+        root = f"{kind}{first:05d}-{at}"
+        _run(["pdftoppm", "-r", str(at), "-f", str(first), "-l", str(last), str(pdf),
+              str(work / root)])
+        rgb = []
+        for path in sorted(work.glob(f"{root}-*.ppm")):  # -01, -02...: equal widths
+            with Image.open(path) as im:
+                rgb.append(im.convert("RGB"))
+            path.unlink()
         return rgb
 
     picks = sorted({1, (pages + 1) // 2, pages})
@@ -392,11 +471,28 @@ def _raster_chunks(pdf: Path, work: Path, pages: int, dpi: int, progress: bool):
 
 
 def _page_pixels(pdf: Path, dpi: int) -> tuple[int, int]:
-    """Width and height in pixels of the first page at ``dpi`` (pages share one size)."""
-    from pdf2image import pdfinfo_from_path
+    """Width and height in pixels of the first page at ``dpi`` (pages share one size).
 
-    w_pt, h_pt = (float(v) for v in pdfinfo_from_path(pdf)["Page size"].split()[:3:2])
-    return _pixels(w_pt, h_pt, dpi)
+    From the ``convanim-page`` line our documents log (TeX points, 72.27 an inch),
+    else from pdfinfo (big points, 72 an inch).
+    """
+    log = pdf.with_suffix(".log")
+    if log.is_file():
+        with open(log, errors="replace") as f:
+            for line in f:
+                m = _PAGE_LINE.match(line)
+                if m:
+                    return _pixels(*(float(v) * 72 / 72.27 for v in m.groups()), dpi)
+    out = subprocess.run(["pdfinfo", "-f", "1", "-l", "1", str(pdf)], capture_output=True,
+                         text=True, errors="replace")
+    for line in out.stdout.splitlines():
+        if line.startswith("Page") and "size:" in line:
+            w, _, h = line.split("size:")[1].split()[:3]
+            return _pixels(float(w), float(h), dpi)
+    raise ToolError(f"pdfinfo failed: {(out.stderr.strip().splitlines() or ['no page size'])[0]}")
+
+
+_PAGE_LINE = re.compile(r"convanim-page 1 ([\d.]+)pt ([\d.]+)pt\s*$")
 
 
 def _pixels(w_bp: float, h_bp: float, dpi: int) -> tuple[int, int]:
@@ -432,7 +528,6 @@ def _gif_too_large(pages: int, w: int, h: int, dpi: int) -> str:
 
 
 def _import_raster_libraries() -> None:
-    import pdf2image  # noqa: F401
     from PIL import GifImagePlugin, Image, PpmImagePlugin  # noqa: F401
 
 
@@ -472,6 +567,10 @@ def _write_gif(chunks, path: Path, delay_ms: int, colors: int, background: str,
     for f in sample:
         strip.paste(f, (0, y))
         y += f.height
+    if strip.width * strip.height > PALETTE_PIXELS:
+        # every other pixel of every other row: the same colours in nearly the same
+        # proportions for a quarter of median cut's time (alphabet -i 5: 92 -> 31 ms)
+        strip = strip.resize((strip.width // 2, strip.height // 2), Image.Resampling.NEAREST)
     palette = strip.quantize(colors=colors, method=Image.Quantize.MEDIANCUT)
     # Quantizing lands the background on a near entry; make that entry exact.
     page = "FFFFFF" if transparent else background

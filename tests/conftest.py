@@ -7,10 +7,20 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 
+@pytest.fixture(scope="session")
+def shared_formats(tmp_path_factory):
+    """One folder for the preamble's pdflatex format, built once for the whole session."""
+    return tmp_path_factory.mktemp("formats")
+
+
 @pytest.fixture(autouse=True)
-def private_cache(tmp_path_factory, monkeypatch):
-    """Every test gets its own empty figure cache."""
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+def private_cache(tmp_path_factory, monkeypatch, shared_formats):
+    """Every test gets its own empty figure cache, with the session's preamble format
+    (as a user's cache keeps it: it is built once per TeX installation)."""
+    xdg = tmp_path_factory.mktemp("xdg-cache")
+    (xdg / "convanim").mkdir()
+    (xdg / "convanim" / "formats").symlink_to(shared_formats, target_is_directory=True)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(xdg))
 
 
 @pytest.fixture

@@ -81,7 +81,8 @@ def test_transparent_webp_and_apng_keep_an_alpha_channel(workdir, capsys):
 def test_the_format_is_part_of_the_cache_key(workdir, capsys, monkeypatch):
     calls = []
     real = render.compile_pdf
-    monkeypatch.setattr(render, "compile_pdf", lambda *a: calls.append(1) or real(*a))
+    monkeypatch.setattr(render, "compile_pdf",
+                        lambda *a, **k: calls.append(1) or real(*a, **k))
     for fmt in ("gif", "webp", "html", "svg", "mp4"):
         run(capsys, *FIGURE, "-y", fmt)
     assert len(calls) == 5, "each format is its own cache entry"
@@ -105,7 +106,7 @@ def test_a_failed_video_writes_nothing(workdir, capsys, monkeypatch):
 def test_video_without_imageio_says_how_to_install_it_before_tex(workdir, capsys, monkeypatch):
     calls = []
     monkeypatch.setattr(render, "have_video", lambda: False)
-    monkeypatch.setattr(render, "compile_pdf", lambda *a: calls.append(1))
+    monkeypatch.setattr(render, "compile_pdf", lambda *a, **k: calls.append(1))
     status, out, err = run(capsys, *FIGURE, "-y", "webm", "--no-cache")
     assert status == 1 and out == [] and calls == []
     assert err == ["convanim: error: webm needs imageio and imageio-ffmpeg: pip install "

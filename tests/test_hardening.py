@@ -431,6 +431,7 @@ def test_a_pixel_budget_stops_tex_at_its_first_page(tmp_path):
         return "too large"
 
     with pytest.raises(SpecError, match="too large"):
-        pipeline.compile_pdf(base + pages + r"\end{document}", tmp_path, 200, False, budget)
+        pipeline.compile_pdf(base + pages + r"\end{document}", tmp_path, 200, False,
+                             check_page=budget)
     assert seen == [(85, 57)]  # 3 cm x 2 cm in PDF points, seen once
     assert "convanim-page 200" not in (tmp_path / "figure.log").read_text(errors="replace")

@@ -98,7 +98,8 @@ def test_no_cache_always_compiles(workdir, capsys, monkeypatch):
     run(capsys, "arithmetic", "n", "--quiet", "-q", "30")
     calls = []
     real = render.compile_pdf
-    monkeypatch.setattr(render, "compile_pdf", lambda *a: calls.append(1) or real(*a))
+    monkeypatch.setattr(render, "compile_pdf",
+                        lambda *a, **k: calls.append(1) or real(*a, **k))
     run(capsys, "arithmetic", "n", "--quiet", "-q", "30", "--no-cache")
     assert calls == [1]
 
@@ -158,7 +159,7 @@ def test_work_folders_are_removed_unless_tex_failed(workdir, capsys, monkeypatch
     with pytest.raises(RuntimeError):
         run(capsys, "arithmetic", "w", "--quiet", "-q", "30", "--no-cache")
     assert list(scratch.iterdir()) == []
-    def tex_failed(tex, work, *a):
+    def tex_failed(tex, work, *a, **k):
         (work / "figure.log").write_text("! simulated\n")
         raise ToolError("LaTeX failed")
 
@@ -188,7 +189,8 @@ def test_what_changes_the_picture_changes_the_cache_key(workdir, capsys, monkeyp
     run(capsys, "arithmetic", "k", "--quiet", "-q", "30")
     calls = []
     real = render.compile_pdf
-    monkeypatch.setattr(render, "compile_pdf", lambda *a: calls.append(1) or real(*a))
+    monkeypatch.setattr(render, "compile_pdf",
+                        lambda *a, **k: calls.append(1) or real(*a, **k))
     run(capsys, "arithmetic", "k", "--quiet", "-q", "30", *change)
     assert calls == [1]
 
@@ -196,16 +198,15 @@ def test_what_changes_the_picture_changes_the_cache_key(workdir, capsys, monkeyp
 def test_palette_sample_and_chunks_never_share_file_names(tmp_path, monkeypatch):
     """At -qa 10 the half-resolution sample ran at the chunks' DPI and wrote the same
     p00001-10*.ppm names from another thread: frames were read half-written or deleted."""
-    import pdf2image
-
     calls = []
-    real = pdf2image.convert_from_path
+    real = render._run
 
-    def record(pdf, **kw):
-        calls.append((kw["output_file"], kw["first_page"], kw["last_page"]))
-        return real(pdf, **kw)
+    def record(cmd):
+        if cmd[0] == "pdftoppm":
+            calls.append((Path(cmd[-1]).name, cmd[cmd.index("-f") + 1], cmd[cmd.index("-l") + 1]))
+        return real(cmd)
 
-    monkeypatch.setattr(pdf2image, "convert_from_path", record)
+    monkeypatch.setattr(render, "_run", record)
     work = tmp_path / "w"
     work.mkdir()
     tex = render.compile_pdf(r"\documentclass{article}\pagestyle{empty}\begin{document}"

@@ -1,0 +1,117 @@
+"""What small figures no longer pay for: compiled templates kept in the cache, and a
+subsampled palette sample that quantizes as well as the full one."""
+import subprocess
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageChops, ImageStat
+
+from convanim import pipeline, tex
+from convanim.cache import Cache
+
+from helpers import run
+
+FIGURE = ["arithmetic", "f", "-i", "5", "-k", "3", "-s", "2", "-a", "-qa", "30", "--quiet"]
+
+
+def figure(*args):
+    from convanim.cli import plan_command
+
+    return plan_command([*args, "--quiet"])
+
+
+@pytest.fixture
+def fresh_environment():
+    """A Jinja environment with nothing compiled in memory, as a new process has."""
+    tex.environment.cache_clear()
+    yield
+    tex.environment.cache_clear()
+
+
+def test_compiled_templates_are_loaded_not_compiled_again(tmp_path, fresh_environment,
+                                                          monkeypatch):
+    import jinja2
+
+    f = figure("alphabet", "-i", "4", "-k", "2", "-a")
+    with tex.compiled_templates_in(tmp_path):
+        first = f.tex()
+    stored = sorted(p.name for p in tmp_path.iterdir())
+    # base, preamble, macros and alphabet itself; no temporary file left
+    assert len(stored) == 4 and all(n.endswith(".cache") for n in stored)
+    tex.environment.cache_clear()
+    monkeypatch.setattr(jinja2.Environment, "compile",
+                        lambda *a, **k: pytest.fail("compiled a stored template"))
+    with tex.compiled_templates_in(tmp_path):
+        assert f.tex() == first
+
+
+def test_a_damaged_or_stale_compiled_template_is_compiled_anew(tmp_path, fresh_environment):
+    f = figure("arithmetic", "-e", "2")
+    with tex.compiled_templates_in(tmp_path):
+        first = f.tex()
+    for p in tmp_path.iterdir():
+        p.write_bytes(b"j2" + b"\x00" * 10)
+    tex.environment.cache_clear()
+    with tex.compiled_templates_in(tmp_path):
+        assert f.tex() == first
+    assert all(p.stat().st_size > 100 for p in tmp_path.iterdir()), "stored again, whole"
+
+
+def test_outside_the_block_nothing_is_stored(tmp_path, fresh_environment):
+    with tex.compiled_templates_in(tmp_path / "c"):
+        pass
+    figure("arithmetic", "-e", "2").tex()
+    assert not (tmp_path / "c").exists()
+
+
+@pytest.mark.usefixtures("tex_tools")
+def test_a_figure_command_keeps_its_compiled_templates_in_the_cache(workdir, capsys,
+                                                                   fresh_environment):
+    assert run(capsys, *FIGURE)[0] == 0
+    stored = list((Cache().root / "templates").rglob("*.cache"))
+    assert len(stored) == 4
+    assert {p.parent.name for p in stored} == {pipeline.code_fingerprint()[:16]}
+
+
+@pytest.mark.usefixtures("tex_tools")
+def test_no_cache_stores_no_compiled_template(workdir, capsys, fresh_environment):
+    assert run(capsys, *FIGURE, "--no-cache")[0] == 0
+    assert not (Cache().root / "templates").exists()
+
+
+def gif_error(pdf: Path, work: Path, limit: int, monkeypatch) -> float:
+    """Worst frame's mean difference from the full-colour pages, palette sampled with
+    PALETTE_PIXELS = ``limit``."""
+    subprocess.run(["pdftoppm", "-r", "150", str(pdf), str(work / "d")], check=True)
+    frames = []
+    for p in sorted(work.glob("d-*.ppm")):
+        with Image.open(p) as im:
+            frames.append(im.convert("RGB"))
+    picks = sorted({1, (len(frames) + 1) // 2, len(frames)})
+    monkeypatch.setattr(pipeline, "PALETTE_PIXELS", limit)
+    pipeline.write_gif([[frames[p - 1] for p in picks], frames], work / "o.gif", 100)
+    worst = 0.0
+    with Image.open(work / "o.gif") as gif:
+        assert gif.n_frames == len(frames)
+        for n, f in enumerate(frames):
+            gif.seek(n)
+            diff = ImageChops.difference(f, gif.convert("RGB"))
+            worst = max(worst, sum(ImageStat.Stat(diff).mean) / 3)
+    return worst
+
+
+@pytest.mark.usefixtures("tex_tools")
+@pytest.mark.parametrize("args", [["alphabet", "-i", "5", "-k", "3", "-a"],
+                                  ["arithmetic", "-i", "5", "-k", "3", "-s", "2", "-a",
+                                   "--theme", "dark"]])
+def test_a_subsampled_palette_sample_quantizes_as_well_as_the_full_one(tmp_path, monkeypatch,
+                                                                       args):
+    work = tmp_path / "tex"
+    work.mkdir()
+    pdf = pipeline.compile_pdf(figure(*args).tex(), work, 1, False)
+    w, h = pipeline._page_pixels(pdf, 150)
+    assert 3 * w * h > pipeline.PALETTE_PIXELS, "the sample is subsampled"
+    full = gif_error(pdf, work, 10**12, monkeypatch)
+    sub = gif_error(pdf, work, pipeline.PALETTE_PIXELS, monkeypatch)
+    assert sub <= full * 1.05 + 0.05, (sub, full)
+    assert full < 4  # a few antialiased edge pixels off, the flat colours exact
