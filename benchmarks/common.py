@@ -36,6 +36,18 @@ def warm_installation(tree: Path, shared: Path, commands: list[list[str]]) -> No
                        stdin=subprocess.DEVNULL)
 
 
+def prepare_trees(trees: dict, installed: Path, commands: list[list[str]]) -> dict:
+    """Byte-compile each source tree and warm its per-installation cache under
+    ``installed``; returns the cache folder of each tree by name."""
+    shared = {}
+    for name, tree in trees.items():
+        byte_compile(tree)
+        shared[name] = Path(installed) / name
+        shared[name].mkdir()
+        warm_installation(tree, shared[name], commands)
+    return shared
+
+
 def cold_cache(shared: Path | None, dest: Path) -> Path:
     """An empty figure cache at ``dest``, sharing only ``shared``'s per-installation
     folders (none if ``shared`` is None: a first run ever)."""

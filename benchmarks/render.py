@@ -34,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from common import byte_compile, cold_cache, warm_installation, write_csv  # noqa: E402
+from common import cold_cache, prepare_trees, write_csv  # noqa: E402
 
 from convanim.cli import plan_command  # noqa: E402
 
@@ -103,12 +103,7 @@ def main() -> int:
              *(["base"] if opts.baseline else [])]
     times = {case: {k: [] for k in kinds} for case in opts.cases}
     with tempfile.TemporaryDirectory() as installed:
-        shared = {}
-        for name, tree in trees.items():
-            byte_compile(tree)
-            shared[name] = Path(installed) / name
-            shared[name].mkdir()
-            warm_installation(tree, shared[name], [c.split() for c in opts.cases])
+        shared = prepare_trees(trees, installed, [c.split() for c in opts.cases])
         startup = statistics.median(timed([sys.executable, "-c", "pass"], ROOT)
                                     for _ in range(5))
         for _ in range(opts.repeat):  # every case once per round: a slow spell hits all alike

@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from common import byte_compile, cold_cache, warm_installation  # noqa: E402
+from common import cold_cache, prepare_trees  # noqa: E402
 
 CASES = ["arithmetic -i 5 -k 3 -s 2 -a", "alphabet -i 5 -k 3 -a"]
 STAGES = ["imports", "parse", "draw", "pdflatex", "raster", "gif", "place", "rest"]
@@ -105,12 +105,7 @@ def main() -> int:
     trees = {"now": ROOT, **({"base": opts.baseline.resolve()} if opts.baseline else {})}
     runs = {(name, case): [] for name in trees for case in opts.cases}
     with tempfile.TemporaryDirectory() as installed:
-        shared = {}
-        for name, tree in trees.items():
-            byte_compile(tree)
-            shared[name] = Path(installed) / name
-            shared[name].mkdir()
-            warm_installation(tree, shared[name], [c.split() for c in opts.cases])
+        shared = prepare_trees(trees, installed, [c.split() for c in opts.cases])
         for _ in range(opts.repeat):
             for case in opts.cases:
                 for name, tree in trees.items():
