@@ -92,22 +92,43 @@ def _figure_parser(sub, kind, **kw) -> _Parser:
     return p
 
 
-def build_parser() -> _Parser:
+_STATS_HELP = ("zeros, sparsity, parameters and MACs of each training phase, for a layer or "
+               "a network")
+_BUILD_HELP = "many figures from one TOML config, in parallel and incrementally"
+_VERIFY_HELP = ("recompute every number of a figure on a real convolution backend (GPU, "
+                "CUDA simulator or numpy)")
+
+
+def build_parser(command: str | None = None) -> _Parser:
+    """The whole command line; with ``command`` (the first word given), only that
+    subcommand gets its options and the others just their line of help, since a figure
+    command pays for every parser built."""
     parser = _Parser(prog="convanim", add_config_file_help=False,
                      description="Figures of convolution arithmetic, drawn with LaTeX/TikZ and "
                                  "checked against the real operation.")
     parser.add_argument("--version", action="version", version=f"convanim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="KIND",
                                 parser_class=_Parser)
+    wanted = (lambda name: True) if command is None else (lambda name: name == command)
     for name in kinds.names():
         kind = kinds.get(name)
-        p = _figure_parser(sub, kind, help=kind.summary, description=kind.summary)
-        p.set_defaults(func=_run_figure, kind=kind)
-    _stats_parser(sub)
-    _build_parser(sub)
-    verify = sub.add_parser("verify", add_config_file_help=False,
-                            help="recompute every number of a figure on a real convolution "
-                                 "backend (GPU, CUDA simulator or numpy)")
+        if wanted(name):
+            p = _figure_parser(sub, kind, help=kind.summary, description=kind.summary)
+            p.set_defaults(func=_run_figure, kind=kind)
+        else:
+            sub.add_parser(name, help=kind.summary, add_config_file_help=False)
+    for name, add, help_ in (("stats", _stats_parser, _STATS_HELP),
+                             ("build", _build_parser, _BUILD_HELP),
+                             ("verify", _verify_parser, _VERIFY_HELP)):
+        if wanted(name):
+            add(sub)
+        else:
+            sub.add_parser(name, help=help_, add_config_file_help=False)
+    return parser
+
+
+def _verify_parser(sub) -> None:
+    verify = sub.add_parser("verify", add_config_file_help=False, help=_VERIFY_HELP)
     figures = verify.add_subparsers(dest="figure", required=True, metavar="KIND",
                                     parser_class=_Parser)
     for name in kinds.names():
@@ -117,7 +138,6 @@ def build_parser() -> _Parser:
         p.add_argument("--against", choices=["torch"], action="append", default=[],
                        help="also check against this witness (torch.nn.functional)")
         p.set_defaults(func=_run_verify, kind=kinds.get(name))
-    return parser
 
 
 def _options(args):
@@ -130,15 +150,14 @@ def plan_command(argv: list[str]):
     """The planned figure a figure command would draw (what benchmarks compile bare)."""
     from .figure import plan
 
-    args = build_parser().parse_args(argv)
+    args = build_parser(argv[0] if argv else None).parse_args(argv)
     return plan(args.kind, _options(args))
 
 
 def _build_parser(sub) -> None:
     from .build import galleries
 
-    p = sub.add_parser("build", add_config_file_help=False,
-                       help="many figures from one TOML config, in parallel and incrementally",
+    p = sub.add_parser("build", add_config_file_help=False, help=_BUILD_HELP,
                        description="Draw every figure of a TOML config (see the README's "
                        "config format) in one process on a thread pool; figures already up "
                        "to date are skipped.")
@@ -173,8 +192,7 @@ def _stats_parser(sub) -> None:
 
     pair, count = _argtype(Pair()), _argtype(Int(1, 1 << 20))
     p = sub.add_parser("stats", add_config_file_help=False, epilog=_CONFIG_HELP,
-                       help="zeros, sparsity, parameters and MACs of each training phase, for "
-                            "a layer or a network")
+                       help=_STATS_HELP)
     p.add_argument("-c", "--config", is_config_file=True, metavar="FILE",
                    help="read options from this file")
     net = p.add_mutually_exclusive_group()
@@ -324,7 +342,8 @@ def main(argv: list[str] | None = None) -> int:
     received: list[int] = []
     try:
         with terminating_like_ctrl_c(received):
-            args = build_parser().parse_args(argv)
+            words = sys.argv[1:] if argv is None else argv
+            args = build_parser(words[0] if words else None).parse_args(argv)
             return args.func(args)
     except SpecError as e:
         print(f"convanim: error: {e}", file=sys.stderr)

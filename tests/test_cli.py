@@ -186,3 +186,19 @@ def test_version(capsys):
         main(["--version"])
     assert e.value.code == 0
     assert capsys.readouterr().out.startswith("convanim ")
+
+
+def test_a_figure_command_builds_only_its_own_parser():
+    """Every subcommand's options cost a figure command time (build's and stats' imports
+    too): only the one named is built, the others list their line of help."""
+    code = ("import sys; from convanim import cli; "
+            "args = cli.build_parser('arithmetic').parse_args(['arithmetic', '-i', '4']); "
+            "print(args.input_size, 'convanim.build' in sys.modules, "
+            "'convanim.models' in sys.modules)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**__import__("os").environ, "PYTHONPATH": str(PROJECT)})
+    assert proc.stdout.split() == ["(4,", "4)", "False", "False"], proc.stderr
+    full = subprocess.run([sys.executable, "-m", "convanim", "--help"], capture_output=True,
+                          text=True, env={**__import__("os").environ, "PYTHONPATH": str(PROJECT)})
+    for name in ("arithmetic", "channels", "stats", "build", "verify"):
+        assert f"    {name}" in full.stdout
