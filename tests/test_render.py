@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from convanim import pipeline as render
+from convanim import theme
 from convanim.errors import ToolError
 
 pytestmark = pytest.mark.usefixtures("tex_tools")
@@ -28,7 +29,11 @@ def test_animation_has_one_page_and_one_frame_per_step(workdir, capsys):
         assert gif.n_frames == 4
         assert gif.info["loop"] == 0
         assert gif.info["duration"] == 250
-        assert gif.convert("RGB").getpixel((0, 0)) == (255, 255, 255)  # white background
+        # the page's own background at the corner (it was the white strip of the border
+        # fault before: the page was drawn one border too low)
+        bg = theme.palette("light")["background"]
+        assert gif.convert("RGB").getpixel((0, 0)) == tuple(int(bg[i:i + 2], 16)
+                                                            for i in (0, 2, 4))
 
 
 def test_transposed_animation_steps_over_every_output_cell(workdir, capsys):
