@@ -179,3 +179,74 @@ def test_im2col_product_label_stands_clear_of_the_operand(tmp_path, case):
     operand = [w for w in words if w[2] < left and abs((w[1] + w[3]) / 2 - equals[1]) < 12]
     assert operand, "the operand has labels on the label's line"
     assert left - max(w[2] for w in operand) >= 0.3 / 2.54 * 72
+
+
+GRID = re.compile(r"\\draw\[([^\]]*)\] \(([-\d.]+),([-\d.]+)\) grid \(([-\d.]+),([-\d.]+)\)")
+
+
+@pytest.mark.parametrize("argv", [
+    ["alphabet", "-i", "4", "-k", "3"], ["alphabet", "-i", "5", "-k", "3", "-s", "2", "-p", "1",
+                                         "-t"],
+    ["im2col", "-i", "5", "-k", "3", "-s", "2", "-p", "1"],
+    ["im2col", "-i", "5", "-k", "3", "-s", "2", "-p", "1", "--phase", "gradient"],
+    ["numerical", "-i", "5", "-k", "3"], ["arithmetic", "-i", "5", "-k", "3", "-s", "2"],
+    ["channels", "-i", "4", "-k", "3", "--in-channels", "2", "--out-channels", "2"]])
+def test_every_table_has_all_its_edges(argv):
+    """TikZ's `grid` draws lines at multiples of its step from the origin: a table that
+    starts elsewhere (im2col's product row) or whose size is a multiple only up to
+    rounding (alphabet's output, cell 0.45 cm) loses an edge or gets one through its
+    labels. Only unit grids from the origin may use it; every other table draws its
+    edges one by one."""
+    from convanim.cli import plan_command
+
+    source = plan_command([*argv, "-y", "pdf"]).tex()
+    for options, *corners in GRID.findall(source):
+        assert "step" not in options or re.search(r"(^|,)\s*step=1\s*(,|$)", options), options
+        assert all(float(v) == int(float(v)) for v in corners), corners
+
+
+@pytest.mark.parametrize("argv", [["-i", "5", "-k", "3", "-s", "2", "-p", "1", "-e", "3"],
+                                  ["-i", "6", "-k", "3", "-s", "2", "-p", "1", "--phase",
+                                   "gradient"]])
+def test_im2col_statistics_never_hyphenate(tmp_path, argv):
+    """"spar-sity" across two lines reads as a typo in a paper; words stay whole."""
+    pdf = figure_pdf(tmp_path, "im2col", *argv)
+    text = subprocess.run(["pdftotext", "-layout", pdf, "-"], capture_output=True, text=True,
+                          check=True).stdout
+    assert "sparsity" in text and not re.search(r"[a-z]-\s*$", text, re.M), text
+
+
+@pytest.mark.parametrize("extra", [["--theme", "dark"], ["--transparent"], []])
+def test_the_page_border_is_even_and_painted(tmp_path, extra):
+    """The page's background reaches every edge, and the planes sit as far from the top
+    as from the bottom (a blank strip ran along the top and the content touched the
+    bottom: a page was shifted down by its border)."""
+    from PIL import Image
+
+    env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache"))
+    r = subprocess.run([sys.executable, "-m", "convanim", "arithmetic", "b", "-i", "4", "-q",
+                        "150", "--quiet", "--out-dir", str(tmp_path), *extra],
+                       capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr
+    im = Image.open(tmp_path / "b_00.png").convert("RGBA")
+    # pdftoppm rounds the page up to whole pixels: the last row and column are the
+    # unpainted sliver of a pixel, not the page
+    im = im.crop((0, 0, im.width - 1, im.height - 1))
+    w, h = im.size
+    px = im.load()
+    if "--transparent" in extra:
+        background = (0, 0, 0, 0)
+        assert px[0, 0][3] == 0
+    else:
+        hex_ = theme.palette("dark" if "--theme" in extra else "light")["background"]
+        background = (*(int(hex_[i:i + 2], 16) for i in (0, 2, 4)), 255)
+    edges = {px[x, y] for x in range(w) for y in (0, h - 1)} | \
+        {px[x, y] for y in range(h) for x in (0, w - 1)}
+    if "--transparent" in extra:
+        assert all(p[3] == 0 for p in edges), edges
+    else:
+        assert edges == {background}
+    ink = [(x, y) for y in range(h) for x in range(w)
+           if (px[x, y][3] if "--transparent" in extra else px[x, y] != background)]
+    top, bottom = min(y for _, y in ink), h - 1 - max(y for _, y in ink)
+    assert top >= 6 and abs(top - bottom) <= 3, (top, bottom)
