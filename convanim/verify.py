@@ -44,6 +44,11 @@ def _img(a) -> np.ndarray:
     return np.asarray(a, dtype=np.float32)[None, None]
 
 
+def _error(got: np.ndarray, want: np.ndarray) -> float:
+    """Max abs difference; infinite when the shapes differ (a figure of the wrong size)."""
+    return float(np.abs(got - want).max()) if got.shape == want.shape else float("inf")
+
+
 def _conv(op, x, w, spec: ConvSpec, backend: str, groups: int = 1):
     from . import sparse
 
@@ -69,7 +74,7 @@ def check_numerical(data: dict, backend: str) -> list[Check]:
                        stride=s, padding=p, dilation=d, backend=backend)
     shown = np.asarray(data["output"], dtype=np.float32)
     got = r.output[0, 0]
-    error = float(np.abs(got - shown).max()) if got.shape == shown.shape else float("inf")
+    error = _error(got, shown)
     return [Check(f"numerical {mode} output", r.backend, error, r.macs, r.dense_macs)]
 
 
@@ -94,13 +99,9 @@ def check_alphabet(data: dict, backend: str, seed: int = 0) -> list[Check]:
         r = _conv(op, _img(operand), _img(w), sp, backend)
         want = mat @ operand.ravel()
         got = r.output.ravel()
-        error = float(np.abs(got - want).max()) if got.size == want.size else float("inf")
+        error = _error(got, want)
         checks.append(Check(f"alphabet {name}", r.backend, error, r.macs, r.dense_macs))
     return checks
-
-
-def _error(got: np.ndarray, want: np.ndarray) -> float:
-    return float(np.abs(got - want).max()) if got.shape == want.shape else float("inf")
 
 
 def check_channels(data: dict, backend: str) -> list[Check]:
@@ -183,7 +184,7 @@ def check_arithmetic(data: dict, backend: str, windows: list) -> list[Check]:
     r = _conv(op, _img(np.ones(operand)), _img(np.ones(spec.kernel_size)), spec, backend)
     got = r.output[0, 0].ravel()
     want = np.asarray(windows, dtype=np.float32)
-    error = float(np.abs(got - want).max()) if got.size == want.size else float("inf")
+    error = _error(got, want)
     return [Check("arithmetic taps on input cells, every step", r.backend, error, r.macs,
                   r.dense_macs)]
 

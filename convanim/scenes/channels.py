@@ -205,8 +205,6 @@ class Channels(Kind):
                     "weights": [[format_number(v) for v in row] for row in weights[q, jj]]}
                    for jj, j in enumerate(g.inputs_of(q))] for q in range(g.planes_out)]
         span = [(a.pad_lo, a.pad_lo + a.span) for a in (low.rows, low.cols)]
-        oh, ow = low.out
-        per_plane = oh * ow
         frames = []
         for step in steps:
             q, oy, ox = g.step_cell(step)
@@ -218,9 +216,8 @@ class Channels(Kind):
                 "inputs": list(g.inputs_of(q)),
                 "partials": [format_number(partials[q, jj, oy, ox])
                              for jj in range(g.in_per_group)],
-                "filled": [[s // per_plane, (s % per_plane) // ow, s % ow,
-                            format_number(output[s // per_plane, (s % per_plane) // ow,
-                                                 s % ow])] for s in range(step + 1)],
+                "filled": [[*cell, format_number(output[cell])]
+                           for cell in map(g.step_cell, range(step + 1))],
                 "lines": [_line(values[j, oy, ox], weights[q, jj], partials[q, jj, oy, ox])
                           for jj, j in enumerate(g.inputs_of(q))],
                 "result": format_number(output[q, oy, ox]),
