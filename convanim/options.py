@@ -338,3 +338,26 @@ class FigureOptions:
     def picture(self) -> dict:
         """The values that decide what the figure shows (the cache key's part)."""
         return {o.name: getattr(self, o.name) for o in declared(self) if o.picture}
+
+
+@dataclass(frozen=True)
+class ChannelOptions(FigureOptions):
+    """The channel counts of a conv (stats' names), for every kind that draws channels.
+
+    Declared once here so the channels figure and im2col with channels take the same
+    flags, help and checks.
+    """
+
+    in_channels: int = option(1, "--in-channels", type=Int(1, 1 << 20, "C"),
+                              help="input channels of the conv (default 1)")
+    out_channels: int = option(1, "--out-channels", type=Int(1, 1 << 20, "D"),
+                               help="output channels, filters (default 1)")
+    groups: int = option(1, "--groups", type=Int(1, 1 << 20, "G"),
+                         help="groups; both channel counts divisible by it (default 1)")
+
+    def check_groups(self) -> None:
+        """PyTorch's rule: both channel counts divisible by the groups."""
+        for what, n in (("--in-channels", self.in_channels),
+                        ("--out-channels", self.out_channels)):
+            if n % self.groups:
+                raise SpecError(f"{what} {n} is not divisible by --groups {self.groups}")

@@ -22,8 +22,8 @@ import numpy as np
 
 from .. import geometry
 from ..kind import Kind, format_torch
-from ..options import FigureOptions, Flag, Int, option
-from ..spec import ConvSpec, SpecError
+from ..options import ChannelOptions, Flag, Int, option
+from ..spec import ConvSpec
 from ..theme import GROUPS
 from . import canvas_grid, canvas_kinds, format_number, grid_lines, too_large
 
@@ -47,13 +47,7 @@ OUT_GAP = 1.6
 
 
 @dataclass(frozen=True)
-class ChannelsOptions(FigureOptions):
-    in_channels: int = option(1, "--in-channels", type=Int(1, 1 << 20, "C"),
-                              help="input channels of the conv (default 1)")
-    out_channels: int = option(1, "--out-channels", type=Int(1, 1 << 20, "D"),
-                               help="output channels, filters (default 1)")
-    groups: int = option(1, "--groups", type=Int(1, 1 << 20, "G"),
-                         help="groups; both channel counts divisible by it (default 1)")
+class ChannelsOptions(ChannelOptions):
     seed: int = option(1234, "--seed", type=Int(0, 2**63 - 1, "N"), help="seed of the values drawn")
     labels: bool = option(False, "--labels", type=Flag(),
                           help="name the case (depthwise, pointwise) and give every size")
@@ -173,11 +167,7 @@ class Channels(Kind):
         return None
 
     def check(self, spec: ConvSpec, options) -> None:
-        """PyTorch's rule: both channel counts divisible by the groups."""
-        for what, n in (("--in-channels", options.in_channels),
-                        ("--out-channels", options.out_channels)):
-            if n % options.groups:
-                raise SpecError(f"{what} {n} is not divisible by --groups {options.groups}")
+        options.check_groups()
 
     def lowered(self, spec: ConvSpec, options) -> geometry.Grouped:
         return grouped(spec, options)
