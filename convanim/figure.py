@@ -68,7 +68,7 @@ class Figure:
     def tex(self) -> str:
         from . import tex
 
-        return tex.render(self.kind.template, self.kind.template_source, scene=self.scene(),
+        return tex.render(self.kind.template_for(self.options), self.kind.template_source, scene=self.scene(),
                           style=self.style())
 
     def style(self) -> dict:

@@ -31,6 +31,10 @@ class Kind:
     template: str = ""
     template_source: str | None = None
 
+    def template_for(self, options) -> str:
+        """The template drawing these options' figure (one per kind unless it says otherwise)."""
+        return self.template
+
     def options(self, name: str | None = None, **values) -> FigureOptions:
         """Options from Python values under any of their names (``input_size``,
         ``input-size``, ``format`` for ``type``); an unknown name is refused, so a typo

@@ -166,11 +166,12 @@ def check_im2col(data: dict, backend: str) -> list[Check]:
     matrix = data["im2col"]
     elements = len(matrix) * len(matrix[0])
     shown = sum(e is None for row in matrix for e in row)
-    layer = models.Layer("x", "conv", spec.input_size, 1, 1, spec.kernel_size, spec.stride,
-                         spec.padding, spec.dilation)
+    c, d = data.get("in_channels", 1), data.get("out_channels", 1)
+    layer = models.Layer("x", "conv", spec.input_size, c, d, spec.kernel_size, spec.stride,
+                         spec.padding, spec.dilation, data.get("groups", 1))
     closed = stats.layer_stats(layer)[f"{phase}_featuremap_zeros_after_im2col"]
     r, reads = _reads(phase, spec, backend)
-    counted = elements - reads
+    counted = elements - (d if phase == "loss" else c) * reads  # every plane of the operand
     error = float(max(abs(shown - closed), abs(shown - counted)))
     return [Check(f"im2col {phase} zeros: figure {shown}, stats {closed}, counted {counted:.0f}",
                   r.backend, error, r.macs, r.dense_macs)]

@@ -13,9 +13,10 @@ import numpy as np
 
 from .. import geometry
 from ..kind import Kind, format_torch
-from ..options import Choice, FigureOptions, option
+from ..options import ChannelOptions, Choice, option
 from ..spec import ConvSpec, SpecError
 from . import canvas_grid, canvas_kinds, grid_lines, too_large, window
+from .im2col_gemm import GEMM_TEMPLATE, gemm_limits, gemm_scene, has_channels
 
 PHASES = ("forward", "loss", "gradient")
 MAX_MATRIX = 64
@@ -43,7 +44,7 @@ def _kernel_taps(spec: ConvSpec, phase: str, low: geometry.Lowered) -> list:
 
 
 @dataclass(frozen=True)
-class Im2colOptions(FigureOptions):
+class Im2colOptions(ChannelOptions):
     phase: str = option("forward", "--phase", type=Choice(PHASES),
                         help="training phase: forward (y), loss (dX) or gradient (dW)")
 
@@ -54,7 +55,12 @@ class Im2col(Kind):
     Options = Im2colOptions
     template = "im2col.tex.j2"
 
+    def template_for(self, options) -> str:
+        """With channels, the GEMM of every plane (im2col_gemm.tex.j2); else one plane's."""
+        return GEMM_TEMPLATE if has_channels(options) else self.template
+
     def check(self, spec: ConvSpec, options) -> None:
+        options.check_groups()
         if spec.transposed:
             raise SpecError("im2col shows the training phases of the conv given by -i -k -s -p "
                             "-d; its transposed conv is --phase loss (drop -t)")
@@ -64,6 +70,8 @@ class Im2col(Kind):
 
     def limits(self, spec: ConvSpec, options) -> str | None:
         low = self.lowered(spec, options)
+        if has_channels(options):
+            return gemm_limits(low, options)
         rows, cols = low.kernel[0] * low.kernel[1], low.steps
         if max(rows, cols) > MAX_MATRIX:
             return (f"figure too large: the {options.phase} im2col matrix would be {rows}x{cols}; "
@@ -71,7 +79,10 @@ class Im2col(Kind):
         return too_large("im2col", "padded operand", low.canvas, MAX_CANVAS)
 
     def name_parts(self, options) -> list[str]:
-        return [options.phase]
+        if not has_channels(options):
+            return [options.phase]
+        g = [f"g{options.groups}"] if options.groups != 1 else []
+        return [options.phase, f"{options.in_channels}to{options.out_channels}", *g]
 
     def scene(self, spec: ConvSpec, steps: list[int], options) -> dict:
         phase = options.phase
@@ -91,6 +102,9 @@ class Im2col(Kind):
                       for r in range(kh * kw)]
         elements = int(unfolded.shape[0] * unfolded.shape[1])
         zeros = low.zeros()
+        if has_channels(options):
+            return gemm_scene(spec, options, low, canvas, kinds, matrix, zero_kinds,
+                              _kernel_taps(spec, phase, low), steps, SYMBOLS[phase])
         return {
             "phase": phase,
             "symbols": list(SYMBOLS[phase]),
@@ -112,9 +126,14 @@ class Im2col(Kind):
 
     def data(self, spec: ConvSpec, scene: dict, options) -> dict:
         a = geometry.auto_output_padding(*spec.args) if scene["phase"] == "loss" else (0, 0)
-        return {"phase": scene["phase"], "output_size": scene["output_size"],
-                "output_padding": list(a),
-                "im2col": scene["matrix"], "kernel_zeros": scene["counts"]["kernel_zeros"]}
+        out = {"phase": scene["phase"], "output_size": scene["output_size"],
+               "output_padding": list(a),
+               "im2col": scene["matrix"], "kernel_zeros": scene["counts"]["kernel_zeros"]}
+        if has_channels(options):
+            out.update({"in_channels": options.in_channels, "out_channels": options.out_channels,
+                        "groups": options.groups, "weights": scene["weights"],
+                        "block_zeros": scene["counts"]["block_zeros"]})
+        return out
 
     def checks(self, data: dict, backend: str, scene: dict) -> list:
         from ..verify import check_im2col
@@ -122,21 +141,30 @@ class Im2col(Kind):
         return check_im2col(data, backend)
 
     def step_caption(self, frame: dict, scene: dict) -> str:
+        if "columns" in frame:
+            return (f", column{'s' if len(frame['columns']) > 1 else ''} "
+                    f"{', '.join(map(str, frame['columns']))} of the unfolded matrix")
         return f", column {frame['step']} of the unfolded matrix"
 
     def describe(self, options) -> list[str]:
+        if has_channels(options):
+            c, d, g = options.in_channels, options.out_channels, options.groups
+            return [f"{options.phase} phase", f"{c} → {d} channels"] + \
+                ([f"{g} groups"] if g > 1 else [])
         return [f"{options.phase} phase"]
 
     def torch_call(self, spec: ConvSpec, options) -> str:
         k, s, p, d = (format_torch(v) for v in spec.args[1:])
         dil = f", dilation={d}" if d != "1" else ""
+        c, dd, g = options.in_channels, options.out_channels, options.groups
+        grp = f", groups={g}" if g != 1 else ""
         kh, kw = spec.kernel_size
         if options.phase == "loss":
             (ih, iw), (oh, ow) = spec.input_size, spec.forward_output
-            return (f"torch.nn.grad.conv2d_input((1, 1, {ih}, {iw}), w, dy, stride={s}, "
-                    f"padding={p}{dil})  # w: 1x1x{k}x{k}, dy: 1x1x{format_torch((oh, ow))}x"
-                    f"{format_torch((oh, ow))}")
+            return (f"torch.nn.grad.conv2d_input((1, {c}, {ih}, {iw}), w, dy, stride={s}, "
+                    f"padding={p}{dil}{grp})  # w: {dd}x{c // g}x{kh}x{kw}, "
+                    f"dy: 1x{dd}x{oh}x{ow}")
         if options.phase == "gradient":
-            return (f"torch.nn.grad.conv2d_weight(x, (1, 1, {kh}, {kw}), dy, stride={s}, "
-                    f"padding={p}{dil})")
+            return (f"torch.nn.grad.conv2d_weight(x, ({dd}, {c // g}, {kh}, {kw}), dy, "
+                    f"stride={s}, padding={p}{dil}{grp})")
         return f"torch.nn.Unfold(kernel_size={k}, stride={s}, padding={p}{dil})"

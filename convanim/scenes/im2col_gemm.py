@@ -1,0 +1,181 @@
+"""im2col with channels: the GEMM cuDNN's im2col runs for each training phase.
+
+Every plane of the phase's operand is unfolded as one plane is (rows = taps, columns =
+outputs), and the planes are stacked along the GEMM's inner dimension:
+
+- forward: Y (D x OH·OW) = W (D x C·kh·kw) · X (C·kh·kw x OH·OW);
+- loss: dX (C x IH·IW) = Wᵀ (C x D·kh·kw, the flipped taps) · dYcol (D·kh·kw x IH·IW);
+- gradient: dW (D x C·kh·kw) = dY (D x T) · Xᵀ (T x C·kh·kw), T the taps of the
+  zero-inserted dY; only the blocks of a filter's own group are dW.
+
+W is block-diagonal by group: filter q's row holds weights only in the columns of its
+group's planes. The figure draws W bottom-left, X above the product, the product
+bottom-right (rows of W meet columns of X), the operand planes on top.
+"""
+from __future__ import annotations
+
+from .. import geometry
+from . import grid_lines, too_large, window
+
+GEMM_TEMPLATE = "im2col_gemm.tex.j2"
+#: Rows and columns of any matrix drawn.
+MAX_MATRIX = 64
+#: Planes a side, as the channels figure draws: one group colour each.
+MAX_PLANES = 8
+MAX_CANVAS = 16
+#: The figure spans X's rows (W's width) plus X's columns in matrix cells of CELL cm,
+#: plus about 2.3 cm of names; its smallest text is 6.2 pt, so beyond this many cells
+#: (20 cm) a 16 cm column scales it below 5 pt (measured with the legibility tool).
+MAX_SPAN = 54
+CELL = 0.32
+LEFT = 0.95         # room for W's row names
+RIGHT = 1.0         # room for X's block names and the product's row names
+GAP = 0.3
+PLANE_GAP = 0.5
+PLANE_CELL = 0.45   # an operand plane's cell at most
+
+
+def has_channels(options) -> bool:
+    """Whether the im2col figure draws the GEMM of several planes (any count not 1)."""
+    return (options.in_channels, options.out_channels, options.groups) != (1, 1, 1)
+
+
+def shape(phase: str, low: geometry.Lowered, c: int, d: int) -> dict:
+    """Planes and matrix sizes of a phase's GEMM: operand planes, X, W and the product."""
+    taps, outs = low.kernel[0] * low.kernel[1], low.steps
+    if phase == "forward":
+        return {"planes": c, "rows_of": d, "x": (c * taps, outs), "w": (d, c * taps),
+                "y": (d, outs)}
+    if phase == "loss":
+        return {"planes": d, "rows_of": c, "x": (d * taps, outs), "w": (c, d * taps),
+                "y": (c, outs)}
+    return {"planes": c, "rows_of": d, "x": (taps, c * outs), "w": (d, taps),
+            "y": (d, c * outs)}
+
+
+def gemm_limits(low: geometry.Lowered, options) -> str | None:
+    c, d, phase = options.in_channels, options.out_channels, options.phase
+    for what, n in (("input", c), ("output", d)):
+        if n > MAX_PLANES:
+            return (f"figure too large: {n} {what} channels; im2col figures draw at most "
+                    f"{MAX_PLANES} planes a side (one group colour each)")
+    sh = shape(phase, low, c, d)
+    for name, (r, k) in (("unfolded operand X", sh["x"]), ("weight matrix", sh["w"]),
+                         ("product", sh["y"])):
+        if max(r, k) > MAX_MATRIX:
+            return (f"figure too large: the {phase} GEMM's {name} would be {r}x{k}; im2col "
+                    f"figures draw at most {MAX_MATRIX} rows and columns")
+    span = sh["x"][0] + sh["x"][1]
+    if span > MAX_SPAN:
+        return (f"figure too large: the {phase} GEMM spans {sh['x'][0]} + {sh['x'][1]} = "
+                f"{span} matrix cells across; beyond {MAX_SPAN} its labels fall below 5 pt "
+                f"in a 16 cm column (fewer channels, a smaller input or kernel)")
+    return too_large("im2col", "padded operand", low.canvas, MAX_CANVAS)
+
+
+def gemm_scene(spec, options, low: geometry.Lowered, canvas, kinds, matrix, zero_kinds,
+               taps, steps, symbols) -> dict:
+    """The scene of the GEMM figure; ``matrix``, ``zero_kinds``, ``taps``: one plane's."""
+    phase, c, d, groups = options.phase, options.in_channels, options.out_channels, options.groups
+    sh = shape(phase, low, c, d)
+    K, N = len(matrix), len(matrix[0])
+    if phase == "loss":  # dY's D planes in, dX's C planes out
+        g = geometry.Grouped(low, d, c, groups)
+    else:
+        g = geometry.Grouped(low, c, d, groups)
+    per_group = (c // groups)
+    if phase == "gradient":
+        # Xᵀ: one row per tap of dY, one column block of the k x k cells of dW per plane
+        big = [[e for j in range(c) for e in row] for row in matrix]
+        zk = [[z for j in range(c) for z in row] for row in zero_kinds]
+        plane_of = [j for j in range(c) for _ in range(N)]
+        weights = [[[q, *t] if t else None for t in taps] for q in range(d)]
+        live = [[g.group_of_input(j) == g.group_of_output(q) for j in plane_of]
+                for q in range(d)]
+        kernel_zeros = d * low.kernel_zeros()
+    else:
+        big = [row for j in range(g.planes_in) for row in matrix]
+        zk = [row for j in range(g.planes_in) for row in zero_kinds]
+        plane_of = [j for j in range(g.planes_in) for _ in range(K)]
+        # weight [q, c mod C/G, ky, kx] of Conv2d's tensor where plane and row share a group
+        weights = []
+        for r in range(g.planes_out):
+            row = []
+            for j in range(g.planes_in):
+                same = g.group_of_input(j) == g.group_of_output(r)
+                q, cc = (r, j) if phase == "forward" else (j, r)
+                row += [[q, cc % per_group, *t] if same else None for t in taps]
+            weights.append(row)
+        live = [[True] * N for _ in range(g.planes_out)]
+        kernel_zeros = 0
+    block_zeros = 0 if phase == "gradient" else sum(e is None for row in weights for e in row)
+    elements = sh["x"][0] * sh["x"][1]
+    zeros = g.planes_in * low.zeros()
+    planes = sh["planes"]
+    if phase == "gradient":
+        plane_group = [g.group_of_input(j) for j in range(c)]
+        row_group = [g.group_of_output(q) for q in range(d)]
+    else:
+        plane_group = [g.group_of_input(j) for j in range(planes)]
+        row_group = [g.group_of_output(r) for r in range(g.planes_out)]
+    frames = []
+    for step in steps:
+        frame = window(low, step)
+        frame["columns"] = ([j * N + step for j in range(c)] if phase == "gradient"
+                            else [step])
+        frames.append(frame)
+    layout = _layout(phase, sh, low, planes)
+    # fills: an entry in its plane's group colour, a zero by its kind (as today)
+    if phase == "gradient":
+        x_fill = [[f"group{plane_group[plane_of[col]]}" if e else f"z{zk[r][col]}"
+                   for col, e in enumerate(row)] for r, row in enumerate(big)]
+        w_fill = [[f"group{row_group[q]}" if e else "inserted" for e in row]
+                  for q, row in enumerate(weights)]
+    else:
+        x_fill = [[f"group{plane_group[plane_of[r]]}" if e else f"z{zk[r][col]}"
+                   for col, e in enumerate(row)] for r, row in enumerate(big)]
+        w_fill = [[f"group{row_group[q]}" if e else "padding" for e in row]
+                  for q, row in enumerate(weights)]
+    return {
+        "phase": phase, "gemm": True, "symbols": list(symbols),
+        "canvas_size": list(low.canvas), "output_size": list(low.out),
+        "canvas": canvas, "grid": grid_lines(kinds),
+        "x_fill": x_fill, "w_fill": w_fill,
+        "planes": planes, "plane_group": plane_group, "row_group": row_group,
+        "matrix": big, "zero_kinds": zk, "plane_of": plane_of, "block": K if phase != "gradient" else N,
+        "weights": weights, "live": live, "taps": K if phase != "gradient" else len(taps),
+        "sizes": {"x": list(sh["x"]), "w": list(sh["w"]), "y": list(sh["y"])},
+        "channels": [c, d], "groups": groups,
+        "counts": {"elements": elements, "zeros": zeros,
+                   "sparsity": round(100 * zeros / elements, 1),
+                   "kernel_zeros": kernel_zeros, "kernel_taps": d * len(taps),
+                   "block_zeros": block_zeros},
+        "layout": layout,
+        "frames": frames,
+        "caption": options.caption,
+    }
+
+
+def _layout(phase: str, sh: dict, low: geometry.Lowered, planes: int) -> dict:
+    """Where everything goes, in cm: x right, y up, from the top-left corner at y = 0."""
+    (xr, xc), (wr, _), _ = sh["x"], sh["w"], sh["y"]
+    h, w = low.canvas
+    matrices = LEFT + xr * CELL + GAP + xc * CELL + RIGHT
+    width = max(matrices, 6.0)
+    planes_top = -0.55
+    x_head = 0.45 if phase == "gradient" else 0    # X's block names above it
+    # the planes in the corner above W and left of X when they fit there, else on top
+    corner = xr * CELL - GAP
+    row = planes * w * PLANE_CELL + (planes - 1) * PLANE_GAP
+    if row <= corner and h * PLANE_CELL + 0.5 <= corner + x_head:
+        cs, left, x_top = PLANE_CELL, LEFT, planes_top - x_head
+    else:
+        cs = min(PLANE_CELL, (width - (planes - 1) * PLANE_GAP) / (planes * w))
+        left, x_top = 0.0, planes_top - h * cs - 0.5 - GAP - x_head
+    plane_x = [left + j * (w * cs + PLANE_GAP) for j in range(planes)]
+    x_left = LEFT + xr * CELL + GAP
+    w_top = x_top - xr * CELL - GAP
+    bottom = w_top - wr * CELL - 0.35
+    return {"cell": CELL, "plane_cell": cs, "plane_x": plane_x, "planes_top": planes_top,
+            "x_top": x_top, "x_left": x_left, "w_left": LEFT, "w_top": w_top,
+            "bottom": bottom, "width": width}

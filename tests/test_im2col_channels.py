@@ -1,0 +1,146 @@
+"""im2col with channels: the figure's GEMM multiplies like the grouped conv's phase.
+
+The matrices of ``--json`` (X = ``im2col``, W = ``weights``) are filled with random
+values and multiplied; the product must equal plain loops over channels and taps
+(tests/reference.py) of the forward conv, its input gradient and its weight gradient.
+Their null counts must equal the sparsity statistics.
+"""
+import json
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from convanim import figure, geometry, models, stats
+from convanim.scenes.im2col import PHASES
+
+import reference as ref
+from helpers import files_under, run
+
+
+@st.composite
+def grouped_convs(draw):
+    """(i, k, s, p, d) pairs and (C, D, G) with G dividing both."""
+    ax = st.tuples(st.integers(1, 6), st.integers(1, 3), st.integers(1, 3), st.integers(0, 2),
+                   st.integers(1, 2))
+    rows, cols = draw(ax), draw(ax)
+    i, k, s, p, d = (tuple(v) for v in zip(rows, cols))
+    assume(all(i[a] + 2 * p[a] >= d[a] * (k[a] - 1) + 1 for a in (0, 1)))
+    g = draw(st.integers(1, 3))
+    c, dd = g * draw(st.integers(1, 3)), g * draw(st.integers(1, 3))
+    assume((c, dd, g) != (1, 1, 1))
+    return (i, k, s, p, d), (c, dd, g)
+
+
+def gemm(conv, channels, phase):
+    (i, k, s, p, d), (c, dd, g) = conv, channels
+    f = figure.plan(*figure.figure("im2col", None, input_size=i, kernel_size=k, stride=s,
+                                   padding=p, dilation=d, in_channels=c, out_channels=dd,
+                                   groups=g, phase=phase))
+    return f.data()
+
+
+def filled(matrix, values, plane_of):
+    """A matrix of figure entries as numbers: ``values[plane][entry]``, 0 where null."""
+    return np.array([[values[plane_of(r, col)][tuple(e)] if e else 0.0
+                      for col, e in enumerate(row)] for r, row in enumerate(matrix)])
+
+
+@settings(max_examples=120, deadline=None)
+@given(grouped_convs(), st.sampled_from(PHASES))
+def test_gemm_of_the_figure_is_the_grouped_phase(drawn, phase):
+    conv, channels = drawn
+    (i, k, s, p, d), (c, dd, g) = conv, channels
+    assume(phase != "loss" or all(p[a] <= d[a] * (k[a] - 1) for a in (0, 1)))
+    try:
+        data = gemm(conv, channels, phase)
+    except figure.SpecError as e:
+        assume("too large" not in str(e))
+        raise
+    rng = np.random.default_rng(0)
+    o = geometry.conv_output_size(i, k, s, p, d)
+    a = geometry.auto_output_padding(i, k, s, p, d)
+    x = rng.integers(-3, 4, size=(c, *i)).astype(float)
+    dy = rng.integers(-3, 4, size=(dd, *o)).astype(float)
+    w = rng.integers(-3, 4, size=(dd, c // g, *k)).astype(float)
+    X, W = data["im2col"], data["weights"]
+    taps = k[0] * k[1]
+    cg, dg = c // g, dd // g
+    assert (data["in_channels"], data["out_channels"], data["groups"]) == (c, dd, g)
+    weight = {0: w}
+    if phase == "forward":
+        assert len(X) == c * taps and len(X[0]) == o[0] * o[1] and len(W) == dd
+        Y = filled(W, weight, lambda r, col: 0) @ filled(X, x, lambda r, col: r // taps)
+        want = [sum(ref.conv2d(x[j], w[q, j - (q // dg) * cg], s, p, d)
+                    for j in range((q // dg) * cg, (q // dg + 1) * cg)).ravel()
+                for q in range(dd)]
+    elif phase == "loss":
+        assert len(X) == dd * taps and len(X[0]) == i[0] * i[1] and len(W) == c
+        Y = filled(W, weight, lambda r, col: 0) @ filled(X, dy, lambda r, col: r // taps)
+        want = [sum(ref.conv_transpose2d(dy[q], w[q, j % cg], s, p, d, a)
+                    for q in range((j // cg) * dg, (j // cg + 1) * dg)).ravel()
+                for j in range(c)]
+    else:
+        assert len(X[0]) == c * taps and len(W) == dd
+        Y = filled(W, {0: dy}, lambda r, col: 0)[:, :] @ filled(X, x, lambda r, col: col // taps)
+        want = []
+        for q in range(dd):
+            grp = q // dg
+            for j in range(grp * cg, (grp + 1) * cg):  # only the group's blocks are dW
+                got = Y[q, j * taps:(j + 1) * taps].reshape(k)
+                assert np.allclose(got, ref.weight_gradient(x[j], dy[q], k, s, p, d))
+        Y, want = np.zeros(1), [np.zeros(1)]
+    assert np.allclose(Y, np.array(want))
+    # every count equals the statistics of the same layer
+    layer = models.Layer("x", "conv", i, c, dd, k, s, p, d, g)
+    row = stats.layer_stats(layer)
+    nulls = sum(e is None for r in X for e in r)
+    assert nulls == row[f"{phase}_featuremap_zeros_after_im2col"]
+    assert len(X) * len(X[0]) == row[f"{phase}_featuremap_elements_after_im2col"]
+    if phase == "gradient":
+        assert sum(e is None for r in W for e in r) == row["gradient_weight_zeros_after_im2col"]
+        assert data["kernel_zeros"] == row["gradient_weight_zeros_after_im2col"]
+    else:  # block-diagonal: a filter holds weights only in its group's columns
+        assert data["block_zeros"] == sum(e is None for r in W for e in r) \
+            == len(W) * len(W[0]) - len(W) * (len(W[0]) // g)
+
+
+def test_one_channel_keeps_the_single_plane_figure():
+    _, options = figure.figure("im2col", None)
+    f = figure.plan(_, options)
+    assert f.kind.template_for(f.options) == "im2col.tex.j2"
+    assert "weights" not in f.data() and f.name == "im2col_forward_i5_k3_s1_p0_d1"
+
+
+def test_steps_highlight_a_column_of_every_plane_in_the_gradient():
+    f = figure.plan(*figure.figure("im2col", None, in_channels=2, out_channels=2,
+                                   phase="gradient", step=4))
+    frame = f.scene()["frames"][0]
+    assert frame["columns"] == [4, 13] and f.steps == 9
+
+
+@pytest.mark.parametrize("argv, reason", [
+    (["--in-channels", "8", "--out-channels", "8"], "unfolded operand X would be 72x9"),
+    (["--in-channels", "9"], "at most 8 planes"),
+    (["--in-channels", "4", "--groups", "3"], "not divisible by --groups 3"),
+    (["--in-channels", "7", "-i", "7"], "beyond 54 its labels fall below 5 pt"),
+])
+def test_limits_refuse_with_the_reason_and_write_nothing(tmp_path, capsys, monkeypatch, argv,
+                                                         reason):
+    monkeypatch.chdir(tmp_path)
+    status, out, err = run(capsys, "im2col", *argv, "--json")
+    assert status == 2 and out == [] and len(err) == 1
+    assert err[0].startswith("convanim: error:") and reason in err[0]
+    assert files_under(tmp_path) == []
+
+
+def test_verify_counts_every_plane(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    f = figure.plan(*figure.figure("im2col", None, in_channels=3, out_channels=2,
+                                   padding=1, phase="forward"))
+    path = tmp_path / "f.json"
+    path.write_text(json.dumps(f.data()))
+    status, _, _ = run(capsys, "verify", "im2col", "--from-json", str(path), "--backend", "numpy")
+    out = capsys.readouterr()
+    assert status == 0
