@@ -355,9 +355,18 @@ class ChannelOptions(FigureOptions):
     groups: int = option(1, "--groups", type=Int(1, 1 << 20, "G"),
                          help="groups; both channel counts divisible by it (default 1)")
 
+    def has_channels(self) -> bool:
+        """Whether the figure draws several planes (any count not 1) rather than one."""
+        return (self.in_channels, self.out_channels, self.groups) != (1, 1, 1)
+
     def check_groups(self) -> None:
         """PyTorch's rule: both channel counts divisible by the groups."""
         for what, n in (("--in-channels", self.in_channels),
                         ("--out-channels", self.out_channels)):
             if n % self.groups:
                 raise SpecError(f"{what} {n} is not divisible by --groups {self.groups}")
+
+
+def has_channels(options) -> bool:
+    """Whether ``options`` ask for several planes (options without channel counts: one)."""
+    return isinstance(options, ChannelOptions) and options.has_channels()

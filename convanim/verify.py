@@ -80,6 +80,8 @@ def check_numerical(data: dict, backend: str) -> list[Check]:
 
 def check_alphabet(data: dict, backend: str, seed: int = 0) -> list[Check]:
     spec = spec_of(data)
+    if "blocks" in data:
+        return _check_alphabet_channels(data, spec, backend, seed)
     k = spec.kernel_size
     taps = np.array([[e if e is not None else (-1, -1) for e in row] for row in data["matrix"]])
     rng = np.random.default_rng(seed)
@@ -157,6 +159,26 @@ def _reads(phase: str, spec: ConvSpec, backend: str):
     r = sparse.run("conv2d", _img(np.ones(i)), _img(np.ones(taps)), stride=d, padding=p,
                    backend=backend)
     return r, float(r.output[0, 0, :k[0], :k[1]].sum())
+
+
+def _check_alphabet_channels(data: dict, spec: ConvSpec, backend: str, seed: int) -> list:
+    """The block matrix with random weights times random planes, against the grouped conv
+    (conv_transpose2d for -t) on the backend: ``blocks[q][j]`` names each block's slice."""
+    c, d, g = data["in_channels"], data["out_channels"], data["groups"]
+    rng = np.random.default_rng(seed)
+    w = rng.integers(-3, 4, (d, c // g, *spec.kernel_size)).astype(np.float32)
+    low = spec.lowered()
+    ins, outs = low.operand[0] * low.operand[1], low.steps
+    operand = rng.integers(-3, 4, ((d if spec.transposed else c), *low.operand)).astype(np.float32)
+    matrix = np.array([[w[(*data["blocks"][r // outs][col // ins], *e)] if e is not None else 0.0
+                        for col, e in enumerate(row)] for r, row in enumerate(data["matrix"])],
+                      dtype=np.float32)
+    op = "conv_transpose2d" if spec.transposed else "conv2d"
+    r = _conv(op, operand[None], w, spec, backend, groups=g)
+    error = _error(r.output.ravel(), matrix @ operand.ravel())
+    name = "Cᵀ x = conv_transpose2d(x)" if spec.transposed else "C x = conv2d(x)"
+    return [Check(f"alphabet {name}, {c} → {d} channels, {g} groups", r.backend, error,
+                  r.macs, r.dense_macs)]
 
 
 def check_im2col(data: dict, backend: str) -> list[Check]:

@@ -135,12 +135,84 @@ def test_limits_refuse_with_the_reason_and_write_nothing(tmp_path, capsys, monke
     assert files_under(tmp_path) == []
 
 
-def test_verify_counts_every_plane(capsys, tmp_path, monkeypatch):
+# ---------------------------------------------------------------- alphabet with channels
+
+@settings(max_examples=100, deadline=None)
+@given(grouped_convs(), st.booleans())
+def test_alphabet_block_matrix_multiplies_like_the_grouped_conv(drawn, transposed):
+    (i, k, s, p, d), (c, dd, g) = drawn
+    assume(not transposed or all(p[a] <= d[a] * (k[a] - 1) for a in (0, 1)))
+    try:
+        f = figure.plan(*figure.figure("alphabet", None, input_size=i, kernel_size=k, stride=s,
+                                       padding=p, dilation=d, in_channels=c, out_channels=dd,
+                                       groups=g, transposed=transposed))
+    except figure.SpecError as e:
+        assume("too large" not in str(e))
+        raise
+    data = f.data()
+    o = geometry.conv_output_size(i, k, s, p, d)
+    a = f.spec.output_padding
+    rng = np.random.default_rng(1)
+    w = rng.integers(-3, 4, size=(dd, c // g, *k)).astype(float)
+    cg, dg = c // g, dd // g
+    pin, per_in = (dd, o) if transposed else (c, i)
+    x = rng.integers(-3, 4, size=(pin, *per_in)).astype(float)
+    cells_in, cells_out = per_in[0] * per_in[1], len(data["matrix"]) // (c if transposed else dd)
+    M = np.array([[w[(*data["blocks"][r // cells_out][col // cells_in], *e)] if e else 0.0
+                   for col, e in enumerate(row)] for r, row in enumerate(data["matrix"])])
+    if transposed:
+        want = [sum(ref.conv_transpose2d(x[q], w[q, j % cg], s, p, d, a)
+                    for q in range((j // cg) * dg, (j // cg + 1) * dg)).ravel() for j in range(c)]
+    else:
+        want = [sum(ref.conv2d(x[j], w[q, j % cg], s, p, d)
+                    for j in range((q // dg) * cg, (q // dg + 1) * cg)).ravel() for q in range(dd)]
+    assert np.allclose(M @ x.ravel(), np.concatenate(want))
+    assert f.steps == len(data["matrix"])
+    # block-diagonal: every entry outside a pair of one group is null
+    nonzero = sum(e is not None for row in data["matrix"] for e in row)
+    one = figure.plan(*figure.figure("alphabet", None, input_size=i, kernel_size=k, stride=s,
+                                     padding=p, dilation=d, transposed=transposed)).data()
+    assert nonzero == g * cg * dg * sum(e is not None for row in one["matrix"] for e in row)
+
+
+@pytest.mark.parametrize("argv, reason", [
+    (["--in-channels", "4", "--out-channels", "2"],
+     "matrix would be 18x100 (2·9 x 4·25); beyond 90 columns its names fall below 5 pt in a "
+     "16 cm column; the largest --in-channels that fits is 3"),
+    (["--in-channels", "2", "--out-channels", "8", "-i", "6"],
+     "the largest --out-channels that fits is 4"),
+    (["--in-channels", "2", "--out-channels", "2", "--groups", "2", "-i", "8"],
+     "no --in-channels fits"),
+])
+def test_alphabet_refuses_what_is_not_legible_with_the_largest_that_fits(
+        tmp_path, capsys, monkeypatch, argv, reason):
     monkeypatch.chdir(tmp_path)
-    f = figure.plan(*figure.figure("im2col", None, in_channels=3, out_channels=2,
-                                   padding=1, phase="forward"))
+    status, out, err = run(capsys, "alphabet", *argv)
+    assert status == 2 and out == [] and len(err) == 1
+    assert err[0].startswith("convanim: error: figure too large") and reason in err[0]
+    assert files_under(tmp_path) == []
+
+
+@pytest.mark.parametrize("kind, values", [
+    ("alphabet", dict(in_channels=4, out_channels=2, groups=2, input_size=4)),
+    ("alphabet", dict(in_channels=2, out_channels=4, groups=2, input_size=5, stride=2,
+                      transposed=True)),
+    ("im2col", dict(in_channels=3, out_channels=2, padding=1, phase="forward")),
+    ("im2col", dict(in_channels=2, out_channels=4, groups=2, input_size=4, stride=2,
+                    phase="loss")),
+    ("im2col", dict(in_channels=2, out_channels=2, stride=2, phase="gradient")),
+])
+def test_verify_from_json_recomputes_every_plane(capsys, tmp_path, kind, values):
+    f = figure.plan(*figure.figure(kind, None, **values))
     path = tmp_path / "f.json"
     path.write_text(json.dumps(f.data()))
-    status, _, _ = run(capsys, "verify", "im2col", "--from-json", str(path), "--backend", "numpy")
-    out = capsys.readouterr()
+    status, _, _ = run(capsys, "verify", kind, "--from-json", str(path), "--backend", "numpy")
     assert status == 0
+    data = f.data()
+    if kind == "alphabet":  # a row of C that multiplies nothing
+        data["matrix"][0] = [None] * len(data["matrix"][0])
+    else:                   # one zero too many or too few
+        row = data["im2col"][0]
+        row[0] = None if row[0] else [0, 0]
+    path.write_text(json.dumps(data))
+    assert run(capsys, "verify", kind, "--from-json", str(path), "--backend", "numpy")[0] == 1

@@ -6,11 +6,16 @@ kernel entries they multiply, which makes it exactly the forward matrix transpos
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from ..kind import Kind
+from ..options import ChannelOptions, has_channels
 from ..spec import ConvSpec
 from . import canvas_grid, canvas_kinds, grid_lines, too_large, window
+from .alphabet_channels import TEMPLATE as CHANNELS_TEMPLATE, channel_limits, channel_scene
+from .channels import grouped
 
 #: Rows or columns of C beyond which its entries are unreadable.
 MAX_MATRIX = 64
@@ -42,14 +47,37 @@ def _elide(cells: list, shown: set) -> list:
     return slots
 
 
+@dataclass(frozen=True)
+class AlphabetOptions(ChannelOptions):
+    """With channels, C holds a block per channel pair (alphabet_channels)."""
+
+
 class Alphabet(Kind):
     """Every valid conv has a matrix; only its size is limited."""
 
     name = "alphabet"
     summary = "The convolution as a matrix product: y = C x, and for -t the transposed c = Cᵀ b."
+    Options = AlphabetOptions
     template = "alphabet.tex.j2"
 
+    def template_for(self, options) -> str:
+        return CHANNELS_TEMPLATE if has_channels(options) else self.template
+
+    def check(self, spec: ConvSpec, options) -> None:
+        options.check_groups()
+
+    def lowered(self, spec: ConvSpec, options):
+        return grouped(spec, options) if has_channels(options) else spec.lowered()
+
+    def name_parts(self, options) -> list[str]:
+        if not has_channels(options):
+            return []
+        g = [f"g{options.groups}"] if options.groups != 1 else []
+        return [f"{options.in_channels}to{options.out_channels}", *g]
+
     def limits(self, spec: ConvSpec, options) -> str | None:
+        if has_channels(options):
+            return channel_limits(spec, options, grouped(spec, options))
         low = spec.lowered()
         rows, cols = low.steps, low.operand[0] * low.operand[1]
         if max(rows, cols) > MAX_MATRIX:
@@ -61,6 +89,9 @@ class Alphabet(Kind):
     def scene(self, spec: ConvSpec, steps: list[int], options) -> dict:
         low = spec.lowered()
         matrix = kernel_entries(spec, low.matrix())           # (m, n, 2)
+        if has_channels(options):
+            return channel_scene(spec, options, grouped(spec, options), matrix,
+                                 ["b", "c"] if spec.transposed else ["a", "b"], steps)
         m, n = matrix.shape[:2]
         nh, nw = low.operand
         oh, ow = low.out
@@ -93,8 +124,14 @@ class Alphabet(Kind):
         }
 
     def data(self, spec: ConvSpec, scene: dict, options) -> dict:
-        """``matrix``: rows = output cells, columns = operand cells, entry [ky, kx] or null."""
-        return {"matrix": scene["matrix"]}
+        """``matrix``: rows = output cells, columns = operand cells, entry [ky, kx] or null.
+
+        With channels, rows and columns run plane by plane; the block of output plane q
+        and operand plane j is the slice in ``blocks[q][j]`` (kernel tensor indices)."""
+        if not has_channels(options):
+            return {"matrix": scene["matrix"]}
+        return {"in_channels": options.in_channels, "out_channels": options.out_channels,
+                "groups": options.groups, "matrix": scene["matrix"], "blocks": scene["blocks"]}
 
     def checks(self, data: dict, backend: str, scene: dict) -> list:
         from ..verify import check_alphabet
@@ -102,4 +139,12 @@ class Alphabet(Kind):
         return check_alphabet(data, backend)
 
     def step_caption(self, frame: dict, scene: dict) -> str:
+        if "plane" in frame:
+            return f" of output plane {frame['plane']}, row {frame['step']} of the matrix"
         return f", row {frame['step']} of the matrix"
+
+    def describe(self, options) -> list[str]:
+        if not has_channels(options):
+            return []
+        c, d, g = options.in_channels, options.out_channels, options.groups
+        return [f"{c} → {d} channels"] + ([f"{g} groups"] if g > 1 else [])

@@ -13,10 +13,10 @@ import numpy as np
 
 from .. import geometry
 from ..kind import Kind, format_torch
-from ..options import ChannelOptions, Choice, option
+from ..options import ChannelOptions, Choice, has_channels, option
 from ..spec import ConvSpec, SpecError
 from . import canvas_grid, canvas_kinds, grid_lines, too_large, window
-from .im2col_gemm import GEMM_TEMPLATE, gemm_limits, gemm_scene, has_channels
+from .im2col_gemm import GEMM_TEMPLATE, gemm_limits, gemm_scene
 
 PHASES = ("forward", "loss", "gradient")
 MAX_MATRIX = 64

@@ -35,11 +35,6 @@ PLANE_GAP = 0.5
 PLANE_CELL = 0.45   # an operand plane's cell at most
 
 
-def has_channels(options) -> bool:
-    """Whether the im2col figure draws the GEMM of several planes (any count not 1)."""
-    return (options.in_channels, options.out_channels, options.groups) != (1, 1, 1)
-
-
 def shape(phase: str, low: geometry.Lowered, c: int, d: int) -> dict:
     """Planes and matrix sizes of a phase's GEMM: operand planes, X, W and the product."""
     taps, outs = low.kernel[0] * low.kernel[1], low.steps
