@@ -94,10 +94,15 @@ class Kind:
         return []
 
     def torch_call(self, spec: ConvSpec, options) -> str:
-        """The PyTorch module or function computing what the figure shows (one channel)."""
+        """The PyTorch module computing what the figure shows, with its channel counts
+        where the options have them (one channel otherwise)."""
         k, s, p, d = (format_torch(v) for v in spec.args[1:])
         dil = f", dilation={d}" if d != "1" else ""
+        c, dd = getattr(options, "in_channels", 1), getattr(options, "out_channels", 1)
+        g = getattr(options, "groups", 1)
+        grp = f", groups={g}" if g != 1 else ""
         if spec.transposed:
-            return (f"torch.nn.ConvTranspose2d(1, 1, kernel_size={k}, stride={s}, "
-                    f"padding={p}, output_padding={format_torch(spec.output_padding)}{dil})")
-        return f"torch.nn.Conv2d(1, 1, kernel_size={k}, stride={s}, padding={p}{dil})"
+            return (f"torch.nn.ConvTranspose2d({dd}, {c}, kernel_size={k}, stride={s}, "
+                    f"padding={p}, output_padding={format_torch(spec.output_padding)}"
+                    f"{grp}{dil})")
+        return f"torch.nn.Conv2d({c}, {dd}, kernel_size={k}, stride={s}, padding={p}{grp}{dil})"
