@@ -52,6 +52,8 @@ CASES = [
     "numerical -i 7 -k 3 -p 1 -a",
     "im2col -i 7 -k 3 -p 1 --phase loss -a",
     "channels -i 5 -k 3 --in-channels 3 --out-channels 2 -a",
+    "im2col -i 5 -k 3 -s 2 -p 1 --in-channels 4 --out-channels 4 --groups 2 -a",
+    "alphabet -i 4 -k 3 --in-channels 2 --out-channels 4 --groups 2 -a",
 ]
 
 

@@ -16,7 +16,7 @@ from convanim import figure, geometry, models, stats
 from convanim.scenes.im2col import PHASES
 
 import reference as ref
-from helpers import files_under, run
+from helpers import files_under, pdf_pages, run
 
 
 @st.composite
@@ -216,3 +216,22 @@ def test_verify_from_json_recomputes_every_plane(capsys, tmp_path, kind, values)
         row[0] = None if row[0] else [0, 0]
     path.write_text(json.dumps(data))
     assert run(capsys, "verify", kind, "--from-json", str(path), "--backend", "numpy")[0] == 1
+
+
+@pytest.mark.parametrize("kind, values", [
+    ("im2col", dict(in_channels=4, out_channels=2, groups=2, input_size=4, stride=2,
+                    phase="gradient", theme="dark")),
+    ("im2col", dict(in_channels=2, out_channels=3, input_size=4, padding=1, phase="loss",
+                    caption="a_1 & 100%")),
+    ("alphabet", dict(in_channels=2, out_channels=2, groups=2, input_size=3, stride=2,
+                      transposed=True)),
+])
+def test_the_api_draws_them_with_the_declared_options(tmp_path, monkeypatch, kind, values):
+    """The Python API (like build and Sphinx) takes the channel options of the declaration;
+    one page of each new template compiles."""
+    import convanim
+
+    monkeypatch.chdir(tmp_path)
+    paths = convanim.render(kind, "fig", type="pdf", step=1, quiet=True, **values)
+    assert [p.name for p in paths] == ["fig_01.pdf"]
+    assert len(pdf_pages(paths[0])) == 1
