@@ -221,10 +221,8 @@ def test_verify_from_json_recomputes_every_plane(capsys, tmp_path, kind, values)
 @pytest.mark.parametrize("kind, values", [
     ("im2col", dict(in_channels=4, out_channels=2, groups=2, input_size=4, stride=2,
                     phase="gradient", theme="dark")),
-    ("im2col", dict(in_channels=2, out_channels=3, input_size=4, padding=1, phase="loss",
-                    caption="a_1 & 100%")),
     ("alphabet", dict(in_channels=2, out_channels=2, groups=2, input_size=3, stride=2,
-                      transposed=True)),
+                      transposed=True, caption="a_1 & 100%")),
 ])
 def test_the_api_draws_them_with_the_declared_options(tmp_path, monkeypatch, kind, values):
     """The Python API (like build and Sphinx) takes the channel options of the declaration;
