@@ -33,6 +33,7 @@ RIGHT = 1.0         # room for X's block names and the product's row names
 GAP = 0.3
 PLANE_GAP = 0.5
 PLANE_CELL = 0.45   # an operand plane's cell at most
+MIN_CORNER_CELL = 0.3  # smallest cell of planes drawn in the corner (their window stays clear)
 
 
 def shape(phase: str, low: geometry.Lowered, c: int, d: int) -> dict:
@@ -161,9 +162,9 @@ def _layout(phase: str, sh: dict, low: geometry.Lowered, planes: int) -> dict:
     x_head = 0.45 if phase == "gradient" else 0    # X's block names above it
     # the planes in the corner above W and left of X when they fit there, else on top
     corner = xr * CELL - GAP
-    row = planes * w * PLANE_CELL + (planes - 1) * PLANE_GAP
-    if row <= corner and h * PLANE_CELL + 0.5 <= corner + x_head:
-        cs, left, x_top = PLANE_CELL, LEFT, planes_top - x_head
+    fit = min(PLANE_CELL, (corner - (planes - 1) * PLANE_GAP) / (planes * w))
+    if fit >= MIN_CORNER_CELL and h * fit + 0.5 <= corner + x_head:
+        cs, left, x_top = fit, LEFT, planes_top - x_head
     else:
         cs = min(PLANE_CELL, (width - (planes - 1) * PLANE_GAP) / (planes * w))
         left, x_top = 0.0, planes_top - h * cs - 0.5 - GAP - x_head
