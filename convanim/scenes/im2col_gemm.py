@@ -40,13 +40,10 @@ def shape(phase: str, low: geometry.Lowered, c: int, d: int) -> dict:
     """Planes and matrix sizes of a phase's GEMM: operand planes, X, W and the product."""
     taps, outs = low.kernel[0] * low.kernel[1], low.steps
     if phase == "forward":
-        return {"planes": c, "rows_of": d, "x": (c * taps, outs), "w": (d, c * taps),
-                "y": (d, outs)}
+        return {"planes": c, "x": (c * taps, outs), "w": (d, c * taps), "y": (d, outs)}
     if phase == "loss":
-        return {"planes": d, "rows_of": c, "x": (d * taps, outs), "w": (c, d * taps),
-                "y": (c, outs)}
-    return {"planes": c, "rows_of": d, "x": (taps, c * outs), "w": (d, taps),
-            "y": (d, c * outs)}
+        return {"planes": d, "x": (d * taps, outs), "w": (c, d * taps), "y": (c, outs)}
+    return {"planes": c, "x": (taps, c * outs), "w": (d, taps), "y": (d, c * outs)}
 
 
 def gemm_limits(low: geometry.Lowered, options) -> str | None:
@@ -75,11 +72,10 @@ def gemm_scene(spec, options, low: geometry.Lowered, canvas, kinds, matrix, zero
     phase, c, d, groups = options.phase, options.in_channels, options.out_channels, options.groups
     sh = shape(phase, low, c, d)
     K, N = len(matrix), len(matrix[0])
-    if phase == "loss":  # dY's D planes in, dX's C planes out
-        g = geometry.Grouped(low, d, c, groups)
-    else:
-        g = geometry.Grouped(low, c, d, groups)
-    per_group = (c // groups)
+    # the operand's planes and the product's rows: the loss reads dY's D planes and
+    # gives dX's C; forward and gradient read x's C planes, and dY / W have D rows
+    g = geometry.Grouped(low, *((d, c) if phase == "loss" else (c, d)), groups)
+    per_group = c // groups
     if phase == "gradient":
         # Xᵀ: one row per tap of dY, one column block of the k x k cells of dW per plane
         big = [[e for j in range(c) for e in row] for row in matrix]
@@ -108,12 +104,8 @@ def gemm_scene(spec, options, low: geometry.Lowered, canvas, kinds, matrix, zero
     elements = sh["x"][0] * sh["x"][1]
     zeros = g.planes_in * low.zeros()
     planes = sh["planes"]
-    if phase == "gradient":
-        plane_group = [g.group_of_input(j) for j in range(c)]
-        row_group = [g.group_of_output(q) for q in range(d)]
-    else:
-        plane_group = [g.group_of_input(j) for j in range(planes)]
-        row_group = [g.group_of_output(r) for r in range(g.planes_out)]
+    plane_group = [g.group_of_input(j) for j in range(g.planes_in)]
+    row_group = [g.group_of_output(r) for r in range(g.planes_out)]
     frames = []
     for step in steps:
         frame = window(low, step)
@@ -133,13 +125,15 @@ def gemm_scene(spec, options, low: geometry.Lowered, canvas, kinds, matrix, zero
         w_fill = [[f"group{row_group[q]}" if e else "padding" for e in row]
                   for q, row in enumerate(weights)]
     return {
-        "phase": phase, "gemm": True, "symbols": list(symbols),
+        "phase": phase, "symbols": list(symbols),
         "canvas_size": list(low.canvas), "output_size": list(low.out),
         "canvas": canvas, "grid": grid_lines(kinds),
         "x_fill": x_fill, "w_fill": w_fill,
         "planes": planes, "plane_group": plane_group, "row_group": row_group,
-        "matrix": big, "zero_kinds": zk, "plane_of": plane_of, "block": K if phase != "gradient" else N,
-        "weights": weights, "live": live, "taps": K if phase != "gradient" else len(taps),
+        # X and W as the figure and --json hold them; a plane's block of X's rows
+        # (its columns in the gradient's Xᵀ) is `block` wide
+        "matrix": big, "zero_kinds": zk, "block": K if phase != "gradient" else N,
+        "weights": weights, "live": live,
         "sizes": {"x": list(sh["x"]), "w": list(sh["w"]), "y": list(sh["y"])},
         "channels": [c, d], "groups": groups,
         "counts": {"elements": elements, "zeros": zeros,
