@@ -28,7 +28,8 @@ SINGLE_FORMATS = ("png", "pdf", "svg")
 ANIMATION_FORMATS = ("gif", "webp", "apng", "mp4", "webm", "html", "svg")
 FORMATS = ("pdf", "png", "svg", "gif", "webp", "apng", "mp4", "webm", "html")
 BACKENDS = ("auto", "cuda", "simulator", "numpy", "torch")
-THEMES = ("light", "dark")
+#: --theme; the first is the default (convanim/theme.py holds the colours).
+THEMES = ("print", "light", "dark")
 
 
 # --- value types: text (command line, directive) or Python values (API, TOML) ------------
@@ -300,8 +301,9 @@ class FigureOptions:
                         help="also write OUT/NAME.json, the figure data")
     caption: str = option("", "--caption", type=Text(),
                           help="text under the figure, taken literally")
-    theme: str = option("light", "--theme", type=Choice(THEMES),
-                        help="Solarized light, or dark for dark-mode pages")
+    theme: str = option("print", "--theme", type=Choice(THEMES),
+                        help="print: a white page and fills that survive greyscale; light "
+                             "or dark: Solarized, for slides and dark-mode pages")
     transparent: bool = option(False, "--transparent", type=Flag(),
                                help="no page background (PDF, PNG and GIF)")
     width: float | None = option(None, "--width", type=Float(1.0, 100.0, metavar="CM"),
