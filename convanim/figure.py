@@ -18,7 +18,7 @@ from pathlib import Path
 from . import files, kinds
 from .errors import VerifyError
 from .kind import Kind
-from .options import SINGLE_FORMATS, FigureOptions
+from .options import ANIMATION_FORMATS, FORMATS, SINGLE_FORMATS, FigureOptions
 from .spec import ConvSpec, SpecError, format_pair
 
 #: Frames one animation may have; beyond it TeX runs for minutes and the GIF is unwatchable.
@@ -193,6 +193,27 @@ def output_format(options: FigureOptions) -> str:
     return "gif" if given in (None, "png", "pdf") else given
 
 
+#: Suffixes convanim writes: a NAME ending in one is a file name given for a base name.
+_SUFFIXES = (*FORMATS, "json", "jpg", "jpeg", "tex")
+
+
+def first_time_mistakes(name: str) -> None:
+    """Refuse the NAMEs a first command gets wrong, with the command meant: a number
+    (``-i 5 7`` takes 7 as NAME) or a file name (``fig.gif``: NAME is a base name)."""
+    if re.fullmatch(r"\d+(x\d+)?", name):
+        raise SpecError(f"NAME {name!r} looks like a size: a size is one argument, N or HxW "
+                        f"(-i 5x7, not -i 5 7); to name the outputs so, start with a "
+                        f"letter (fig{name})")
+    stem, dot, suffix = name.rpartition(".")
+    if dot and stem and suffix.lower() in _SUFFIXES:
+        fmt = suffix.lower()
+        animation = fmt not in SINGLE_FORMATS and fmt in ANIMATION_FORMATS
+        how = (f"-a -y {fmt}" if animation else f"-y {fmt}" if fmt in FORMATS
+               else "-y for the format")
+        raise SpecError(f"NAME {name!r} has a file extension: NAME is the outputs' base "
+                        f"name; give {stem} {how}")
+
+
 def figure(kind: str | Kind, name: str | None = None, **values) -> tuple[Kind, FigureOptions]:
     """A kind and its typed options from Python values; raises :class:`SpecError`."""
     if not isinstance(kind, Kind):
@@ -248,6 +269,8 @@ def plan(kind: Kind, options: FigureOptions) -> Figure:
     if not _NAME.fullmatch(name) or len(name) > MAX_NAME:
         raise SpecError(f"NAME must be at most {MAX_NAME} letters, digits and . _ + - "
                         f"(no path), got {name[:40]!r}{'...' if len(name) > 40 else ''}")
+    if options.name:
+        first_time_mistakes(options.name)
     if len(options.caption) > MAX_CAPTION:
         raise SpecError(f"--caption is {len(options.caption)} characters long; at most "
                         f"{MAX_CAPTION} (it is wrapped to the figure's width)")
