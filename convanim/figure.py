@@ -18,7 +18,8 @@ from pathlib import Path
 from . import files, kinds
 from .errors import VerifyError
 from .kind import Kind
-from .options import ANIMATION_FORMATS, FORMATS, SINGLE_FORMATS, FigureOptions
+from .layout import fit
+from .options import ANIMATION_FORMATS, COLUMNS, FORMATS, SINGLE_FORMATS, FigureOptions
 from .spec import ConvSpec, SpecError, format_pair
 
 #: Frames one animation may have; beyond it TeX runs for minutes and the GIF is unwatchable.
@@ -76,7 +77,13 @@ class Figure:
         from .theme import palette
 
         o = self.options
-        return {"colors": palette(o.theme), "transparent": o.transparent, "width": o.width}
+        return {"colors": palette(o.theme), "transparent": o.transparent,
+                "width": self.width, "fit": fit(self.kind.name, self.width)}
+
+    @property
+    def width(self) -> float | None:
+        """The page width asked, in cm: --width, or --column's."""
+        return self.options.width or COLUMNS.get(self.options.column)
 
     def data(self) -> dict:
         """The ``--json`` figure data, from the same scene the template draws."""
@@ -174,10 +181,18 @@ class Figure:
         if self.options.json:
             extra[self.json_path()] = (json.dumps(self.data(), indent=1) + "\n").encode()
         use_cache = cache and not self.options.no_cache
-        return pipeline.render(self.tex, len(self.frames), self.products(), self.settings(),
-                               params=self.params(), cache=Cache() if use_cache else None,
-                               progress=progress, extra=extra, captions=self.captions,
-                               cancel=cancel)
+        natural: list[float] = []
+        paths = pipeline.render(self.tex, len(self.frames), self.products(), self.settings(),
+                                params=self.params(), cache=Cache() if use_cache else None,
+                                progress=progress, extra=extra, captions=self.captions,
+                                cancel=cancel, natural=natural)
+        if self.width and len(natural) == 2:
+            from .layout import warning
+
+            line = warning(self.kind.name, tuple(natural), self.width)
+            if line:
+                sys.stderr.write(line + "\n")
+        return paths
 
 
 def output_format(options: FigureOptions) -> str:
@@ -271,6 +286,9 @@ def plan(kind: Kind, options: FigureOptions) -> Figure:
                         f"(no path), got {name[:40]!r}{'...' if len(name) > 40 else ''}")
     if options.name:
         first_time_mistakes(options.name)
+    if options.width and options.column and options.width != COLUMNS[options.column]:
+        raise SpecError(f"--width {options.width:g} and --column {options.column} "
+                        f"({COLUMNS[options.column]:g} cm) disagree; give one of them")
     if len(options.caption) > MAX_CAPTION:
         raise SpecError(f"--caption is {len(options.caption)} characters long; at most "
                         f"{MAX_CAPTION} (it is wrapped to the figure's width)")

@@ -28,6 +28,8 @@ SINGLE_FORMATS = ("png", "pdf", "svg")
 ANIMATION_FORMATS = ("gif", "webp", "apng", "mp4", "webm", "html", "svg")
 FORMATS = ("pdf", "png", "svg", "gif", "webp", "apng", "mp4", "webm", "html")
 BACKENDS = ("auto", "cuda", "simulator", "numpy", "torch")
+#: --column: the widths (cm) of the common paper columns.
+COLUMNS = {"narrow": 8.25, "wide": 16.0}
 #: --theme; the first is the default (convanim/theme.py holds the colours).
 THEMES = ("print", "light", "dark")
 
@@ -307,8 +309,12 @@ class FigureOptions:
     transparent: bool = option(False, "--transparent", type=Flag(),
                                help="no page background (PDF, PNG and GIF)")
     width: float | None = option(None, "--width", type=Float(1.0, 100.0, metavar="CM"),
-                                 help="scale every page to this width (default: the natural "
-                                      "size, at which text is at least 7 pt)")
+                                 help="lay the figure out for this width and scale every page "
+                                      "to it, text kept >= 5 pt where it can be (default: the "
+                                      "natural size, at which text is at least 6 pt)")
+    column: str | None = option(None, "--column", type=Choice(tuple(COLUMNS)),
+                                help="--width of a paper column: narrow, a two-column "
+                                     "paper's (8.25 cm), or wide, a one-column paper's (16 cm)")
     no_cache: bool = option(False, "--no-cache", type=Flag(), picture=False,
                             help="neither read nor write the cache")
     quiet: bool = option(False, "--quiet", type=Flag(), picture=False, help="no progress bar")

@@ -147,6 +147,9 @@ def environment():
     from .theme import TAP_FILLS
 
     env.globals["tap_fills"] = list(TAP_FILLS.items())
+    from .layout import arrange
+
+    env.globals["arrange"] = arrange
     return env
 
 
@@ -166,7 +169,8 @@ def render(template: str, source: str | None = None, **context) -> str:
     if "style" not in context:
         from .theme import palette
 
-        context["style"] = {"colors": palette("print"), "transparent": False, "width": None}
+        context["style"] = {"colors": palette("print"), "transparent": False, "width": None,
+                            "fit": None}
     env = environment()
     compiled = env.from_string(source) if source is not None else env.get_template(template)
     return compiled.render(**context)

@@ -23,7 +23,7 @@ WORD = re.compile(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="
 
 
 def words(tmp_path, *args) -> list[tuple[float, float, float, float, str]]:
-    env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache"))
+    env = dict(os.environ)  # the session's preamble format, a private cache (conftest)
     r = subprocess.run([sys.executable, "-m", "convanim", *args, "-y", "pdf", "fig", "--quiet",
                         "--out-dir", str(tmp_path), "--gif-dir", str(tmp_path)],
                        capture_output=True, text=True, env=env, cwd=tmp_path)
