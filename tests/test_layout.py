@@ -38,6 +38,7 @@ def measure(tmp_path, *args):
 @pytest.mark.parametrize("args", [
     ["alphabet", "-i", "4", "-k", "3", "--column", "narrow"],       # 3.0 pt on main
     ["im2col", "-i", "5", "-k", "3", "-s", "2", "-p", "1", "--width", "8.25"],  # 3.4 pt
+    ["numerical", "-i", "5", "-k", "3", "-d", "2", "-p", "2", "--width", "8.25"],  # 4.5 pt
 ])
 def test_a_two_column_paper_gets_text_of_5pt(tmp_path, args):
     w, h, smallest, err = measure(tmp_path, *args)
@@ -57,11 +58,11 @@ def test_a_tall_matrix_is_rearranged_to_fit_a_page(tmp_path):
 
 def test_a_figure_that_cannot_fit_says_so_once_and_still_draws(tmp_path):
     for _ in range(2):  # drawn, then from the cache: the warning both times
-        r = draw(tmp_path, "numerical", "-i", "3", "-k", "2", "--width", "3", "--quiet")
+        r = draw(tmp_path, "numerical", "-i", "3", "-k", "2", "--width", "1.5", "--quiet")
         assert r.returncode == 0
         assert r.stdout.split() == [str(tmp_path / "fig_00.pdf")]
         lines = r.stderr.splitlines()
-        assert len(lines) == 1 and lines[0].startswith("convanim: warning: at --width 3 cm")
+        assert len(lines) == 1 and lines[0].startswith("convanim: warning: at --width 1.5 cm")
         assert "pt (under 5 pt)" in lines[0]
 
 
