@@ -39,6 +39,8 @@ def measure(tmp_path, *args):
     ["alphabet", "-i", "4", "-k", "3", "--column", "narrow"],       # 3.0 pt on main
     ["im2col", "-i", "5", "-k", "3", "-s", "2", "-p", "1", "--width", "8.25"],  # 3.4 pt
     ["numerical", "-i", "5", "-k", "3", "-d", "2", "-p", "2", "--width", "8.25"],  # 4.5 pt
+    ["arithmetic", "-i", "5", "-k", "3", "-s", "2", "-p", "1", "-t", "--labels", "--caption",
+     "labels below", "--column", "narrow"],                                      # 4.9 pt
 ])
 def test_a_two_column_paper_gets_text_of_5pt(tmp_path, args):
     w, h, smallest, err = measure(tmp_path, *args)
