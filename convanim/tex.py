@@ -156,10 +156,17 @@ def environment():
 def kinds_at(cells) -> dict[str, str]:
     """``"r,c"`` -> the kind of that canvas cell (data, padding, ...), from a scene's
     canvas grid (rows of ``{"kind": ...}``) or its cells by kind (``{kind: [[r, c]]}``):
-    the see-through window fills each tap by the kind it lies on."""
+    the see-through window fills each tap by the kind it lies on. A kind with no tap fill
+    of its own (theme.TAP_FILLS) counts as data: its taps take the plain highlight."""
+    from .theme import TAP_FILLS
+
+    def known(kind):
+        return kind if kind in TAP_FILLS else "data"
+
     if isinstance(cells, dict):
-        return {f"{r},{c}": kind for kind, rc in cells.items() for r, c in rc}
-    return {f"{r},{c}": cell["kind"] for r, row in enumerate(cells) for c, cell in enumerate(row)}
+        return {f"{r},{c}": known(kind) for kind, rc in cells.items() for r, c in rc}
+    return {f"{r},{c}": known(cell["kind"]) for r, row in enumerate(cells)
+            for c, cell in enumerate(row)}
 
 
 def render(template: str, source: str | None = None, **context) -> str:

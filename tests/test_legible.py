@@ -142,3 +142,10 @@ def test_the_index_legend_names_the_colours_drawn():
     r, g, b = (int(p["inserted"][i:i + 2], 16) for i in (0, 2, 4))
     assert r == g == b and "grey with dotted edges: inserted zeros" in theme.LEGEND
     assert "LEGEND" in index.html_page.__code__.co_names
+
+
+def test_a_tap_over_a_kind_without_a_fill_of_its_own_takes_the_highlight():
+    assert tex.kinds_at([[{"kind": "padding"}, {"kind": "reflect"}]]) == {"0,0": "padding",
+                                                                            "0,1": "data"}
+    assert tex.kinds_at({"inserted": [[1, 2]], "circular": [[0, 0]]}) == {
+        "1,2": "inserted", "0,0": "data"}
