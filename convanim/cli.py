@@ -226,6 +226,8 @@ def _stats_parser(sub) -> None:
     p.add_argument("--csv", metavar="FILE", help="also write every column as CSV")
     p.add_argument("--cfg", metavar="FILE", help="also write the layer config "
                    "(type,Hi,Wi,Ho,Wo,C,D,Kh,Kw,Sh,Sw,Ph,Pw,G,Dh,Dw)")
+    p.add_argument("--quiet", action="store_true",
+                   help="accepted as by every command (stats draws no progress bar)")
     p.set_defaults(func=_run_stats)
 
 

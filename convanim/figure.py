@@ -18,7 +18,8 @@ from pathlib import Path
 from . import files, kinds
 from .errors import VerifyError
 from .kind import Kind
-from .options import SINGLE_FORMATS, FigureOptions
+from .layout import fit
+from .options import ANIMATION_FORMATS, COLUMNS, FORMATS, SINGLE_FORMATS, FigureOptions
 from .spec import ConvSpec, SpecError, format_pair
 
 #: Frames one animation may have; beyond it TeX runs for minutes and the GIF is unwatchable.
@@ -76,7 +77,13 @@ class Figure:
         from .theme import palette
 
         o = self.options
-        return {"colors": palette(o.theme), "transparent": o.transparent, "width": o.width}
+        return {"colors": palette(o.theme), "transparent": o.transparent,
+                "width": self.width, "fit": fit(self.kind.name, self.width)}
+
+    @property
+    def width(self) -> float | None:
+        """The page width asked, in cm: --width, or --column's."""
+        return self.options.width or COLUMNS.get(self.options.column)
 
     def data(self) -> dict:
         """The ``--json`` figure data, from the same scene the template draws."""
@@ -174,10 +181,18 @@ class Figure:
         if self.options.json:
             extra[self.json_path()] = (json.dumps(self.data(), indent=1) + "\n").encode()
         use_cache = cache and not self.options.no_cache
-        return pipeline.render(self.tex, len(self.frames), self.products(), self.settings(),
-                               params=self.params(), cache=Cache() if use_cache else None,
-                               progress=progress, extra=extra, captions=self.captions,
-                               cancel=cancel)
+        natural: list[float] = []
+        paths = pipeline.render(self.tex, len(self.frames), self.products(), self.settings(),
+                                params=self.params(), cache=Cache() if use_cache else None,
+                                progress=progress, extra=extra, captions=self.captions,
+                                cancel=cancel, natural=natural)
+        if self.width and len(natural) == 2:
+            from .layout import warning
+
+            line = warning(self.kind.name, tuple(natural), self.width)
+            if line:
+                sys.stderr.write(line + "\n")
+        return paths
 
 
 def output_format(options: FigureOptions) -> str:
@@ -191,6 +206,27 @@ def output_format(options: FigureOptions) -> str:
     if not options.animation:
         return given or "png"
     return "gif" if given in (None, "png", "pdf") else given
+
+
+#: Suffixes convanim writes: a NAME ending in one is a file name given for a base name.
+_SUFFIXES = (*FORMATS, "json", "jpg", "jpeg", "tex")
+
+
+def first_time_mistakes(name: str) -> None:
+    """Refuse the NAMEs a first command gets wrong, with the command meant: a number
+    (``-i 5 7`` takes 7 as NAME) or a file name (``fig.gif``: NAME is a base name)."""
+    if re.fullmatch(r"\d+(x\d+)?", name):
+        raise SpecError(f"NAME {name!r} looks like a size: a size is one argument, N or HxW "
+                        f"(-i 5x7, not -i 5 7); to name the outputs so, start with a "
+                        f"letter (fig{name})")
+    stem, dot, suffix = name.rpartition(".")
+    if dot and stem and suffix.lower() in _SUFFIXES:
+        fmt = suffix.lower()
+        animation = fmt not in SINGLE_FORMATS and fmt in ANIMATION_FORMATS
+        how = (f"-a -y {fmt}" if animation else f"-y {fmt}" if fmt in FORMATS
+               else "-y for the format")
+        raise SpecError(f"NAME {name!r} has a file extension: NAME is the outputs' base "
+                        f"name; give {stem} {how}")
 
 
 def figure(kind: str | Kind, name: str | None = None, **values) -> tuple[Kind, FigureOptions]:
@@ -248,6 +284,11 @@ def plan(kind: Kind, options: FigureOptions) -> Figure:
     if not _NAME.fullmatch(name) or len(name) > MAX_NAME:
         raise SpecError(f"NAME must be at most {MAX_NAME} letters, digits and . _ + - "
                         f"(no path), got {name[:40]!r}{'...' if len(name) > 40 else ''}")
+    if options.name:
+        first_time_mistakes(options.name)
+    if options.width and options.column and options.width != COLUMNS[options.column]:
+        raise SpecError(f"--width {options.width:g} and --column {options.column} "
+                        f"({COLUMNS[options.column]:g} cm) disagree; give one of them")
     if len(options.caption) > MAX_CAPTION:
         raise SpecError(f"--caption is {len(options.caption)} characters long; at most "
                         f"{MAX_CAPTION} (it is wrapped to the figure's width)")

@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from .version import __version__
+from .theme import LEGEND
 from .spec import format_pair
 
 _MIME = {".gif": "image/gif", ".png": "image/png", ".svg": "image/svg+xml",
@@ -180,8 +181,8 @@ def html_page(config) -> str:
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>{html.escape(config.title)}</title><style>{_CSS}</style></head><body>"
             f"<h1>{html.escape(config.title)}</h1><p>Drawn by convanim {__version__} from "
-            f"<code>{html.escape(config.path.name)}</code>. Blue: input, cyan: output, "
-            "dashed: padding, dotted beige: inserted zeros.</p>"
+            f"<code>{html.escape(config.path.name)}</code>. In the print theme, "
+            f"{html.escape(LEGEND)}.</p>"
             f'<div class="grid">{"".join(cards)}</div></body></html>\n')
 
 

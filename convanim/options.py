@@ -28,7 +28,10 @@ SINGLE_FORMATS = ("png", "pdf", "svg")
 ANIMATION_FORMATS = ("gif", "webp", "apng", "mp4", "webm", "html", "svg")
 FORMATS = ("pdf", "png", "svg", "gif", "webp", "apng", "mp4", "webm", "html")
 BACKENDS = ("auto", "cuda", "simulator", "numpy", "torch")
-THEMES = ("light", "dark")
+#: --column: the widths (cm) of the common paper columns.
+COLUMNS = {"narrow": 8.25, "wide": 16.0}
+#: --theme; the first is the default (convanim/theme.py holds the colours).
+THEMES = ("print", "light", "dark")
 
 
 # --- value types: text (command line, directive) or Python values (API, TOML) ------------
@@ -300,13 +303,18 @@ class FigureOptions:
                         help="also write OUT/NAME.json, the figure data")
     caption: str = option("", "--caption", type=Text(),
                           help="text under the figure, taken literally")
-    theme: str = option("light", "--theme", type=Choice(THEMES),
-                        help="Solarized light, or dark for dark-mode pages")
+    theme: str = option("print", "--theme", type=Choice(THEMES),
+                        help="print: a white page and fills that survive greyscale; light "
+                             "or dark: Solarized, for slides and dark-mode pages")
     transparent: bool = option(False, "--transparent", type=Flag(),
                                help="no page background (PDF, PNG and GIF)")
     width: float | None = option(None, "--width", type=Float(1.0, 100.0, metavar="CM"),
-                                 help="scale every page to this width (default: the natural "
-                                      "size, at which text is at least 7 pt)")
+                                 help="lay the figure out for this width and scale every page "
+                                      "to it, text kept >= 5 pt where it can be (default: the "
+                                      "natural size, at which text is at least 6 pt)")
+    column: str | None = option(None, "--column", type=Choice(tuple(COLUMNS)),
+                                help="--width of a paper column: narrow, a two-column "
+                                     "paper's (8.25 cm), or wide, a one-column paper's (16 cm)")
     no_cache: bool = option(False, "--no-cache", type=Flag(), picture=False,
                             help="neither read nor write the cache")
     quiet: bool = option(False, "--quiet", type=Flag(), picture=False, help="no progress bar")

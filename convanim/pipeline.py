@@ -120,8 +120,11 @@ class Cancel:
 def render(make_tex, pages: int, products: list[Product], settings: Settings = Settings(),
            params: dict | None = None, cache: Cache | None = None, progress: bool = False,
            extra: dict[Path, bytes] | None = None, captions=None,
-           cancel: Cancel | None = None) -> list[Path]:
+           cancel: Cancel | None = None, natural: list | None = None) -> list[Path]:
     """Make every product and place it, with the ``extra`` files, all or none.
+
+    ``natural``, a list, gets the drawing's natural size (TeX points, see
+    :func:`natural_size`), from TeX's log or the cache entry, when it is known.
 
     ``make_tex()`` gives the document, one page per frame; it is called only when
     the cache (keyed on ``params``, everything that decides the document) misses,
@@ -133,9 +136,11 @@ def render(make_tex, pages: int, products: list[Product], settings: Settings = S
     extras = [(data, Path(dest)) for dest, data in (extra or {}).items()]
     if cache is not None:
         k = product_key(params, products, settings)
-        hit = cache.get(k, names)
+        hit = cache.get(k, names + [NATURAL])
         if hit is not None:
             cancel.check()
+            if natural is not None:
+                natural.extend(_read_natural(hit[NATURAL]))
             return files.place_all([(hit[n], p.dest) for n, p in zip(names, products)] + extras)
     for tool in dict.fromkeys(t for p in products for t in _TOOLS[p.kind]):  # pipeline order
         if shutil.which(tool) is None:
@@ -169,6 +174,11 @@ def render(make_tex, pages: int, products: list[Product], settings: Settings = S
         cancel.check()
         made = {name: _make(p, pdf, work, pages, settings, progress, captions)
                 for name, p in zip(names, products)}
+        size = natural_size(pdf.with_suffix(".log"))
+        (work / NATURAL).write_text(" ".join(map(str, size)) if size else "")
+        made[NATURAL] = work / NATURAL
+        if natural is not None and size:
+            natural.extend(size)
         cancel.check()
         if cache is not None:
             cache.put(k, made)
@@ -182,6 +192,17 @@ def render(make_tex, pages: int, products: list[Product], settings: Settings = S
             _discard(early)
         if not keep:
             _remove_tree(work)
+
+
+#: The cache entry's record of the drawing's natural size (layout.warning needs it on a hit).
+NATURAL = "natural-size.txt"
+
+
+def _read_natural(path: Path) -> list[float]:
+    try:
+        return [float(v) for v in path.read_text().split()][:2]
+    except (OSError, ValueError):
+        return []
 
 
 def stop_tools(work: Path) -> None:
@@ -315,6 +336,7 @@ def _pdflatex(tex: str, work: Path, pages: int, progress: bool, fmt: Path | None
             if bar is not None:
                 bar.update(1)
             number, *size = line.split()[1:]
+            size = size[:2]
             if number == "1" and check_page is not None and len(size) == 2:
                 w, h = (float(v.removesuffix("pt")) * 72 / 72.27 for v in size)  # TeX pt
                 reason = check_page(w, h)
@@ -482,7 +504,7 @@ def _page_pixels(pdf: Path, dpi: int) -> tuple[int, int]:
             for line in f:
                 m = _PAGE_LINE.match(line)
                 if m:
-                    return _pixels(*(float(v) * 72 / 72.27 for v in m.groups()), dpi)
+                    return _pixels(*(float(v) * 72 / 72.27 for v in m.groups()[:2]), dpi)
     out = subprocess.run(["pdfinfo", "-f", "1", "-l", "1", str(pdf)], capture_output=True,
                          text=True, errors="replace")
     for line in out.stdout.splitlines():
@@ -492,7 +514,18 @@ def _page_pixels(pdf: Path, dpi: int) -> tuple[int, int]:
     raise ToolError(f"pdfinfo failed: {(out.stderr.strip().splitlines() or ['no page size'])[0]}")
 
 
-_PAGE_LINE = re.compile(r"convanim-page 1 ([\d.]+)pt ([\d.]+)pt\s*$")
+_PAGE_LINE = re.compile(r"convanim-page 1 ([\d.]+)pt ([\d.]+)pt(?: ([\d.]+)pt ([\d.]+)pt)?\s*$")
+
+
+def natural_size(log: Path) -> tuple[float, float] | None:
+    """The first page's drawing before --width scaled it, in TeX points, from the log."""
+    if log.is_file():
+        with open(log, errors="replace") as f:
+            for line in f:
+                m = _PAGE_LINE.match(line)
+                if m and m.group(3):
+                    return float(m.group(3)), float(m.group(4))
+    return None
 
 
 def _pixels(w_bp: float, h_bp: float, dpi: int) -> tuple[int, int]:

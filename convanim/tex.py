@@ -143,17 +143,41 @@ def environment():
         autoescape=False, undefined=jinja2.StrictUndefined, finalize=escape,
     )
     env.filters["text"] = text
+    env.filters["kinds_at"] = kinds_at
+    from .theme import TAP_FILLS
+
+    env.globals["tap_fills"] = list(TAP_FILLS.items())
+    from .layout import arrange
+
+    env.globals["arrange"] = arrange
     return env
+
+
+def kinds_at(cells) -> dict[str, str]:
+    """``"r,c"`` -> the kind of that canvas cell (data, padding, ...), from a scene's
+    canvas grid (rows of ``{"kind": ...}``) or its cells by kind (``{kind: [[r, c]]}``):
+    the see-through window fills each tap by the kind it lies on. A kind with no tap fill
+    of its own (theme.TAP_FILLS) counts as data: its taps take the plain highlight."""
+    from .theme import TAP_FILLS
+
+    def known(kind):
+        return kind if kind in TAP_FILLS else "data"
+
+    if isinstance(cells, dict):
+        return {f"{r},{c}": known(kind) for kind, rc in cells.items() for r, c in rc}
+    return {f"{r},{c}": known(cell["kind"]) for r, row in enumerate(cells)
+            for c, cell in enumerate(row)}
 
 
 def render(template: str, source: str | None = None, **context) -> str:
     """The TeX source of ``template`` (a file name under templates/), or of the template
     text ``source`` (a kind that ships its own; it may extend ``base.tex.j2`` too);
-    ``style`` defaults to the light theme at natural size."""
+    ``style`` defaults to the print theme at natural size."""
     if "style" not in context:
         from .theme import palette
 
-        context["style"] = {"colors": palette("light"), "transparent": False, "width": None}
+        context["style"] = {"colors": palette("print"), "transparent": False, "width": None,
+                            "fit": None}
     env = environment()
     compiled = env.from_string(source) if source is not None else env.get_template(template)
     return compiled.render(**context)

@@ -48,7 +48,7 @@ def test_palette_contrast(name):
 def test_contrast_formula():
     assert theme.contrast("000000", "FFFFFF") == pytest.approx(21.0)
     assert theme.contrast("777777", "777777") == pytest.approx(1.0)
-    assert theme.palette("light")["background"] == "FDF6E3"  # Solarized light by default
+    assert theme.palette("light")["background"] == "FDF6E3"  # Solarized light, a theme
 
 
 @pytest.mark.parametrize("case", [
@@ -238,7 +238,7 @@ def test_the_page_border_is_even_and_painted(tmp_path, extra):
         background = (0, 0, 0, 0)
         assert px[0, 0][3] == 0
     else:
-        hex_ = theme.palette("dark" if "--theme" in extra else "light")["background"]
+        hex_ = theme.palette("dark" if "--theme" in extra else "print")["background"]
         background = (*(int(hex_[i:i + 2], 16) for i in (0, 2, 4)), 255)
     edges = {px[x, y] for x in range(w) for y in (0, h - 1)} | \
         {px[x, y] for y in range(h) for x in (0, w - 1)}

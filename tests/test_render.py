@@ -31,7 +31,7 @@ def test_animation_has_one_page_and_one_frame_per_step(workdir, capsys):
         assert gif.info["duration"] == 250
         # the page's own background at the corner (it was the white strip of the border
         # fault before: the page was drawn one border too low)
-        bg = theme.palette("light")["background"]
+        bg = theme.palette("print")["background"]  # the default theme
         assert gif.convert("RGB").getpixel((0, 0)) == tuple(int(bg[i:i + 2], 16)
                                                             for i in (0, 2, 4))
 

@@ -63,7 +63,7 @@ def test_html_player_plays_steps_and_says_what_each_step_is(workdir, capsys, bro
     y, x = divmod(step, 2)
     assert caption.startswith(f"Step {step + 1} of 4: output cell ({y}, {x}): y[{y},{x}] = ")
     assert caption.endswith(f" = {output[y][x]:g}")
-    assert caption.count("×") == 9   # the nine products of a 3x3 kernel
+    assert caption.count("·") == 9 and "×" not in caption  # nine products, dotted as drawn
     browser.click(".cv-next")
     assert shown()[0] == (start + 2) % 4
     browser.key("ArrowLeft", 37)
@@ -223,3 +223,26 @@ def test_player_page_takes_the_theme_and_a_pasted_player_inherits(workdir, capsy
     assert '<body style="margin:0;background:#002B36;color:#FDF6E3;">' in dark
     assert '<body style="margin:0;">' in clear and "background:transparent}" in clear
     assert "color:inherit" in _player(dark)
+
+
+def test_player_fills_its_container_and_keeps_its_controls_on_one_row(workdir, capsys, browser):
+    """It kept its natural width in a wide column, and its controls wrapped below 400 px."""
+    run(capsys, "numerical", "n", "-i", "4", "-k", "3", "-a", "-y", "html", "--quiet")
+    player = _player((workdir / "gif/n.html").read_text())
+    (workdir / "gif/sizes.html").write_text(
+        '<!DOCTYPE html><html><body style="margin:0">'
+        f'<div id="wide" style="width:900px">{player}</div>'
+        f'<div id="narrow" style="width:320px">{player}</div></body></html>')
+    browser.open((workdir / "gif/sizes.html").as_uri())
+    assert browser.errors() == []
+    for box, width in (("wide", 900), ("narrow", 320)):
+        shown = browser.js(f"document.querySelector('#{box} svg.cv-on')"
+                           ".getBoundingClientRect().width")
+        assert width - 14 <= shown <= width, box  # the player's 6 px padding each side
+        middles = browser.js(f"[...document.querySelectorAll('#{box} .cv-controls > *')]"
+                             ".map(e => {{ const r = e.getBoundingClientRect();"
+                             " return (r.top + r.bottom) / 2; }})")
+        assert len(middles) == 5 and max(middles) - min(middles) <= 4, (box, middles)
+        right = browser.js(f"Math.max(...[...document.querySelectorAll('#{box} .cv-controls > *')]"
+                           ".map(e => e.getBoundingClientRect().right))")
+        assert right <= width, box
