@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 APT_PACKAGES := texlive-latex-base texlive-latex-recommended texlive-pictures poppler-utils \
-	chromium
+	chromium texlive-latex-extra
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 ACCEPTANCE := ../shared/acceptance
 
