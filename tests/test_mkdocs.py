@@ -1,0 +1,107 @@
+"""The MkDocs plugin, through real `mkdocs build` runs of a small site."""
+import hashlib
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from PIL import Image
+
+from helpers import PROJECT
+
+pytestmark = pytest.mark.usefixtures("tex_tools")
+
+FIGURES = """
+title = "Figures"
+index = true                      # the README's example: must not replace the home page
+
+[defaults]
+quality-animation = 30
+
+[figures.stride2]
+kind = "arithmetic"
+input-size = 5
+stride = 2
+animation = true
+gif-dir = "gif"
+"""
+HOME = "# Home\n\nWritten by hand.\n\n![A stride-2 convolution](gif/stride2.gif)\n"
+
+
+def mkdocs(site, *extra):
+    env = {**os.environ, "PYTHONPATH": str(PROJECT), "NO_COLOR": "1"}
+    return subprocess.run([sys.executable, "-m", "mkdocs", "build", *extra], cwd=site,
+                          capture_output=True, text=True, env=env)
+
+
+def tree(folder):
+    """Every file under ``folder`` with its bytes' hash and mtime."""
+    return {p.relative_to(folder).as_posix(): (hashlib.sha256(p.read_bytes()).hexdigest(),
+                                               p.stat().st_mtime_ns)
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def make_site(tmp_path, theme="mkdocs", figures=FIGURES, config_in_docs=False):
+    site = tmp_path / "site-src"
+    (site / "docs").mkdir(parents=True)
+    (site / "docs" / "index.md").write_text(HOME)
+    where = "docs/figures.toml" if config_in_docs else "figures.toml"
+    (site / where).write_text(textwrap.dedent(figures))
+    (site / "mkdocs.yml").write_text(textwrap.dedent(f"""\
+        site_name: Tiny
+        theme:
+          name: {theme}
+        plugins:
+          - convanim:
+              config: {where}
+        """))
+    return site
+
+
+@pytest.mark.parametrize("theme", ["mkdocs", "material"])
+def test_build_publishes_the_figure_and_nothing_else(tmp_path, theme):
+    site = make_site(tmp_path, theme)
+    docs_before = tree(site / "docs")
+    proc = mkdocs(site, "--strict")
+    assert proc.returncode == 0, proc.stderr
+    out = site / "site"
+    gif = Image.open(out / "gif" / "stride2.gif")
+    assert gif.n_frames == 4
+    page = (out / "index.html").read_text()
+    assert "Written by hand." in page and 'src="gif/stride2.gif"' in page
+    assert tree(site / "docs") == docs_before  # docs/ byte for byte, mtimes too
+    published = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
+    assert not {p for p in published if p.endswith((".toml", ".py", ".pdf", ".json", ".md"))
+                and not p.startswith("assets/")}, published
+    assert "index.md" not in published and ".convanim-build.json" not in published
+    assert "convanim: 1 figures, 2 files drawn, 0 failed" in proc.stderr
+
+    # A second build draws nothing: the manifest finds the figure as it left it.
+    drawn_before = tree(out / "gif")
+    again = mkdocs(site, "--strict")
+    assert again.returncode == 0, again.stderr
+    assert "convanim: 1 figures, 0 files drawn, 0 failed" in again.stderr
+    assert tree(site / "docs") == docs_before
+    assert {k: v[0] for k, v in tree(out / "gif").items()} == \
+        {k: v[0] for k, v in drawn_before.items()}
+
+
+def test_a_config_in_docs_is_not_published(tmp_path):
+    site = make_site(tmp_path, config_in_docs=True)
+    proc = mkdocs(site, "--strict")
+    assert proc.returncode == 0, proc.stderr
+    assert (site / "site" / "gif" / "stride2.gif").is_file()
+    assert not list((site / "site").rglob("*.toml"))
+
+
+def test_a_failing_figure_is_a_warning_and_an_error_under_strict(tmp_path):
+    bad = FIGURES.replace("stride = 2", "stride = 0")
+    site = make_site(tmp_path, figures=bad)
+    proc = mkdocs(site)
+    assert proc.returncode == 0, proc.stderr
+    assert "WARNING" in proc.stderr and "stride must be >= 1, got 0" in proc.stderr
+    assert "figures.toml" in proc.stderr  # says which config and figure
+    strict = mkdocs(site, "--strict")
+    assert strict.returncode != 0
+    assert "stride must be >= 1, got 0" in strict.stderr
