@@ -187,6 +187,12 @@ Formats
    :input-size: 5
    :stride: 2
    :format: svg
+
+.. convanim:: arithmetic film
+   :input-size: 4
+   :stride: 2
+   :format: mp4
+   :alt: a film
 """
 
 
@@ -199,14 +205,22 @@ def test_other_formats_in_html_and_latex_builds(project, tmp_path):
     proc = sphinx(project, "html", html, "-W", cache=cache)
     assert proc.returncode == 0, proc.stderr
     page = (html / "index.html").read_text()
-    assert page.count('data-frames="4"') == 1               # the player, inline
-    assert re.search(r'<img src="data:image/webp;base64,[A-Za-z0-9+/=]+" alt="still"', page)
-    assert 'src="_images/vector.svg"' in page                # the animated SVG, copied
+    assert "data:" not in page and "data-frames" not in page  # nothing inlined
+    # Each file copied into the build's image folder like an image, and pointed at there.
+    assert '<iframe class="convanim" src="_images/player.html" title="player"' in page
+    assert '<img src="_images/still.webp" alt="still">' in page
+    assert '<video src="_images/film.mp4" autoplay loop muted playsinline controls ' \
+           'aria-label="a film"></video>' in page
+    assert 'src="_images/vector.svg"' in page                # the animated SVG, as before
     assert "<figcaption>" in page and "The player." in page
-    assert sorted(p.name for p in (html / "_images").iterdir()) == ["vector.svg"]
+    assert sorted(p.name for p in (html / "_images").iterdir()) == \
+        ["film.mp4", "player.html", "still.webp", "vector.svg"]
+    assert Image.open(html / "_images/still.webp").n_frames == 1  # i=4, s=2: one step
+    assert (html / "_images/film.mp4").read_bytes()[4:8] == b"ftyp"
+    assert (html / "_images/player.html").read_text().count('data-frames="4"') == 1
 
-    with Browser() as browser:  # the player works inside the Sphinx page
-        browser.open((html / "index.html").as_uri())
+    with Browser() as browser:  # the copied player works on its own
+        browser.open((html / "_images/player.html").as_uri())
         assert browser.errors() == []
         player = "document.querySelector('[data-frames]')"
         browser.click(".cv-play")
@@ -217,7 +231,7 @@ def test_other_formats_in_html_and_latex_builds(project, tmp_path):
     latex = sphinx(project, "latex", tmp_path / "latex", "-W", cache=cache)
     assert latex.returncode == 0, latex.stderr
     tex = (tmp_path / "latex/tiny.tex").read_text()
-    for name in ("player", "still", "vector"):
+    for name in ("player", "still", "vector", "film"):
         assert f"{{{{{name}}}.pdf}}" in tex
         assert len(pdf_pages(tmp_path / f"latex/{name}.pdf")) == 1
     assert "data:image" not in tex and "data-frames" not in tex
@@ -240,3 +254,18 @@ def test_one_name_with_two_option_sets_is_caught_under_parallel_reads(tmp_path):
     assert proc.returncode != 0
     assert "NAME 'same' is" in proc.stderr and "drawn with other options" in proc.stderr, \
         proc.stderr
+
+
+def test_a_new_convanim_version_rereads_every_page(project, tmp_path):
+    """env_version follows convanim's version: Sphinx drops the pickled environment."""
+    cache, out = tmp_path / "cache", tmp_path / "html"
+    doctrees = tmp_path / "doctrees"
+    assert sphinx(project, "html", out, "-d", str(doctrees), cache=cache).returncode == 0
+    same = sphinx(project, "html", out, "-d", str(doctrees), cache=cache)
+    assert same.returncode == 0 and "0 added, 0 changed, 0 removed" in same.stdout
+    conf = project / "conf.py"
+    conf.write_text("import convanim.version\nconvanim.version.__version__ = '99.0'\n"
+                    + conf.read_text())
+    upgraded = sphinx(project, "html", out, "-d", str(doctrees), cache=cache)
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert "1 added, 0 changed, 0 removed" in upgraded.stdout, upgraded.stdout
