@@ -127,8 +127,13 @@ class ConvanimDirective(SphinxDirective):
             media = Path(f"{path}{_SUFFIX[fmt]}")
             src = os.path.relpath(media, self.env.srcdir)
             self.env.images.add_file(self.env.docname, src)  # purged and merged by Sphinx
+            size = None
+            if fmt == "html":
+                from .web import player_size
+
+                size = player_size(media.read_text(encoding="utf-8"))
             web += convanim_media(src=src, fmt=fmt, alt=alt, width=self.options.get("width"),
-                                  size=_player_size(media) if fmt == "html" else None)
+                                  size=size)
             other = addnodes.only(expr="not html")
             other += image
             shown = [web, other]
@@ -193,15 +198,6 @@ class ConvanimDirective(SphinxDirective):
             raise SpecError(f"NAME {name!r} is already drawn with other options at "
                             f"{other[1]}:{other[2]}")
         names[name] = (key, self.env.docname, self.lineno)
-
-
-def _player_size(page: Path) -> tuple[int, int]:
-    """Pixels an iframe needs for a player page: its first frame's size (in pt) plus
-    the controls and caption below it."""
-    text = page.read_text(encoding="utf-8")
-    m = re.search(r'<svg[^>]*?width="([\d.]+)pt"[^>]*?height="([\d.]+)pt"', text)
-    w, h = (float(m.group(1)), float(m.group(2))) if m else (300.0, 300.0)
-    return max(round(w * 4 / 3) + 40, 320), round(h * 4 / 3) + 170
 
 
 def _media_html(node, uri: str) -> str:
