@@ -1,5 +1,6 @@
 """The MkDocs plugin, through real `mkdocs build` runs of a small site."""
 import hashlib
+import io
 import os
 import subprocess
 import sys
@@ -105,3 +106,47 @@ def test_a_failing_figure_is_a_warning_and_an_error_under_strict(tmp_path):
     strict = mkdocs(site, "--strict")
     assert strict.returncode != 0
     assert "stride must be >= 1, got 0" in strict.stderr
+
+
+def test_serve_redraws_a_changed_figure(tmp_path):
+    import socket
+    import time
+    import urllib.request
+
+    site = make_site(tmp_path)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "PYTHONPATH": str(PROJECT), "NO_COLOR": "1"}
+    serve = subprocess.Popen([sys.executable, "-m", "mkdocs", "serve", "-a",
+                              f"127.0.0.1:{port}"], cwd=site, env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+    def frames(wanted, timeout=120):
+        deadline = time.monotonic() + timeout
+        seen = None
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/gif/stride2.gif") as r:
+                    seen = Image.open(io.BytesIO(r.read())).n_frames
+            except OSError:
+                pass
+            if seen == wanted:
+                return seen
+            assert serve.poll() is None, serve.stderr.read()
+            time.sleep(0.3)
+        return seen
+
+    try:
+        assert frames(4) == 4  # i=5, k=3, s=2: 2x2 steps
+        config = site / "figures.toml"
+        config.write_text(config.read_text().replace("stride = 2", "stride = 1"))
+        assert frames(9) == 9  # redrawn: 3x3 steps
+    finally:
+        serve.terminate()
+        try:
+            serve.wait(20)
+        except subprocess.TimeoutExpired:
+            serve.kill()
+            serve.wait()
+    assert sorted(p.name for p in (site / "docs").iterdir()) == ["index.md"]
