@@ -18,12 +18,29 @@ files from there. Nothing else of the config is published: not the config itself
 when it sits in ``docs/``), nor its index page (the site has its own home page), nor the
 manifest. ``mkdocs serve`` watches the config and redraws what changed. A config or a
 figure that fails is a MkDocs warning naming it, so ``mkdocs build --strict`` fails.
+
+A page can also declare a figure itself, in a fenced block whose body is a figure's
+table of the config (``name`` and ``alt`` optional)::
+
+    ```convanim
+    kind = "arithmetic"
+    input-size = 5
+    stride = 2
+    animation = true
+    ```
+
+The block becomes the figure (an image, a video, or the player in an iframe), drawn
+through the same manifest into ``convanim/`` of the site.
 """
 from __future__ import annotations
 
 import hashlib
+import html
+import json
 import logging
 import os
+import posixpath
+import re
 from pathlib import Path
 
 from mkdocs.config import config_options
@@ -34,8 +51,14 @@ from mkdocs.structure.files import File, Files
 log = logging.getLogger("mkdocs.plugins.convanim")
 
 
+#: A figure declared in a page: a fenced block of language ``convanim``.
+FENCE = re.compile(r"^(`{3,}|~{3,})[ \t]*convanim[ \t]*\n(.*?)^\1[ \t]*$", re.M | re.S)
+#: Where page figures go, relative to the site root (unless the block says otherwise).
+PAGE_DIR = "convanim"
+
+
 class ConvanimConfig(Config):
-    config = config_options.Type(str, default="figures.toml")
+    config = config_options.Optional(config_options.Type(str))
     pdf = config_options.Type(bool, default=False)
     jobs = config_options.Type(int, default=os.cpu_count() or 1)
 
@@ -53,9 +76,11 @@ class ConvanimPlugin(BasePlugin[ConvanimConfig]):
     """Draws the figures at ``on_files`` and adds them to the site's files."""
 
     def on_config(self, config):
-        base = Path(config.config_file_path or ".").resolve().parent
-        self.config_path = (base / self.config.config).resolve()
-        self.root = build_root(self.config_path)
+        base = Path(config.config_file_path or "mkdocs.yml").resolve().parent
+        self.config_path = (base / self.config.config).resolve() if self.config.config \
+            else None
+        self.root = build_root(self.config_path or base / "mkdocs.yml")
+        self.shown: dict[str, list] = {}  # page src_uri -> per block: (uri, kind, alt) | None
         return config
 
     def on_files(self, files: Files, /, *, config) -> Files:
@@ -63,14 +88,22 @@ class ConvanimPlugin(BasePlugin[ConvanimConfig]):
         from .errors import SpecError
 
         for file in list(files):  # a config kept in docs/ is not published
-            if file.abs_src_path and Path(file.abs_src_path).resolve() == self.config_path:
+            if self.config_path and file.abs_src_path \
+                    and Path(file.abs_src_path).resolve() == self.config_path:
                 files.remove(file)
-        try:
-            plan = build.load(self.config_path, self.root)
-        except SpecError as e:
-            log.warning("convanim: %s", e)
+        entries = []
+        if self.config_path is not None:
+            try:
+                plan = build.load(self.config_path, self.root)
+            except SpecError as e:
+                log.warning("convanim: %s", e)
+            else:
+                entries += plan.entries
+        entries += self._page_figures(files)
+        if not entries:
             return files
-        plan.index = False  # the site has its own home page; index.md would replace it
+        plan = build.Config(self.config_path or self.root, "", False, entries)
+        # index = False: the site has its own home page, which index.md would replace
         written, failures = build.build(plan, self.root, self.config.jobs, echo=log.debug)
         for what, why in failures:
             log.warning("convanim: %s: %s", what, why)
@@ -79,6 +112,8 @@ class ConvanimPlugin(BasePlugin[ConvanimConfig]):
         failed = {what for what, _ in failures}
         for entry in plan.entries:
             if f"figure {entry.name!r}" in failed:
+                for blocks in self.shown.values():  # the page keeps its block, not a hole
+                    blocks[:] = [None if b and b[3] == entry.name else b for b in blocks]
                 continue
             for product in entry.figure.products():
                 if product.kind == "pdf" and entry.figure.options.animation \
@@ -88,6 +123,93 @@ class ConvanimPlugin(BasePlugin[ConvanimConfig]):
             if entry.figure.options.json:
                 self._publish(files, config, entry.figure.json_path())
         return files
+
+    def _page_figures(self, files: Files) -> list:
+        """Plan the figures declared in the pages' ``convanim`` blocks; a bad block is a
+        warning naming its page, and stays in the page as it is."""
+        from . import build, files as files_
+        from .errors import SpecError
+
+        entries, seen = [], {}
+        folder = self.root / "pages"
+        for page in files.documentation_pages():
+            try:
+                text = page.content_string
+            except (OSError, UnicodeDecodeError):
+                continue
+            blocks = self.shown[page.src_uri] = []
+            slug = re.sub(r"[^A-Za-z0-9_-]+", "-", page.src_uri.rsplit(".", 1)[0]).strip("-")
+            for n, match in enumerate(FENCE.finditer(text), 1):
+                where = f"{page.src_uri}: convanim block {n}"
+                blocks.append(None)
+                try:
+                    import tomllib
+                except ModuleNotFoundError:  # Python 3.10
+                    import tomli as tomllib
+                try:
+                    table = tomllib.loads(match.group(2))
+                except tomllib.TOMLDecodeError as e:
+                    log.warning("convanim: %s: %s", where, e)
+                    continue
+                name = str(table.pop("name", f"{slug}-{n}"))
+                alt = str(table.pop("alt", name))
+                table.setdefault("gif-dir", PAGE_DIR)
+                table.setdefault("out-dir", PAGE_DIR)
+                lines = [f"[figures.{json.dumps(name)}]"]
+                try:
+                    lines += [f"{json.dumps(k)} = {json.dumps(v)}" for k, v in table.items()]
+                except (TypeError, ValueError):
+                    log.warning("convanim: %s: only strings, numbers, booleans and lists", where)
+                    continue
+                path = folder / f"{slug}-{n}.toml"  # build.load reads a file
+                blob = ("\n".join(lines) + "\n").encode()
+                try:
+                    folder.mkdir(parents=True, exist_ok=True)
+                    if not path.is_file() or path.read_bytes() != blob:
+                        files_.place_all([(blob, path)])
+                    (entry,) = build.load(path, self.root).entries
+                except (SpecError, OSError) as e:
+                    why = re.sub(re.escape(str(path)) + r"(:\d+)?: (figure '[^']*': )?", "",
+                                 str(e))
+                    log.warning("convanim: %s: %s", where, why)
+                    continue
+                outputs = {os.path.realpath(p) for p in entry.figure.outputs()}
+                clash = next((seen[o] for o in outputs if o in seen), None)
+                if clash:
+                    log.warning("convanim: %s: figure %r writes the files of %s", where,
+                                name, clash)
+                    continue
+                seen.update({o: where for o in outputs})
+                shown = next((p for p in entry.figure.products() if p.kind != "pdf"),
+                             entry.figure.products()[0])
+                uri = Path(os.path.relpath(shown.dest, self.root)).as_posix()
+                blocks[-1] = (uri, shown.dest.suffix, alt, name)
+                entries.append(entry)
+        return entries
+
+    def on_page_markdown(self, markdown: str, /, *, page, config, files) -> str:
+        blocks = iter(self.shown.get(page.file.src_uri, []))
+
+        def replace(match):
+            block = next(blocks, None)
+            if block is None:
+                return match.group(0)
+            uri, suffix, alt, _ = block
+            # Markdown links are resolved by MkDocs from the source file; raw HTML is not,
+            # so its path is relative to where the page is written (foo/index.html).
+            rel = posixpath.relpath(uri, posixpath.dirname(page.file.dest_uri) or ".")
+            if suffix in (".mp4", ".webm"):
+                return (f'<video src="{html.escape(rel)}" autoplay loop muted playsinline '
+                        f'controls aria-label="{html.escape(alt)}"></video>')
+            if suffix == ".html":
+                return (f'<iframe src="{html.escape(rel)}" title="{html.escape(alt)}" '
+                        f'style="width: 100%; height: 480px; border: 0;"></iframe>')
+            from .index import md_text
+
+            rel = posixpath.relpath(uri, posixpath.dirname(page.file.src_uri) or ".")
+            return f"![{md_text(alt)}]({rel})"
+
+        return FENCE.sub(replace, markdown)
 
     def _publish(self, files: Files, config, path: Path) -> None:
         uri = Path(os.path.relpath(path, self.root)).as_posix()

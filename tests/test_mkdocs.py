@@ -150,3 +150,51 @@ def test_serve_redraws_a_changed_figure(tmp_path):
             serve.kill()
             serve.wait()
     assert sorted(p.name for p in (site / "docs").iterdir()) == ["index.md"]
+
+
+PAGE = """# Strides
+
+Text before.
+
+```convanim
+kind = "arithmetic"
+name = "page-stride"
+alt = "a stride-2 convolution"
+input-size = 5
+stride = 2
+animation = true
+quality-animation = 30
+```
+
+```convanim
+kind = "arithmetic"
+input-size = 4
+quality = 40
+```
+
+```convanim
+kind = "arithmetic"
+stride = 0
+```
+"""
+
+
+def test_figures_declared_in_a_page(tmp_path):
+    site = make_site(tmp_path)
+    (site / "docs" / "guide").mkdir()
+    (site / "docs" / "guide" / "strides.md").write_text(PAGE)
+    docs_before = tree(site / "docs")
+    proc = mkdocs(site)
+    assert proc.returncode == 0, proc.stderr
+    out = site / "site"
+    assert Image.open(out / "convanim" / "page-stride.gif").n_frames == 4
+    assert Image.open(out / "convanim" / "guide-strides-2_00.png").size[0] > 0
+    page = (out / "guide" / "strides" / "index.html").read_text()
+    assert '<img alt="a stride-2 convolution" src="../../convanim/page-stride.gif"' in page
+    assert 'src="../../convanim/guide-strides-2_00.png"' in page
+    # The bad block: a warning naming the page and block, and the block left as written.
+    assert ("WARNING -  convanim: guide/strides.md: convanim block 3: stride must be >= 1, "
+            "got 0") in proc.stderr, proc.stderr
+    assert "stride = 0" in page
+    assert tree(site / "docs") == docs_before
+    assert mkdocs(site, "--strict").returncode != 0
