@@ -80,7 +80,8 @@ class ConvanimPlugin(BasePlugin[ConvanimConfig]):
         self.config_path = (base / self.config.config).resolve() if self.config.config \
             else None
         self.root = build_root(self.config_path or base / "mkdocs.yml")
-        self.shown: dict[str, list] = {}  # page src_uri -> per block: (uri, kind, alt) | None
+        # page src_uri -> per block: (uri, suffix, alt, name) of what it shows, or None
+        self.shown: dict[str, list] = {}
         return config
 
     def on_files(self, files: Files, /, *, config) -> Files:
@@ -99,7 +100,9 @@ class ConvanimPlugin(BasePlugin[ConvanimConfig]):
                 log.warning("convanim: %s", e)
             else:
                 entries += plan.entries
-        entries += self._page_figures(files)
+        entries += self._page_figures(files, {os.path.realpath(p): f"figure {e.name!r} of "
+                                               f"{self.config_path.name}"
+                                               for e in entries for p in e.figure.outputs()})
         if not entries:
             return files
         plan = build.Config(self.config_path or self.root, "", False, entries)
@@ -124,13 +127,14 @@ class ConvanimPlugin(BasePlugin[ConvanimConfig]):
                 self._publish(files, config, entry.figure.json_path())
         return files
 
-    def _page_figures(self, files: Files) -> list:
-        """Plan the figures declared in the pages' ``convanim`` blocks; a bad block is a
-        warning naming its page, and stays in the page as it is."""
+    def _page_figures(self, files: Files, seen: dict) -> list:
+        """Plan the figures declared in the pages' ``convanim`` blocks; a bad block, or
+        one writing a file that ``seen`` (real path -> who) already has, is a warning
+        naming its page, and stays in the page as it is."""
         from . import build, files as files_
         from .errors import SpecError
 
-        entries, seen = [], {}
+        entries = []
         folder = self.root / "pages"
         for page in files.documentation_pages():
             try:

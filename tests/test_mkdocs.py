@@ -176,6 +176,13 @@ quality = 40
 kind = "arithmetic"
 stride = 0
 ```
+
+```convanim
+kind = "arithmetic"
+name = "stride2"
+gif-dir = "gif"
+animation = true
+```
 """
 
 
@@ -196,5 +203,8 @@ def test_figures_declared_in_a_page(tmp_path):
     assert ("WARNING -  convanim: guide/strides.md: convanim block 3: stride must be >= 1, "
             "got 0") in proc.stderr, proc.stderr
     assert "stride = 0" in page
+    assert ("convanim: guide/strides.md: convanim block 4: figure 'stride2' writes the files "
+            "of figure 'stride2' of figures.toml") in proc.stderr
+    assert Image.open(out / "gif" / "stride2.gif").n_frames == 4  # the config's, i=5 s=2
     assert tree(site / "docs") == docs_before
     assert mkdocs(site, "--strict").returncode != 0
