@@ -50,10 +50,11 @@ logger = logging.getLogger(__name__)
 
 #: Figure options the directive decides itself (where files go, which file type).
 _OWN = {"out_dir", "gif_dir", "animation", "type", "json", "quiet", "caption"}
-#: Animation formats shown as an image (Sphinx copies the file), and those put inline
-#: into HTML pages (Sphinx's HTML builder takes no webp, video or page as an image).
+#: Animation formats shown as an image (Sphinx copies the file), and those the directive
+#: registers for copying itself and points at with its own HTML (Sphinx's HTML builder
+#: takes no webp, video or page as an image).
 _AS_IMAGE = ("gif", "svg", "apng")
-_INLINE = ("html", "webp", "mp4", "webm")
+_MEDIA = ("html", "webp", "mp4", "webm")
 _SUFFIX = {"html": ".html", "webp": ".webp", "mp4": ".mp4", "webm": ".webm"}
 
 
@@ -62,7 +63,7 @@ class convanim_media(nodes.General, nodes.Element):
 
 
 def _format(argument):
-    return directives.choice(argument, _AS_IMAGE + _INLINE)
+    return directives.choice(argument, _AS_IMAGE + _MEDIA)
 
 
 class _OptionSpec(Mapping):
@@ -105,9 +106,9 @@ class ConvanimDirective(SphinxDirective):
 
         fmt = self.options.get("format") or self.config.convanim_format
         try:
-            if fmt not in _AS_IMAGE + _INLINE:
+            if fmt not in _AS_IMAGE + _MEDIA:
                 raise SpecError(f"convanim_format must be one of "
-                                f"{', '.join(_AS_IMAGE + _INLINE)}, got {fmt!r}")
+                                f"{', '.join(_AS_IMAGE + _MEDIA)}, got {fmt!r}")
             path = self._draw(fmt)
         except (SpecError, ToolError, VerifyError, BackendError, OSError) as e:
             reason = f"{e.strerror}: {e.filename}" if isinstance(e, OSError) and e.strerror \
@@ -121,7 +122,7 @@ class ConvanimDirective(SphinxDirective):
         if "width" in self.options:
             image["width"] = self.options["width"]
         shown = [image]
-        if fmt in _INLINE:  # HTML pages get it inline, other builders the PDF
+        if fmt in _MEDIA:  # HTML pages point at the copied file, other builders get the PDF
             image["uri"] = uri + ".pdf"
             web = addnodes.only(expr="html")
             media = Path(f"{path}{_SUFFIX[fmt]}")
