@@ -269,3 +269,29 @@ def test_a_new_convanim_version_rereads_every_page(project, tmp_path):
     upgraded = sphinx(project, "html", out, "-d", str(doctrees), cache=cache)
     assert upgraded.returncode == 0, upgraded.stderr
     assert "1 added, 0 changed, 0 removed" in upgraded.stdout, upgraded.stdout
+
+
+def test_copies_under_parallel_reads_and_writes(tmp_path):
+    """sphinx-build -j 2 reads and writes in separate processes; every page's file is
+    still copied (the copies are registered in the main process)."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "conf.py").write_text(CONF)
+    pages = [f"p{n}" for n in range(6)]  # Sphinx goes parallel beyond 5 documents
+    (src / "index.rst").write_text("Top\n===\n\n.. toctree::\n\n" +
+                                   "".join(f"   {p}\n" for p in pages))
+    for n, page in enumerate(pages):
+        (src / f"{page}.rst").write_text(f"{page}\n{'=' * len(page)}\n\n"
+                                         f".. convanim:: arithmetic w{n}\n"
+                                         f"   :input-size: {4 + n}\n   :stride: 2\n"
+                                         f"   :format: webp\n")
+    out = tmp_path / "html"
+    proc = sphinx(src, "html", out, "-W", "-j", "2", cache=tmp_path / "cache")
+    assert proc.returncode == 0, proc.stderr
+    assert "reading sources... [ 33%] index .. p1" in proc.stdout  # chunks: in parallel
+    assert re.search(r"writing output\.\.\. \[\s*\d+%\] p\d \.\. p\d", proc.stdout)
+    for n, page in enumerate(pages):
+        (img,) = re.findall(r'<img src="(_images/[^"]+)"', (out / f"{page}.html").read_text())
+        assert img == f"_images/w{n}.webp"
+        steps = ((4 + n - 3) // 2 + 1) ** 2  # (i - k) // s + 1 per axis
+        assert Image.open(out / img).n_frames == steps
