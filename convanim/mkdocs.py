@@ -206,8 +206,15 @@ class ConvanimPlugin(BasePlugin[ConvanimConfig]):
                 return (f'<video src="{html.escape(rel)}" autoplay loop muted playsinline '
                         f'controls aria-label="{html.escape(alt)}"></video>')
             if suffix == ".html":
+                from .web import player_size
+
+                try:
+                    w, h = player_size((self.root / uri).read_text(encoding="utf-8"))
+                except OSError:
+                    w, h = 480, 480
                 return (f'<iframe src="{html.escape(rel)}" title="{html.escape(alt)}" '
-                        f'style="width: 100%; height: 480px; border: 0;"></iframe>')
+                        f'style="width: {w}px; max-width: 100%; height: {h}px; border: 0;">'
+                        f'</iframe>')
             from .index import md_text
 
             rel = posixpath.relpath(uri, posixpath.dirname(page.file.src_uri) or ".")

@@ -2,6 +2,7 @@
 import hashlib
 import io
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -179,6 +180,14 @@ stride = 0
 
 ```convanim
 kind = "arithmetic"
+name = "page-player"
+input-size = 4
+animation = true
+type = "html"
+```
+
+```convanim
+kind = "arithmetic"
 name = "stride2"
 gif-dir = "gif"
 animation = true
@@ -203,7 +212,10 @@ def test_figures_declared_in_a_page(tmp_path):
     assert ("WARNING -  convanim: guide/strides.md: convanim block 3: stride must be >= 1, "
             "got 0") in proc.stderr, proc.stderr
     assert "stride = 0" in page
-    assert ("convanim: guide/strides.md: convanim block 4: figure 'stride2' writes the files "
+    assert re.search(r'<iframe src="\.\./\.\./convanim/page-player\.html" title="page-player" '
+                     r'style="width: \d+px; max-width: 100%; height: \d+px; border: 0;">', page)
+    assert 'data-frames="4"' in (out / "convanim" / "page-player.html").read_text()
+    assert ("convanim: guide/strides.md: convanim block 5: figure 'stride2' writes the files "
             "of figure 'stride2' of figures.toml") in proc.stderr
     assert Image.open(out / "gif" / "stride2.gif").n_frames == 4  # the config's, i=5 s=2
     assert tree(site / "docs") == docs_before
