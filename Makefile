@@ -7,7 +7,7 @@ APT_PACKAGES := texlive-latex-base texlive-latex-recommended texlive-pictures po
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 ACCEPTANCE := ../shared/acceptance
 
-.PHONY: setup system python demo test bench clean
+.PHONY: setup system python demo test docs bench clean
 
 setup: system python
 
@@ -38,9 +38,16 @@ test: setup
 	  $(PY) -m pytest -p no:cacheprovider $(ACCEPTANCE); \
 	else echo "make: $(ACCEPTANCE) not found, contract tests not run"; fi
 
+# The documentation site (docs/source, built by convanim's own Sphinx extension), with
+# every warning an error; its pages of kinds, gallery and CLI come from the code.
+DOCS_OUT ?= docs/_build
+docs: setup
+	$(PY) -m sphinx -W --keep-going -q -b html -d $(DOCS_OUT)/doctrees docs/source $(DOCS_OUT)/html
+	@echo "make: the site is in $(DOCS_OUT)/html/index.html"
+
 bench: setup
 	$(PY) benchmarks/render.py
 	$(PY) benchmarks/build.py
 
 clean:
-	rm -rf out gif build dist *.egg-info .pytest_cache .hypothesis
+	rm -rf out gif build dist *.egg-info .pytest_cache .hypothesis docs/_build

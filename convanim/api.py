@@ -21,15 +21,25 @@ class Figures(list):
         return next((p for p in self if p.suffix in suffixes and p.is_file()), None)
 
     def _repr_html_(self) -> str | None:
-        """The animation inline: an image, a video, or the HTML player's own markup."""
+        """The animation inline, needing no file beside the notebook: an image or a video
+        as a data URI, or the HTML player as an ``<iframe srcdoc>``. Notebook front ends
+        insert output HTML without running its scripts (JupyterLab and the classic
+        notebook for an output they do not trust, GitHub, innerHTML anywhere); a
+        document of its own in an iframe still runs its script, and keeps the
+        player's styles and keys to itself."""
         path = self._first(".gif", ".webp", ".html", ".mp4", ".webm", ".svg", ".png")
         if path is None:
             return None
         if path.suffix == ".html":
-            import re
+            import html
+
+            from .web import player_size
 
             page = path.read_text(encoding="utf-8")
-            return re.search(r"<body[^>]*>\s*(.*)</body>", page, re.S).group(1)
+            w, h = player_size(page)
+            return (f'<iframe class="convanim" srcdoc="{html.escape(page, quote=True)}" '
+                    f'title="{html.escape(path.stem)}" style="width: {w}px; max-width: 100%; '
+                    f'height: {h}px; border: 0;"></iframe>')
         mime = {".gif": "image/gif", ".png": "image/png", ".svg": "image/svg+xml",
                 ".webp": "image/webp", ".mp4": "video/mp4", ".webm": "video/webm"}[path.suffix]
         data = base64.b64encode(path.read_bytes()).decode()

@@ -119,12 +119,29 @@ def build_parser(command: str | None = None) -> _Parser:
             sub.add_parser(name, help=kind.summary, add_config_file_help=False)
     for name, add, help_ in (("stats", _stats_parser, _STATS_HELP),
                              ("build", _build_parser, _BUILD_HELP),
-                             ("verify", _verify_parser, _VERIFY_HELP)):
+                             ("verify", _verify_parser, _VERIFY_HELP),
+                             ("doctor", _doctor_parser, _DOCTOR_HELP)):
         if wanted(name):
             add(sub)
         else:
             sub.add_parser(name, help=help_, add_config_file_help=False)
     return parser
+
+
+_DOCTOR_HELP = "check the tools figures need (TeX, poppler, ffmpeg, chromium, numba/CUDA)"
+
+
+def _doctor_parser(sub) -> None:
+    p = sub.add_parser("doctor", add_config_file_help=False, help=_DOCTOR_HELP,
+                       description=_DOCTOR_HELP + "; prints the install line of what is "
+                       "missing and exits 1 when figures cannot be drawn")
+    p.set_defaults(func=_run_doctor)
+
+
+def _run_doctor(args) -> int:
+    from . import doctor
+
+    return doctor.main()
 
 
 def _verify_parser(sub) -> None:

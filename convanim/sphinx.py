@@ -11,21 +11,29 @@
 The directive takes the figure command's options under their long names (flags
 without a value), plus ``:caption:``, ``:alt:`` and ``:width:`` of the figure, and
 ``:format:``, the animation's file type (``convanim_format`` in conf.py for every
-figure; gif by default). HTML and other builders get the animation: gif, svg
-(animated, no script) and apng as an image Sphinx copies; html (the interactive
-player), webp, mp4 and webm inline in the page (the player's own markup, or a data
-URI), for HTML builders only. LaTeX builders get one step as a PDF
+figure; gif by default). HTML builders get the animation as a file of the build, copied
+to its image folder like any image: gif, svg (animated, no script) and apng as an image
+Sphinx picks itself; webp as an ``<img>``, mp4 and webm as a ``<video>`` and html (the
+interactive player) as an ``<iframe>`` of the copied player page (Sphinx's HTML builder
+takes no webp, video or page as an image, so the directive registers the file with the
+environment's images and points at the copy). LaTeX builders get one step as a PDF
 (a PDF cannot hold a GIF), ``:step:`` or by default the last, where the whole
 output is drawn. Both are drawn into the build's doctree folder, through the
-figure cache, and Sphinx copies the one its builder takes to its image folder. A figure
-that cannot be drawn is a warning with the reason (an error under ``-W``).
+figure cache. A figure that cannot be drawn is a warning with the reason (an error
+under ``-W``).
+
+The extension's ``env_version`` is derived from convanim's version and code, so an
+upgrade re-reads every page (and redraws its figures). Reading in parallel is safe:
+each reader draws its own figures into files placed atomically, and the names each
+saw are merged (and checked) afterwards. Writing in parallel is safe: the copies are
+registered in the main process (``doctree-resolved``) and copied by Sphinx itself.
 """
 from __future__ import annotations
 
-import base64
 import hashlib
 import html
 import os
+import posixpath
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -42,14 +50,20 @@ logger = logging.getLogger(__name__)
 
 #: Figure options the directive decides itself (where files go, which file type).
 _OWN = {"out_dir", "gif_dir", "animation", "type", "json", "quiet", "caption"}
-#: Animation formats shown as an image (Sphinx copies the file), and those put inline
-#: into HTML pages (Sphinx's HTML builder takes no webp, video or page as an image).
+#: Animation formats shown as an image (Sphinx copies the file), and those the directive
+#: registers for copying itself and points at with its own HTML (Sphinx's HTML builder
+#: takes no webp, video or page as an image).
 _AS_IMAGE = ("gif", "svg", "apng")
-_INLINE = ("html", "webp", "mp4", "webm")
+_MEDIA = ("html", "webp", "mp4", "webm")
+_SUFFIX = {"html": ".html", "webp": ".webp", "mp4": ".mp4", "webm": ".webm"}
+
+
+class convanim_media(nodes.General, nodes.Element):
+    """A webp, video or player file of the build: becomes HTML pointing at its copy."""
 
 
 def _format(argument):
-    return directives.choice(argument, _AS_IMAGE + _INLINE)
+    return directives.choice(argument, _AS_IMAGE + _MEDIA)
 
 
 class _OptionSpec(Mapping):
@@ -92,9 +106,9 @@ class ConvanimDirective(SphinxDirective):
 
         fmt = self.options.get("format") or self.config.convanim_format
         try:
-            if fmt not in _AS_IMAGE + _INLINE:
+            if fmt not in _AS_IMAGE + _MEDIA:
                 raise SpecError(f"convanim_format must be one of "
-                                f"{', '.join(_AS_IMAGE + _INLINE)}, got {fmt!r}")
+                                f"{', '.join(_AS_IMAGE + _MEDIA)}, got {fmt!r}")
             path = self._draw(fmt)
         except (SpecError, ToolError, VerifyError, BackendError, OSError) as e:
             reason = f"{e.strerror}: {e.filename}" if isinstance(e, OSError) and e.strerror \
@@ -108,11 +122,19 @@ class ConvanimDirective(SphinxDirective):
         if "width" in self.options:
             image["width"] = self.options["width"]
         shown = [image]
-        if fmt in _INLINE:  # HTML pages get it inline, other builders the PDF
+        if fmt in _MEDIA:  # HTML pages point at the copied file, other builders get the PDF
             image["uri"] = uri + ".pdf"
             web = addnodes.only(expr="html")
-            web += nodes.raw("", _inline(path, fmt, alt, self.options.get("width")),
-                             format="html")
+            media = Path(f"{path}{_SUFFIX[fmt]}")
+            src = os.path.relpath(media, self.env.srcdir)
+            self.env.images.add_file(self.env.docname, src)  # purged and merged by Sphinx
+            size = None
+            if fmt == "html":
+                from .web import player_size
+
+                size = player_size(media.read_text(encoding="utf-8"))
+            web += convanim_media(src=src, fmt=fmt, alt=alt, width=self.options.get("width"),
+                                  size=size)
             other = addnodes.only(expr="not html")
             other += image
             shown = [web, other]
@@ -179,20 +201,37 @@ class ConvanimDirective(SphinxDirective):
         names[name] = (key, self.env.docname, self.lineno)
 
 
-def _inline(stem: Path, fmt: str, alt: str, width: str | None) -> str:
-    """The HTML that shows an animation in the page itself, needing no other file."""
+def _media_html(node, uri: str) -> str:
+    """The HTML of a copied webp, video or player file at ``uri``."""
+    fmt, alt, width = node["fmt"], html.escape(node["alt"]), node["width"]
     style = f' style="width: {html.escape(width)};"' if width else ""
-    if fmt == "html":
-        page = Path(f"{stem}.html").read_text(encoding="utf-8")
-        player = re.search(r"<body[^>]*>\s*(.*)</body>", page, re.S).group(1)
-        return f'<div class="convanim"{style}>{player}</div>'
-    suffix, mime = {"webp": (".webp", "image/webp"), "mp4": (".mp4", "video/mp4"),
-                    "webm": (".webm", "video/webm")}[fmt]
-    data = base64.b64encode(Path(f"{stem}{suffix}").read_bytes()).decode()
+    src = html.escape(uri)
     if fmt == "webp":
-        return f'<img src="data:{mime};base64,{data}" alt="{html.escape(alt)}"{style}>'
-    return (f'<video src="data:{mime};base64,{data}" autoplay loop muted playsinline '
-            f'controls aria-label="{html.escape(alt)}"{style}></video>')
+        return f'<img src="{src}" alt="{alt}"{style}>'
+    if fmt == "html":
+        w, h = node["size"]
+        size = f"width: {html.escape(width)}; " if width else f"width: {w}px; "
+        return (f'<iframe class="convanim" src="{src}" title="{alt}" style="{size}'
+                f'max-width: 100%; height: {h}px; border: 0;" loading="lazy"></iframe>')
+    return (f'<video src="{src}" autoplay loop muted playsinline controls '
+            f'aria-label="{alt}"{style}></video>')
+
+
+def _resolve_media(app, doctree, docname) -> None:
+    """Point each media node at its copy in the builder's image folder (HTML builders;
+    Sphinx copies every file of ``builder.images`` at the end)."""
+    builder = app.builder
+    for node in list(doctree.findall(convanim_media)):
+        src = node["src"]
+        if builder.format != "html" or src not in app.env.images:
+            node.parent.remove(node)
+            continue
+        dest = builder.images[src] = app.env.images[src][1]
+        from sphinx.util.osutil import relative_uri
+
+        folder = relative_uri(builder.get_target_uri(docname), builder.imagedir)
+        node.replace_self(nodes.raw("", _media_html(node, posixpath.join(folder, dest)),
+                                    format="html"))
 
 
 def _purge(app, env, docname) -> None:
@@ -219,7 +258,19 @@ def _merge(app, env, docnames, other) -> None:
 def setup(app):
     app.add_config_value("convanim_defaults", {}, "env", types=[dict])
     app.add_config_value("convanim_format", "gif", "env", types=[str])
+    app.add_node(convanim_media)
     app.add_directive("convanim", ConvanimDirective)
+    app.connect("doctree-resolved", _resolve_media)
     app.connect("env-purge-doc", _purge)
     app.connect("env-merge-info", _merge)
-    return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}
+    return {"version": __version__, "env_version": env_version(),
+            "parallel_read_safe": True, "parallel_write_safe": True}
+
+
+def env_version() -> int:
+    """An integer that changes with convanim's version and code: Sphinx re-reads every
+    page when an extension's ``env_version`` differs from the pickled environment's."""
+    from .cache import code_fingerprint
+
+    digest = hashlib.sha256(f"{__version__}:{code_fingerprint()}".encode()).hexdigest()
+    return int(digest[:12], 16)

@@ -324,3 +324,13 @@ def write_html(d: Deck, path: Path, delay_ms: int, captions: list[str], title: s
         captions=captions, title=title, page=page,
         background="transparent" if transparent else f"#{background}")
     path.write_text(html, encoding="utf-8")
+
+
+def player_size(page: str) -> tuple[int, int]:
+    """CSS pixels an iframe needs for a player page (its text): the first frame's size
+    (in pt) plus room for the controls and the caption below it."""
+    import re
+
+    m = re.search(r'<svg[^>]*?width="([\d.]+)pt"[^>]*?height="([\d.]+)pt"', page)
+    w, h = (float(m.group(1)), float(m.group(2))) if m else (300.0, 300.0)
+    return max(round(w * 4 / 3) + 40, 320), round(h * 4 / 3) + 170

@@ -187,6 +187,12 @@ Formats
    :input-size: 5
    :stride: 2
    :format: svg
+
+.. convanim:: arithmetic film
+   :input-size: 4
+   :stride: 2
+   :format: mp4
+   :alt: a film
 """
 
 
@@ -199,14 +205,22 @@ def test_other_formats_in_html_and_latex_builds(project, tmp_path):
     proc = sphinx(project, "html", html, "-W", cache=cache)
     assert proc.returncode == 0, proc.stderr
     page = (html / "index.html").read_text()
-    assert page.count('data-frames="4"') == 1               # the player, inline
-    assert re.search(r'<img src="data:image/webp;base64,[A-Za-z0-9+/=]+" alt="still"', page)
-    assert 'src="_images/vector.svg"' in page                # the animated SVG, copied
+    assert "data:" not in page and "data-frames" not in page  # nothing inlined
+    # Each file copied into the build's image folder like an image, and pointed at there.
+    assert '<iframe class="convanim" src="_images/player.html" title="player"' in page
+    assert '<img src="_images/still.webp" alt="still">' in page
+    assert '<video src="_images/film.mp4" autoplay loop muted playsinline controls ' \
+           'aria-label="a film"></video>' in page
+    assert 'src="_images/vector.svg"' in page                # the animated SVG, as before
     assert "<figcaption>" in page and "The player." in page
-    assert sorted(p.name for p in (html / "_images").iterdir()) == ["vector.svg"]
+    assert sorted(p.name for p in (html / "_images").iterdir()) == \
+        ["film.mp4", "player.html", "still.webp", "vector.svg"]
+    assert Image.open(html / "_images/still.webp").n_frames == 1  # i=4, s=2: one step
+    assert (html / "_images/film.mp4").read_bytes()[4:8] == b"ftyp"
+    assert (html / "_images/player.html").read_text().count('data-frames="4"') == 1
 
-    with Browser() as browser:  # the player works inside the Sphinx page
-        browser.open((html / "index.html").as_uri())
+    with Browser() as browser:  # the copied player works on its own
+        browser.open((html / "_images/player.html").as_uri())
         assert browser.errors() == []
         player = "document.querySelector('[data-frames]')"
         browser.click(".cv-play")
@@ -217,7 +231,7 @@ def test_other_formats_in_html_and_latex_builds(project, tmp_path):
     latex = sphinx(project, "latex", tmp_path / "latex", "-W", cache=cache)
     assert latex.returncode == 0, latex.stderr
     tex = (tmp_path / "latex/tiny.tex").read_text()
-    for name in ("player", "still", "vector"):
+    for name in ("player", "still", "vector", "film"):
         assert f"{{{{{name}}}.pdf}}" in tex
         assert len(pdf_pages(tmp_path / f"latex/{name}.pdf")) == 1
     assert "data:image" not in tex and "data-frames" not in tex
@@ -240,3 +254,51 @@ def test_one_name_with_two_option_sets_is_caught_under_parallel_reads(tmp_path):
     assert proc.returncode != 0
     assert "NAME 'same' is" in proc.stderr and "drawn with other options" in proc.stderr, \
         proc.stderr
+
+
+def test_a_new_convanim_version_rereads_every_page(tmp_path):
+    """env_version follows convanim's version: Sphinx drops the pickled environment."""
+    src, cache, out = tmp_path / "src", tmp_path / "cache", tmp_path / "html"
+    src.mkdir()
+    (src / "conf.py").write_text(CONF)
+    (src / "index.rst").write_text("Tiny\n====\n\n.. convanim:: arithmetic one\n"
+                                   "   :input-size: 4\n   :stride: 2\n")
+    doctrees = tmp_path / "doctrees"
+    assert sphinx(src, "html", out, "-d", str(doctrees), cache=cache).returncode == 0
+    same = sphinx(src, "html", out, "-d", str(doctrees), cache=cache)
+    assert same.returncode == 0 and "0 added, 0 changed, 0 removed" in same.stdout
+    conf = src / "conf.py"
+    conf.write_text("import convanim.version\nconvanim.version.__version__ = '99.0'\n"
+                    + conf.read_text())
+    upgraded = sphinx(src, "html", out, "-d", str(doctrees), cache=cache)
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert "1 added, 0 changed, 0 removed" in upgraded.stdout, upgraded.stdout
+
+
+def test_copies_under_parallel_reads_and_writes(tmp_path):
+    """sphinx-build -j 2 reads and writes in separate processes; every page's file is
+    still copied (the copies are registered in the main process)."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "conf.py").write_text(CONF)
+    pages = [f"p{n}" for n in range(6)]  # Sphinx goes parallel beyond 5 documents
+    (src / "index.rst").write_text("Top\n===\n\n.. toctree::\n\n" +
+                                   "".join(f"   {p}\n" for p in pages))
+    drawn = {0: 4, 3: 5, 5: 4}  # page: input size (one chunk each, read and written)
+    for n, page in enumerate(pages):
+        body = f"{page}\n{'=' * len(page)}\n\n"
+        if n in drawn:
+            body += (f".. convanim:: arithmetic w{n}\n   :input-size: {drawn[n]}\n"
+                     f"   :stride: 2\n   :format: webp\n")
+        (src / f"{page}.rst").write_text(body)
+    out = tmp_path / "html"
+    proc = sphinx(src, "html", out, "-W", "-j", "2", cache=tmp_path / "cache")
+    assert proc.returncode == 0, proc.stderr
+    for phase in ("reading sources", "writing output"):  # in chunks: in parallel
+        assert re.search(rf"{phase}\.\.\. \[\s*\d+%\] \S+ \.\. \S+", proc.stdout), phase
+    for n, size in drawn.items():
+        page = (out / f"p{n}.html").read_text()
+        (img,) = re.findall(r'<img src="(_images/[^"]+)"', page)
+        assert img == f"_images/w{n}.webp"
+        steps = ((size - 3) // 2 + 1) ** 2  # (i - k) // s + 1 per axis
+        assert Image.open(out / img).n_frames == steps
