@@ -469,10 +469,12 @@ def _raster_chunks(pdf: Path, work: Path, pages: int, dpi: int, progress: bool):
 
     bar = _bar(pages, "rasterising", progress)
     with ThreadPoolExecutor(max(1, min(os.cpu_count() or 1, pages))) as pool:
-        jobs = [pool.submit(sample)] + [pool.submit(raster, a, min(a + CHUNK - 1, pages))
-                                        for a in range(1, pages + 1, CHUNK)]
+        jobs = []
         done = False
-        try:
+        try:  # submitting inside: a signal between two submits must stop the first's tool
+            jobs.append(pool.submit(sample))
+            for a in range(1, pages + 1, CHUNK):
+                jobs.append(pool.submit(raster, a, min(a + CHUNK - 1, pages)))
             for n, job in enumerate(jobs):
                 chunk = job.result()
                 yield chunk

@@ -138,3 +138,42 @@ def test_sigterm_during_a_build_stops_it_at_once_and_keeps_its_manifest_true(tmp
     assert list(outputs) == ["out/done_00.pdf"]
     assert outputs["out/done_00.pdf"]["size"] == (root / "out/done_00.pdf").stat().st_size
     assert list(temp.iterdir()) == []
+
+
+def test_an_interrupt_between_two_submits_still_stops_the_tool_already_running(
+        monkeypatch, tmp_path):
+    """A signal can land while the raster jobs are still being handed to the workers:
+    the first pdftoppm already runs, and nothing but the clean-up would ever stop it
+    (the pool's exit waits for it forever)."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from convanim import pipeline
+
+    running, release, stopped = threading.Event(), threading.Event(), []
+
+    def slow_tool(cmd):
+        running.set()
+        release.wait(10)
+
+    def stop(work):
+        stopped.append(work)
+        release.set()
+
+    real_submit = ThreadPoolExecutor.submit
+    submits = []
+
+    def submit(self, fn, *args):
+        submits.append(fn)
+        if len(submits) == 2:  # the signal arrives while the second job is handed over
+            running.wait(10)
+            raise KeyboardInterrupt
+        return real_submit(self, fn, *args)
+
+    monkeypatch.setattr(pipeline, "_page_pixels", lambda pdf, dpi: (10, 10))
+    monkeypatch.setattr(pipeline, "_run", slow_tool)
+    monkeypatch.setattr(pipeline, "stop_tools", stop)
+    monkeypatch.setattr(ThreadPoolExecutor, "submit", submit)
+    with pytest.raises(KeyboardInterrupt):
+        list(pipeline._raster_chunks(tmp_path / "figure.pdf", tmp_path, 25, 20, False))
+    assert stopped and set(stopped) == {tmp_path}
