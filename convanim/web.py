@@ -333,4 +333,7 @@ def player_size(page: str) -> tuple[int, int]:
 
     m = re.search(r'<svg[^>]*?width="([\d.]+)pt"[^>]*?height="([\d.]+)pt"', page)
     w, h = (float(m.group(1)), float(m.group(2))) if m else (300.0, 300.0)
-    return max(round(w * 4 / 3) + 40, 320), round(h * 4 / 3) + 170
+    width = max(round(w * 4 / 3) + 40, 320)
+    # the frame fills the stage's width (the iframe's, less 2 x 6 px of padding), so it
+    # is drawn taller than its natural size in the same proportion
+    return width, round(h / w * (width - 12)) + 170
