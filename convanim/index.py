@@ -49,6 +49,8 @@ def parameters(figure) -> str:
     spec = figure.spec
     names = ("input", "kernel", "stride", "padding", "dilation")
     parts = [f"{n} {format_pair(v)}" for n, v in zip(names, spec.args)]
+    if spec.padding_mode != "zeros":
+        parts.append(f"{spec.padding_mode} padding")
     if spec.transposed:
         parts.append(f"output padding {format_pair(spec.output_padding)} (transposed)")
     return ", ".join(parts + figure.kind.describe(figure.options))

@@ -17,6 +17,39 @@ def format_torch(v) -> str:
     return str(v[0]) if v[0] == v[1] else f"({v[0]}, {v[1]})"
 
 
+def torch_pad(spec: ConvSpec, fill: str | None = None) -> str:
+    """``F.pad(x, (left, right, top, bottom), mode=...)``: the input padded as the spec says,
+    for a module that cannot (one-sided padding, or pooling with a padding mode)."""
+    t, b, l, r = spec.sides
+    mode = spec.padding_mode
+    how = (f", mode='{mode}'" if mode != "zeros" else
+           f", value={fill}" if fill is not None else "")
+    return f"F.pad(x, ({l}, {r}, {t}, {b}){how})"
+
+
+def torch_conv(spec: ConvSpec, cin: int, cout: int, extra: str = "") -> str:
+    """Conv2d / ConvTranspose2d with the spec's padding: the module's own where it has
+    one (``padding=p``, ``padding_mode=...``), else ``F.pad`` first (or, transposed, the
+    output cropped by each side's padding)."""
+    k, s, d = (format_torch(v) for v in (spec.kernel_size, spec.stride, spec.dilation))
+    dil = f", dilation={d}" if d != "1" else ""
+    if spec.transposed:
+        a = format_torch(spec.output_padding)
+        if spec.symmetric:
+            return (f"torch.nn.ConvTranspose2d({cin}, {cout}, kernel_size={k}, stride={s}, "
+                    f"padding={format_torch(spec.padding_pair)}, output_padding={a}{extra}{dil})")
+        t, b, l, r = spec.sides
+        crop = ", ".join(f"{lo}:{-hi}" if hi else f"{lo}:" for lo, hi in ((t, b), (l, r)))
+        return (f"torch.nn.ConvTranspose2d({cin}, {cout}, kernel_size={k}, stride={s}, "
+                f"padding=0, output_padding={a}{extra}{dil})(x)[..., {crop}]")
+    if spec.symmetric:
+        mode = (f", padding_mode='{spec.padding_mode}'" if spec.padding_mode != "zeros" else "")
+        return (f"torch.nn.Conv2d({cin}, {cout}, kernel_size={k}, stride={s}, "
+                f"padding={format_torch(spec.padding_pair)}{mode}{extra}{dil})")
+    return (f"torch.nn.Conv2d({cin}, {cout}, kernel_size={k}, stride={s}{extra}{dil})"
+            f"({torch_pad(spec)})")
+
+
 class Kind:
     """What every figure kind provides; override what differs from a plain conv figure."""
 
@@ -91,9 +124,4 @@ class Kind:
 
     def torch_call(self, spec: ConvSpec, options) -> str:
         """The PyTorch module or function computing what the figure shows (one channel)."""
-        k, s, p, d = (format_torch(v) for v in spec.args[1:])
-        dil = f", dilation={d}" if d != "1" else ""
-        if spec.transposed:
-            return (f"torch.nn.ConvTranspose2d(1, 1, kernel_size={k}, stride={s}, "
-                    f"padding={p}, output_padding={format_torch(spec.output_padding)}{dil})")
-        return f"torch.nn.Conv2d(1, 1, kernel_size={k}, stride={s}, padding={p}{dil})"
+        return torch_conv(spec, 1, 1)

@@ -24,7 +24,9 @@ def figure_data(kind: str, spec: ConvSpec, steps: int) -> dict:
         "input_size": list(spec.input_size),
         "kernel_size": list(spec.kernel_size),
         "stride": list(spec.stride),
-        "padding": list(spec.padding),
+        "padding": list(spec.padding_pair),
+        "padding_sides": list(spec.sides),
+        "padding_mode": spec.padding_mode,
         "dilation": list(spec.dilation),
         "output_padding": list(spec.output_padding),
         "output_size": list(spec.output_size),
@@ -49,12 +51,18 @@ def canvas_kinds(low: geometry.Lowered, output_padding=(0, 0)) -> np.ndarray:
 
 
 def canvas_grid(low: geometry.Lowered, output_padding=(0, 0)) -> list[list[dict]]:
-    """Row by row, each canvas cell's kind and the operand cell ``[y, x]`` it holds (or None)."""
+    """Row by row, each canvas cell's kind, the operand cell ``[y, x]`` it holds (or None)
+    and, for a padding cell of reflect, replicate or circular padding, the operand cell
+    ``copies`` whose value it holds (None for a zero)."""
     kinds = canvas_kinds(low, output_padding)
     ys = low.rows.source(np.arange(low.rows.canvas))
     xs = low.cols.source(np.arange(low.cols.canvas))
+    cy = low.rows.reads_from(np.arange(low.rows.canvas))
+    cx = low.cols.reads_from(np.arange(low.cols.canvas))
     return [[{"kind": kinds[r, c],
-              "cell": [int(ys[r]), int(xs[c])] if kinds[r, c] == "data" else None}
+              "cell": [int(ys[r]), int(xs[c])] if kinds[r, c] == "data" else None,
+              "copies": ([int(cy[r]), int(cx[c])]
+                         if kinds[r, c] != "data" and cy[r] >= 0 and cx[c] >= 0 else None)}
              for c in range(low.cols.canvas)] for r in range(low.rows.canvas)]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..kind import Kind
-from ..spec import ConvSpec
+from ..spec import ConvSpec, SpecError
 from . import canvas_grid, canvas_kinds, grid_lines, too_large, window
 
 #: Rows or columns of C beyond which its entries are unreadable.
@@ -48,6 +48,12 @@ class Alphabet(Kind):
     name = "alphabet"
     summary = "The convolution as a matrix product: y = C x, and for -t the transposed c = Cᵀ b."
     template = "alphabet.tex.j2"
+
+    def check(self, spec: ConvSpec, options) -> None:
+        if spec.padding_mode != "zeros":
+            raise SpecError(f"--padding-mode {spec.padding_mode}: a copied padding cell adds "
+                            f"a second tap to an entry of C, which holds one; alphabet figures "
+                            f"need zero padding")
 
     def limits(self, spec: ConvSpec, options) -> str | None:
         low = spec.lowered()

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import geometry
-from ..kind import Kind, format_torch
+from ..kind import Kind, format_torch, torch_pad
 from ..options import Choice, FigureOptions, option
 from ..spec import ConvSpec, SpecError
 from . import canvas_grid, canvas_kinds, grid_lines, too_large, window
@@ -42,6 +42,11 @@ def _kernel_taps(spec: ConvSpec, phase: str, low: geometry.Lowered) -> list:
     return [[int(a), int(b)] for a, b in zip(ty.ravel(), tx.ravel())]
 
 
+def loss_output_padding(spec: ConvSpec):
+    """The loss phase's output padding (the same for the padded input of a padding mode)."""
+    return geometry.auto_output_padding(*spec.args)
+
+
 @dataclass(frozen=True)
 class Im2colOptions(FigureOptions):
     phase: str = option("forward", "--phase", type=Choice(PHASES),
@@ -60,7 +65,7 @@ class Im2col(Kind):
                             "-d; its transposed conv is --phase loss (drop -t)")
 
     def lowered(self, spec: ConvSpec, options) -> geometry.Lowered:
-        return geometry.phase_conv(options.phase, *spec.args)
+        return geometry.phase_conv(options.phase, *spec.args, spec.padding_mode)
 
     def limits(self, spec: ConvSpec, options) -> str | None:
         low = self.lowered(spec, options)
@@ -76,7 +81,7 @@ class Im2col(Kind):
     def scene(self, spec: ConvSpec, steps: list[int], options) -> dict:
         phase = options.phase
         low = self.lowered(spec, options)
-        a = geometry.auto_output_padding(*spec.args) if phase == "loss" else (0, 0)
+        a = loss_output_padding(spec) if phase == "loss" else (0, 0)
         kinds = canvas_kinds(low, a)
         canvas = canvas_grid(low, a)
         unfolded = low.im2col()                                 # (taps, outputs, 2)
@@ -111,7 +116,7 @@ class Im2col(Kind):
         }
 
     def data(self, spec: ConvSpec, scene: dict, options) -> dict:
-        a = geometry.auto_output_padding(*spec.args) if scene["phase"] == "loss" else (0, 0)
+        a = loss_output_padding(spec) if scene["phase"] == "loss" else (0, 0)
         return {"phase": scene["phase"], "output_size": scene["output_size"],
                 "output_padding": list(a),
                 "im2col": scene["matrix"], "kernel_zeros": scene["counts"]["kernel_zeros"]}
@@ -128,15 +133,23 @@ class Im2col(Kind):
         return [f"{options.phase} phase"]
 
     def torch_call(self, spec: ConvSpec, options) -> str:
-        k, s, p, d = (format_torch(v) for v in spec.args[1:])
+        k, s, p, d = (format_torch(v) for v in (spec.kernel_size, spec.stride,
+                                                 spec.padding_pair, spec.dilation))
         dil = f", dilation={d}" if d != "1" else ""
         kh, kw = spec.kernel_size
+        one_call = spec.symmetric and spec.padding_mode == "zeros"
+        pad = f", padding={p}" if one_call else ""
+        x = "x" if one_call else torch_pad(spec)
         if options.phase == "loss":
             (ih, iw), (oh, ow) = spec.input_size, spec.forward_output
-            return (f"torch.nn.grad.conv2d_input((1, 1, {ih}, {iw}), w, dy, stride={s}, "
-                    f"padding={p}{dil})  # w: 1x1x{k}x{k}, dy: 1x1x{format_torch((oh, ow))}x"
+            if not one_call:  # the gradient of the padded input, which F.pad's backward folds
+                (th, tw) = geometry.padding_total(spec.padding)
+                ih, iw = ih + th, iw + tw
+            return (f"torch.nn.grad.conv2d_input((1, 1, {ih}, {iw}), w, dy, stride={s}"
+                    f"{pad}{dil})  # w: 1x1x{k}x{k}, dy: 1x1x{format_torch((oh, ow))}x"
                     f"{format_torch((oh, ow))}")
         if options.phase == "gradient":
-            return (f"torch.nn.grad.conv2d_weight(x, (1, 1, {kh}, {kw}), dy, stride={s}, "
-                    f"padding={p}{dil})")
-        return f"torch.nn.Unfold(kernel_size={k}, stride={s}, padding={p}{dil})"
+            return (f"torch.nn.grad.conv2d_weight({x}, (1, 1, {kh}, {kw}), dy, stride={s}"
+                    f"{pad}{dil})")
+        call = f"torch.nn.Unfold(kernel_size={k}, stride={s}{pad}{dil})"
+        return call if one_call else f"{call}({x})"
