@@ -337,6 +337,8 @@ def _run_figure(args) -> int:
     from .figure import plan
 
     figure = plan(args.kind, _options(args))
+    for line in figure.kind.report(figure.scene()):  # e.g. a stack's receptive fields
+        print(line, file=sys.stderr)
     for path in figure.make(progress=figure.shows_progress()):
         print(path)
     return 0

@@ -218,7 +218,7 @@ def renamed(figure_: Figure, name: str) -> Figure:
 
 def plan(kind: Kind, options: FigureOptions) -> Figure:
     """Validate a figure request; raises :class:`SpecError` with the reason."""
-    spec = spec_of(options)
+    spec = kind.conv_spec(options) or spec_of(options)
     reason = kind.limits(spec, options)  # first: the kind's checks may build index maps
     if reason:
         raise SpecError(reason)

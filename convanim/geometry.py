@@ -546,3 +546,69 @@ class Grouped:
         """The operand planes output plane ``q`` reads: those of its group."""
         g = self.group_of_output(q)
         return range(g * self.in_per_group, (g + 1) * self.in_per_group)
+
+
+# --- stacks of layers ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class StackLayer:
+    """One layer of a 1-D stack: kernel, stride, dilation, padding before and after."""
+
+    k: int
+    s: int = 1
+    d: int = 1
+    pad_lo: int = 0
+    pad_hi: int = 0
+    pool: bool = False
+
+    def axis(self, n: int) -> Axis:
+        """This layer as a direct conv over an input of ``n`` cells."""
+        return Axis(n=n, k=self.k, stride=self.s, dilation=self.d, pad_lo=self.pad_lo,
+                    pad_hi=self.pad_hi)
+
+
+def stack_sizes(n: int, layers: list[StackLayer]) -> list[int]:
+    """Cells of the input and of each layer's output."""
+    sizes = [n]
+    for layer in layers:
+        sizes.append(layer.axis(sizes[-1]).out)
+    return sizes
+
+
+def receptive_fields(layers: list[StackLayer]) -> list[dict]:
+    """Per layer, what the receptive-field calculators give: ``size`` (input cells one
+    output reads, holes and padding included), ``jump`` (input cells between neighbouring
+    outputs) and ``start`` (centre of output 0's field, input cell 0 spanning [0, 1]):
+
+    ``r_l = r_{l-1} + (k_l - 1) d_l j_{l-1}``, ``j_l = j_{l-1} s_l``,
+    ``start_l = start_{l-1} + ((d_l (k_l - 1)) / 2 - pad_l) j_{l-1}``.
+    """
+    r, j, start = 1, 1, 0.5
+    out = []
+    for layer in layers:
+        r += (layer.k - 1) * layer.d * j
+        start += (layer.d * (layer.k - 1) / 2 - layer.pad_lo) * j
+        j *= layer.s
+        out.append({"size": r, "jump": j, "start": start})
+    return out
+
+
+def stack_reads(n: int, layers: list[StackLayer], level: int, out: int,
+                through_padding: bool = False) -> list[list[int]]:
+    """The cells output ``out`` of layer ``level`` (1-based) depends on, level by level.
+
+    Entry ``l`` lists the positions at level ``l`` (0 = the input), in that level's
+    own cell indices; a position below 0 or beyond the level's size is padding.
+    Walks the index map of every layer back from the output, so it holds exactly the
+    taps a frame highlights. ``through_padding`` follows padding positions back too, as
+    if every level were unbounded: the field the calculators' numbers describe.
+    """
+    sizes = stack_sizes(n, layers)
+    reads: list[list[int]] = [[] for _ in range(level + 1)]
+    reads[level] = [out]
+    for lvl in range(level, 0, -1):
+        layer = layers[lvl - 1]
+        inside = [o for o in reads[lvl] if through_padding or 0 <= o < sizes[lvl]]
+        pos = {o * layer.s + t * layer.d - layer.pad_lo for o in inside for t in range(layer.k)}
+        reads[lvl - 1] = sorted(pos)
+    return reads

@@ -118,6 +118,14 @@ class Kind:
         """What the HTML player adds to "Step n of N: output cell (y, x)"."""
         return ""
 
+    def report(self, scene: dict) -> list[str]:
+        """Lines a figure command prints on stderr before drawing (none by default)."""
+        return []
+
+    def conv_spec(self, options) -> ConvSpec | None:
+        """The spec of a kind whose options are not one conv's (None: from -i -k -s -p -d)."""
+        return None
+
     def describe(self, options) -> list[str]:
         """What the index page adds to the figure's parameters (``max pooling``)."""
         return []
