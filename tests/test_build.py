@@ -287,7 +287,8 @@ def test_classic_gallery_has_the_original_names_and_parameters(tmp_path):
     entries = {e.name: e for e in config.entries}
     assert set(CLASSIC) <= set(entries)
     extra = sorted(set(entries) - set(CLASSIC))
-    assert [entries[n].kind for n in extra] == ["alphabet", *["channels"] * 4, "im2col"]
+    assert [entries[n].kind for n in extra] == ["alphabet", *["channels"] * 4, "im2col",
+                                                "stack"]
     channels = {n: entries[n].figure for n in extra if entries[n].kind == "channels"}
     assert {n: (f.options.in_channels, f.options.out_channels, f.options.groups,
                 f.spec.kernel_size[0], len(f.frames)) for n, f in channels.items()} == {
@@ -326,7 +327,7 @@ def test_classic_gallery_builds_every_animation(gallery):
         with Image.open(root / "gif" / f"{name}.gif") as gif:
             assert gif.n_frames == frames, name
         assert str(root / "out" / f"{name}.pdf") in printed
-    assert len(printed) == 2 * 25 + 2
+    assert len(printed) == 2 * 26 + 2
 
 
 def test_gallery_index_shows_every_figure_with_its_torch_call(gallery):

@@ -66,6 +66,20 @@ def canvas_grid(low: geometry.Lowered, output_padding=(0, 0)) -> list[list[dict]
              for c in range(low.cols.canvas)] for r in range(low.rows.canvas)]
 
 
+def is_sequence(low: geometry.Lowered) -> bool:
+    """A 1-D figure: one row of operand, canvas and output (``-i 1xN -k 1xK``), drawn as a
+    sequence rather than as a flat 2-D slab."""
+    return low.canvas[0] == 1 and low.out[0] == 1
+
+
+def out_offset(low: geometry.Lowered) -> float:
+    """Where a sequence's output row starts, in canvas cells: at stride 1 output t sits
+    above input t (its window's last tap when causal), else the row is centred."""
+    if low.cols.stride == 1 and low.cols.spacing == 1:
+        return float(low.cols.pad_lo)
+    return (low.canvas[1] - low.out[1]) / 2
+
+
 def cells_by_kind(names: np.ndarray) -> dict[str, list[list[int]]]:
     return {kind: [[int(r), int(c)] for r, c in zip(*np.nonzero(names == kind))]
             for kind in ("data", "padding", "inserted", "outpad")}

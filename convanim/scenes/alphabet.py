@@ -10,7 +10,7 @@ import numpy as np
 
 from ..kind import Kind
 from ..spec import ConvSpec, SpecError
-from . import canvas_grid, canvas_kinds, grid_lines, too_large, window
+from . import canvas_grid, canvas_kinds, grid_lines, is_sequence, too_large, window
 
 #: Rows or columns of C beyond which its entries are unreadable.
 MAX_MATRIX = 64
@@ -88,6 +88,7 @@ class Alphabet(Kind):
             "symbols": ["b", "c"] if spec.transposed else ["a", "b"],  # operand, output
             "comma": max(nh, nw, oh, ow, *spec.kernel_size) > 10,     # subscripts need a comma
             "canvas_size": list(low.canvas),
+            "sequence": is_sequence(low),
             "output_size": list(low.out),
             "canvas": canvas,
             "grid": grid_lines(canvas_kinds(low, spec.output_padding)),

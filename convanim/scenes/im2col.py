@@ -15,7 +15,7 @@ from .. import geometry
 from ..kind import Kind, format_torch, torch_pad
 from ..options import Choice, FigureOptions, option
 from ..spec import ConvSpec, SpecError
-from . import canvas_grid, canvas_kinds, grid_lines, too_large, window
+from . import canvas_grid, canvas_kinds, grid_lines, is_sequence, too_large, window
 
 PHASES = ("forward", "loss", "gradient")
 MAX_MATRIX = 64
@@ -101,6 +101,7 @@ class Im2col(Kind):
             "symbols": list(SYMBOLS[phase]),
             "comma": max(*low.operand, *low.kernel, *low.out) > 10,
             "canvas_size": list(low.canvas),
+            "sequence": is_sequence(low),
             "output_size": list(low.out),
             "canvas": canvas,
             "grid": grid_lines(kinds),

@@ -9,10 +9,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..kind import Kind, torch_pad
+from ..kind import Kind, format_torch, torch_pad
 from ..options import Choice, FigureOptions, Int, option
 from ..spec import ConvSpec, SpecError, format_pair
-from . import canvas_grid, canvas_kinds, format_number, grid_lines, too_large, window
+from . import (canvas_grid, canvas_kinds, format_number, grid_lines, is_sequence, out_offset,
+               too_large, window)
 
 #: Canvas cells per axis beyond which the numbers no longer fit.
 MAX_CANVAS = 16
@@ -131,6 +132,8 @@ class Numerical(Kind):
             "transposed": spec.transposed,
             "inserted": spec.transposed and spec.stride != (1, 1),
             "canvas_size": list(low.canvas),
+            "sequence": is_sequence(low),
+            "out_offset": out_offset(low),
             "output_size": list(low.out),
             "canvas": canvas,
             "grid": grid_lines(canvas_kinds(low, spec.output_padding)),
