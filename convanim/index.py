@@ -46,6 +46,9 @@ def sizes(figure) -> str:
 
 
 def parameters(figure) -> str:
+    own = figure.kind.parameters(figure.options)
+    if own is not None:  # a kind whose options are not one conv's (stack)
+        return ", ".join([own] + figure.kind.describe(figure.options))
     spec = figure.spec
     names = ("input", "kernel", "stride", "padding", "dilation")
     parts = [f"{n} {format_pair(v)}" for n, v in zip(names, spec.args)]

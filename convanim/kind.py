@@ -126,6 +126,10 @@ class Kind:
         """The spec of a kind whose options are not one conv's (None: from -i -k -s -p -d)."""
         return None
 
+    def parameters(self, options) -> str | None:
+        """The index page's parameters of a kind that is not one conv (None: i k s p d)."""
+        return None
+
     def describe(self, options) -> list[str]:
         """What the index page adds to the figure's parameters (``max pooling``)."""
         return []

@@ -207,6 +207,12 @@ class Stack(Kind):
     def report(self, scene: dict) -> list[str]:
         return terminal_lines(scene)
 
+    def parameters(self, options) -> str:
+        layers = stack_layers(options)
+        field = geometry.receptive_fields(layers)[-1]
+        return (f"input {length(options)}, layers {options.layers}, receptive field "
+                f"{field['size']}, jump {field['jump']}")
+
     def describe(self, options) -> list[str]:
         return [f"{len(stack_layers(options))} layers"] + (["causal"] if options.causal else [])
 
