@@ -350,7 +350,9 @@ def test_gallery_index_shows_every_figure_with_its_torch_call(gallery):
     assert '<div class="card wide" id="alphabet_no_padding_no_strides">' in page
     assert '<div class="card" id="dilation">' in page
     # Self-contained: every image inline, nothing fetched.
-    assert page.count('<img src="data:image/gif;base64,') == 25
+    assert page.count('<img src="data:image/gif;base64,') == 26
+    assert "## wavenet_dilated_causal\n" in md and "nn.Conv1d(1, 1, 2, stride=1, dilation=8)" in md
+    assert "receptive field 16, jump 1, 4 layers, causal" in md
     assert "`torch.nn.Conv2d(4, 4, kernel_size=3, stride=1, padding=0, groups=2)`" in md
     assert "http" not in page.replace("<!DOCTYPE html>", "")
 
