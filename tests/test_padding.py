@@ -117,7 +117,7 @@ def test_padding_modes_refuse_what_pytorch_refuses(i, sides, mode, bad):
     assert (g.padding_mode_error(i, sides, mode) is not None) == bad
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(sided_convs())
 def test_transposed_of_a_one_sided_conv_maps_back_to_i(c):
     i, k, s, sides, d, _ = c
