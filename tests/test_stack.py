@@ -2,7 +2,7 @@
 import json
 
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from convanim import geometry as g
@@ -23,12 +23,23 @@ def closed_form(layers):
     return out
 
 
-@settings(max_examples=200, deadline=None)
-@given(st.integers(1, 40), st.lists(layer, min_size=1, max_size=5))
-def test_receptive_fields_are_the_closed_form_and_the_taps_walked_back(n, drawn):
+@st.composite
+def stacks(draw):
+    """Layers, and an input long enough for every layer to have an output."""
+    drawn = draw(st.lists(layer, min_size=1, max_size=5))
+    need = 1  # the fewest cells each level needs, from the top down
+    for k, s, d, lo, hi in reversed(drawn):
+        need = max((need - 1) * s + d * (k - 1) + 1 - lo - hi, 1)
+    return need + draw(st.integers(0, 12)), drawn
+
+
+@settings(max_examples=120, deadline=None)
+@given(stacks())
+def test_receptive_fields_are_the_closed_form_and_the_taps_walked_back(stack):
+    n, drawn = stack
     layers = [g.StackLayer(k, s, d, lo, hi) for k, s, d, lo, hi in drawn]
     sizes = g.stack_sizes(n, layers)
-    assume(min(sizes) >= 1)
+    assert min(sizes) >= 1
     fields = g.receptive_fields(layers)
     assert [(f["size"], f["jump"]) for f in fields] == closed_form([l[:3] for l in drawn])
     for level in range(1, len(layers) + 1):
