@@ -221,8 +221,11 @@ def _stats_parser(sub) -> None:
                    help="the layer's kernel (default 3)")
     p.add_argument("-s", "--stride", type=pair, default=(1, 1), metavar="N|HxW",
                    help="the layer's stride (default 1)")
-    p.add_argument("-p", "--padding", type=pair, default=(0, 0), metavar="N|HxW",
-                   help="the layer's zero padding on each side (default 0)")
+    from .options import FigureOptions
+
+    shared = FigureOptions.by_name()  # the padding options, as every figure declares them
+    for name in ("padding", "padding_sides", "padding_mode", "causal"):
+        add_option(p, shared[name])
     p.add_argument("-d", "--dilation", type=pair, default=(1, 1), metavar="N|HxW",
                    help="the layer's dilation (default 1)")
     p.add_argument("--in-channels", type=count, default=1, metavar="C",
@@ -252,7 +255,7 @@ def _run_stats(args) -> int:
     from pathlib import Path
 
     from . import files, models, stats
-    from .spec import ConvSpec
+    from .spec import ConvSpec, resolve_padding
 
     if not 0.0 <= args.weight_sparsity < 1.0:
         raise SpecError(f"--weight-sparsity must be in [0, 1), got {args.weight_sparsity}")
@@ -276,14 +279,17 @@ def _run_stats(args) -> int:
         if not any(layer.kind == "conv" for layer in layers):
             raise SpecError(f"{args.onnx} has no Conv node")
     else:
-        spec = ConvSpec(args.input_size or (5, 5), args.kernel_size, args.stride, args.padding,
-                        args.dilation).validate()
+        i = args.input_size or (5, 5)
+        padding = resolve_padding(args.padding, args.padding_sides, args.causal, i,
+                                  args.kernel_size, args.stride, args.dilation)
+        spec = ConvSpec(i, args.kernel_size, args.stride, padding, args.dilation,
+                        padding_mode=args.padding_mode).validate()
         for what, n in (("--in-channels", args.in_channels), ("--out-channels", args.out_channels)):
             if n % args.groups:
                 raise SpecError(f"{what} {n} is not divisible by --groups {args.groups}")
         layers = [models.Layer("conv", "conv", spec.input_size, args.in_channels,
                                args.out_channels, spec.kernel_size, spec.stride, spec.padding,
-                               spec.dilation, args.groups)]
+                               spec.dilation, args.groups, padding_mode=spec.padding_mode)]
     rows, totals = stats.network_stats(layers, batch=args.batch,
                                        weight_sparsity=args.weight_sparsity,
                                        bytes_per_element=args.bytes)
@@ -350,6 +356,8 @@ def _run_figure(args) -> int:
     from .figure import plan
 
     figure = plan(args.kind, _options(args))
+    for line in figure.kind.report(figure.scene()):  # e.g. a stack's receptive fields
+        print(line, file=sys.stderr)
     for path in figure.make(progress=figure.shows_progress()):
         print(path)
     return 0

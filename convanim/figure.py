@@ -20,7 +20,7 @@ from .errors import VerifyError
 from .kind import Kind
 from .layout import fit
 from .options import ANIMATION_FORMATS, COLUMNS, FORMATS, SINGLE_FORMATS, FigureOptions
-from .spec import ConvSpec, SpecError, format_pair
+from .spec import ConvSpec, SpecError, format_pair, resolve_padding
 
 #: Frames one animation may have; beyond it TeX runs for minutes and the GIF is unwatchable.
 MAX_FRAMES = 256
@@ -31,16 +31,26 @@ MAX_CAPTION = 1000
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
 
 
+def padding_of(options) -> tuple:
+    """The padding the options ask for (:func:`convanim.spec.resolve_padding`)."""
+    return resolve_padding(options.padding, options.padding_sides, options.causal,
+                           options.input_size, options.kernel_size, options.stride,
+                           options.dilation)
+
+
 def spec_of(options: FigureOptions) -> ConvSpec:
     spec = ConvSpec(input_size=options.input_size, kernel_size=options.kernel_size,
-                    stride=options.stride, padding=options.padding, dilation=options.dilation,
-                    transposed=options.transposed, output_padding_given=options.output_padding)
+                    stride=options.stride, padding=padding_of(options), dilation=options.dilation,
+                    transposed=options.transposed, output_padding_given=options.output_padding,
+                    padding_mode=options.padding_mode)
     return spec.validate(expected_output=options.output_size)
 
 
 def default_name(kind: str, spec: ConvSpec, extra: list[str]) -> str:
     parts = [kind, *extra] + (["transposed"] if spec.transposed else [])
-    parts += [f"{flag}{format_pair(v)}" for flag, v in zip("ikspd", spec.args)]
+    parts += [f"{flag}{format_pair(v).replace(',', '-')}" for flag, v in zip("ikspd", spec.args)]
+    if spec.padding_mode != "zeros":
+        parts.append(spec.padding_mode)
     if spec.output_padding_given is not None:
         parts.append(f"a{format_pair(spec.output_padding_given)}")
     return "_".join(parts)
@@ -244,7 +254,7 @@ def renamed(figure_: Figure, name: str) -> Figure:
 
 def plan(kind: Kind, options: FigureOptions) -> Figure:
     """Validate a figure request; raises :class:`SpecError` with the reason."""
-    spec = spec_of(options)
+    spec = kind.conv_spec(options) or spec_of(options)
     reason = kind.limits(spec, options)  # first: the kind's checks may build index maps
     if reason:
         raise SpecError(reason)
@@ -302,7 +312,8 @@ def plan(kind: Kind, options: FigureOptions) -> Figure:
 
 
 #: Figure data fields that are options of the figure (the rest is what it computed).
-_DATA_OPTIONS = ("input_size", "kernel_size", "stride", "padding", "dilation", "transposed")
+_DATA_OPTIONS = ("input_size", "kernel_size", "stride", "padding_sides", "padding_mode",
+                 "dilation", "transposed")
 #: Entries of these matrices are a cell ``[y, x]`` or null.
 _CELL_MATRICES = ("matrix", "im2col")
 #: The numbers a figure shows, which verify recomputes.
@@ -320,6 +331,8 @@ def from_data(kind: Kind, data) -> Figure:
         raise SpecError(f"not {kind.name} figure data: a JSON object is expected, got "
                         f"{type(data).__name__}")
     values = {k: data[k] for k in _DATA_OPTIONS if k in data}
+    if "padding_sides" not in data and "padding" in data:  # data written before sides
+        values["padding"] = data["padding"]
     if data.get("transposed") is True and "output_padding" in data:
         values["output_padding"] = data["output_padding"]
     shared = {o.name for o in FigureOptions.options()}

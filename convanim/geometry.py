@@ -8,7 +8,11 @@ training) and the weight-gradient phase are all of that shape, so one set of ind
 maps serves the figures, the statistics and the GPU checks alike.
 
 Sizes follow PyTorch: ``o = (i + 2p - d(k-1) - 1) // s + 1`` and, for the
-transposed conv, ``(o-1)s - 2p + d(k-1) + a + 1``.
+transposed conv, ``(o-1)s - 2p + d(k-1) + a + 1``. Wherever a padding ``p`` is taken it
+may be an ``(h, w)`` pair (the same on both sides of an axis) or the four sides
+``(top, bottom, left, right)``; ``2p`` is then the sum of an axis's two sides. Padding
+cells hold zeros, or (``mode``) a copy of an operand cell: PyTorch's reflect,
+replicate and circular padding, in closed form per axis (:func:`pad_index`).
 """
 from __future__ import annotations
 
@@ -27,28 +31,144 @@ INSERTED = -2   #: a zero inserted between two operand cells
 DATA, PADDING, INSERTION = 0, 1, 2
 
 
+Sides = tuple[int, int, int, int]
+
+#: PyTorch's ``padding_mode`` names (numpy.pad's: constant, reflect, edge, wrap).
+PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+
+
 def _per_axis(f, *pairs):
     return tuple(int(f(*args)) for args in zip(*pairs))
 
 
-def conv_output_size(i: Pair, k: Pair, s: Pair, p: Pair, d: Pair) -> Pair:
+def sides(p) -> Sides:
+    """``(top, bottom, left, right)`` of a padding given as a pair or as four sides."""
+    p = tuple(int(v) for v in p)
+    if len(p) == 4:
+        return p
+    if len(p) != 2:
+        raise ValueError(f"a padding is an (h, w) pair or four sides, got {p!r}")
+    return (p[0], p[0], p[1], p[1])
+
+
+def axis_pads(p) -> tuple[tuple[int, int], tuple[int, int]]:
+    """``((top, bottom), (left, right))``: the two sides of each axis."""
+    t, b, l, r = sides(p)
+    return (t, b), (l, r)
+
+
+def is_symmetric(p) -> bool:
+    t, b, l, r = sides(p)
+    return t == b and l == r
+
+
+def padding_total(p) -> Pair:
+    """Cells of padding per axis, both sides together (``2p`` when symmetric)."""
+    (t, b), (l, r) = axis_pads(p)
+    return (t + b, l + r)
+
+
+def same_sides(i: Pair, k: Pair, s: Pair, d: Pair) -> Sides:
+    """Padding ``same``: the output is ``ceil(i / s)`` cells, the odd cell of padding after.
+
+    TensorFlow's rule, total ``max((ceil(i/s) - 1)s + d(k-1) + 1 - i, 0)`` per axis,
+    ``total // 2`` before and the rest after. At stride 1 the total is ``d(k-1)``, which
+    is PyTorch's ``padding="same"`` (it puts the extra cell after too); PyTorch refuses
+    ``same`` at stride > 1.
+    """
+    out = []
+    for a in (0, 1):
+        total = max((-(-i[a] // s[a]) - 1) * s[a] + d[a] * (k[a] - 1) + 1 - i[a], 0)
+        out += [total // 2, total - total // 2]
+    return tuple(out)
+
+
+def causal_sides(k: Pair, d: Pair) -> Sides:
+    """Causal padding of a sequence (the width axis): ``d(k-1)`` on the left only, so
+    output ``t`` reads inputs ``<= t`` and there are as many outputs as inputs."""
+    return (0, 0, d[1] * (k[1] - 1), 0)
+
+
+def conv_output_size(i: Pair, k: Pair, s: Pair, p, d: Pair) -> Pair:
     """Output size of conv2d; zero or negative where the kernel does not fit."""
-    return _per_axis(lambda i, k, s, p, d: (i + 2 * p - d * (k - 1) - 1) // s + 1, i, k, s, p, d)
+    return _per_axis(lambda i, k, s, t, d: (i + t - d * (k - 1) - 1) // s + 1,
+                     i, k, s, padding_total(p), d)
 
 
-def auto_output_padding(i: Pair, k: Pair, s: Pair, p: Pair, d: Pair) -> Pair:
+def auto_output_padding(i: Pair, k: Pair, s: Pair, p, d: Pair) -> Pair:
     """The output padding that maps the conv's output back to exactly ``i``.
 
     A strided conv drops ``(i + 2p - d(k-1) - 1) mod s`` trailing cells; the
     transposed conv must add them back to reach ``i``.
     """
-    return _per_axis(lambda i, k, s, p, d: (i + 2 * p - d * (k - 1) - 1) % s, i, k, s, p, d)
+    return _per_axis(lambda i, k, s, t, d: (i + t - d * (k - 1) - 1) % s,
+                     i, k, s, padding_total(p), d)
 
 
-def transposed_output_size(o: Pair, k: Pair, s: Pair, p: Pair, d: Pair, a: Pair) -> Pair:
+def transposed_output_size(o: Pair, k: Pair, s: Pair, p, d: Pair, a: Pair) -> Pair:
     """Output size of conv_transpose2d with input size ``o``."""
-    return _per_axis(lambda o, k, s, p, d, a: (o - 1) * s - 2 * p + d * (k - 1) + a + 1,
-                     o, k, s, p, d, a)
+    return _per_axis(lambda o, k, s, t, d, a: (o - 1) * s - t + d * (k - 1) + a + 1,
+                     o, k, s, padding_total(p), d, a)
+
+
+def pad_index(n: int, lo: int, hi: int, mode: str = "zeros") -> np.ndarray:
+    """The operand cell each of the ``lo + n + hi`` padded positions holds; -1 for a zero.
+
+    Closed forms per mode (PyTorch's semantics): replicate clamps to the edge,
+    circular wraps modulo ``n``, reflect mirrors about the edge cells without
+    repeating them (period ``2(n-1)``), zeros has none outside the operand.
+    """
+    if mode not in PADDING_MODES:
+        raise ValueError(f"unknown padding mode {mode!r} (choose from {', '.join(PADDING_MODES)})")
+    return _mode_index(np.arange(-lo, n + hi), n, mode)
+
+
+def _mode_index(rel, n: int, mode: str) -> np.ndarray:
+    """:func:`pad_index` at operand-relative positions ``rel`` (any shape)."""
+    rel = np.asarray(rel)
+    if mode == "zeros":
+        return np.where((rel >= 0) & (rel < n), rel, -1)
+    if mode == "replicate":
+        return np.clip(rel, 0, n - 1)
+    if mode == "circular":
+        return rel % n
+    if n == 1:
+        return np.zeros_like(rel)
+    m = rel % (2 * (n - 1))
+    return np.where(m < n, m, 2 * (n - 1) - m)
+
+
+def pad(array: np.ndarray, p, mode: str = "zeros") -> np.ndarray:
+    """``array`` (its last two axes) padded by ``p`` (a pair or four sides) in ``mode``.
+
+    What ``F.pad(x, (left, right, top, bottom), mode)`` gives; the numbers every
+    figure shows in its padding cells.
+    """
+    array = np.asarray(array)
+    (t, b), (l, r) = axis_pads(p)
+    ys = pad_index(array.shape[-2], t, b, mode)
+    xs = pad_index(array.shape[-1], l, r, mode)
+    out = array[..., np.clip(ys, 0, None)[:, None], np.clip(xs, 0, None)[None, :]]
+    return np.where((ys[:, None] >= 0) & (xs[None, :] >= 0), out, np.zeros((), array.dtype))
+
+
+def padding_mode_error(i: Pair, p, mode: str) -> str | None:
+    """Why PyTorch refuses padding ``p`` of an ``i`` operand in ``mode``, or None.
+
+    reflect: each side smaller than the axis (``Padding size should be less than the
+    corresponding input dimension``); circular: at most the axis (it wraps once);
+    replicate and zeros: any padding. Negative padding is refused by every mode here.
+    """
+    if mode not in PADDING_MODES:
+        return f"unknown padding mode {mode!r} (choose from {', '.join(PADDING_MODES)})"
+    for n, (lo, hi), axis in zip(i, axis_pads(p), ("height", "width")):
+        if mode == "reflect" and max(lo, hi) >= n:
+            return (f"reflect padding must be smaller than the input: {max(lo, hi)} cells "
+                    f"on a side of an axis of {n} ({axis})")
+        if mode == "circular" and max(lo, hi) > n:
+            return (f"circular padding must be at most the input size: {max(lo, hi)} cells "
+                    f"on a side of an axis of {n} ({axis})")
+    return None
 
 
 def _floor_sum(n: int, m: int, a: int, b: int) -> int:
@@ -109,6 +229,8 @@ class Axis:
     pad_hi: int = 0
     kernel_spacing: int = 1
     out_limit: int | None = None
+    #: What padding cells hold (PADDING_MODES); all but zeros need ``spacing == 1``.
+    mode: str = "zeros"
 
     @property
     def span(self) -> int:
@@ -151,6 +273,18 @@ class Axis:
         on_cell = rel % self.spacing == 0
         return np.where(inside, np.where(on_cell, rel // self.spacing, INSERTED), PAD)
 
+    def reads_from(self, pos) -> np.ndarray:
+        """Operand index whose value canvas positions ``pos`` hold, else PAD or INSERTED.
+
+        As :meth:`source`, except that a padding cell of a reflect, replicate or
+        circular padding holds a copy of an operand cell: that cell's index.
+        """
+        src = self.source(pos)
+        if self.mode == "zeros":
+            return src
+        rel = np.asarray(pos) - self.pad_lo
+        return np.where(src == PAD, _mode_index(rel, self.n, self.mode), src)
+
     def real_taps(self) -> np.ndarray:
         """Which of the ``k`` taps hold a kernel value rather than an inserted zero."""
         return np.arange(self.k) % self.kernel_spacing == 0
@@ -177,6 +311,8 @@ class Axis:
         out, lo = self.out, self.pad_lo
         if out <= 0 or taps <= 0:
             return 0
+        if self.mode != "zeros":  # every padding cell holds a copy of an operand cell
+            return out * taps
         if self.spacing == 1:  # pad_lo <= o*stride + u*tap_step <= pad_lo + n - 1
             return _pairs_between(out, self.stride, taps, tap_step, lo, lo + self.n - 1)
         if self.stride == 1:  # o = j*spacing - u*tap_step + pad_lo, one o per (j, u)
@@ -233,10 +369,11 @@ class Lowered:
     def gather(self) -> np.ndarray:
         """Operand cell each tap reads, ``(oh, ow, kh, kw, 2)``; ``-1`` for a zero.
 
-        A tap reads a zero where either axis lands on padding or an inserted zero.
+        A tap reads a zero where either axis lands on zero padding or an inserted
+        zero; reflect, replicate or circular padding reads the cell it copies.
         """
-        sy = self.rows.source(self.rows.positions())  # (oh, kh)
-        sx = self.cols.source(self.cols.positions())  # (ow, kw)
+        sy = self.rows.reads_from(self.rows.positions())  # (oh, kh)
+        sx = self.cols.reads_from(self.cols.positions())  # (ow, kw)
         oh, kh = sy.shape
         ow, kw = sx.shape
         yy = np.broadcast_to(sy[:, None, :, None], (oh, ow, kh, kw))
@@ -288,51 +425,71 @@ class Lowered:
         return self.rows.k * self.cols.k - self.rows.real_tap_count * self.cols.real_tap_count
 
 
-def forward_conv(i: Pair, k: Pair, s: Pair, p: Pair, d: Pair) -> Lowered:
-    """conv2d: the operand padded by ``p``, the kernel dilated by ``d``."""
-    return Lowered(*(Axis(n=i[a], k=k[a], stride=s[a], dilation=d[a], pad_lo=p[a], pad_hi=p[a])
-                     for a in (0, 1)))
+def forward_conv(i: Pair, k: Pair, s: Pair, p, d: Pair, mode: str = "zeros") -> Lowered:
+    """conv2d: the operand padded by ``p`` (a pair or four sides) in ``mode``, the kernel
+    dilated by ``d``."""
+    pads = axis_pads(p)
+    return Lowered(*(Axis(n=i[a], k=k[a], stride=s[a], dilation=d[a], pad_lo=pads[a][0],
+                          pad_hi=pads[a][1], mode=mode) for a in (0, 1)))
 
 
-def transposed_conv(i: Pair, k: Pair, s: Pair, p: Pair, d: Pair, a: Pair) -> Lowered:
+def transposed_conv(i: Pair, k: Pair, s: Pair, p, d: Pair, a: Pair) -> Lowered:
     """conv_transpose2d of the conv ``(i, k, s, p, d)`` as a stride-1 direct conv.
 
     Its operand (size ``o``, the conv's output) gets ``s - 1`` zeros inserted
-    between cells and ``d(k-1) - p`` padding per side, plus the output padding
-    ``a`` at the bottom/right; the kernel is the conv's, flipped. This is also the
-    loss (input-gradient) phase of training.
+    between cells and ``d(k-1) - p`` padding per side (``p`` of that side), plus the
+    output padding ``a`` at the bottom/right; the kernel is the conv's, flipped. This
+    is also the loss (input-gradient) phase of training.
     """
     return transposed_from_operand(conv_output_size(i, k, s, p, d), k, s, p, d, a)
 
 
-def transposed_from_operand(o: Pair, k: Pair, s: Pair, p: Pair, d: Pair, a: Pair) -> Lowered:
+def transposed_from_operand(o: Pair, k: Pair, s: Pair, p, d: Pair, a: Pair) -> Lowered:
     """conv_transpose2d of an operand of size ``o``, lowered as in :func:`transposed_conv`."""
+    pads = axis_pads(p)
     return Lowered(*(Axis(n=o[x], k=k[x], stride=1, dilation=d[x], spacing=s[x],
-                          pad_lo=d[x] * (k[x] - 1) - p[x],
-                          pad_hi=d[x] * (k[x] - 1) - p[x] + a[x]) for x in (0, 1)))
+                          pad_lo=d[x] * (k[x] - 1) - pads[x][0],
+                          pad_hi=d[x] * (k[x] - 1) - pads[x][1] + a[x]) for x in (0, 1)))
 
 
-def gradient_conv(i: Pair, k: Pair, s: Pair, p: Pair, d: Pair) -> Lowered:
-    """The weight-gradient phase: dW = x (padded by ``p``) correlated with dY.
+def gradient_conv(i: Pair, k: Pair, s: Pair, p, d: Pair, mode: str = "zeros") -> Lowered:
+    """The weight-gradient phase: dW = x (padded by ``p`` in ``mode``) correlated with dY.
 
     dY (size ``o``) acts as the kernel, with ``s - 1`` zeros inserted between its
     cells (``(o-1)s + 1`` taps); the window moves by ``d``; only the first ``k``
     outputs are dW (a strided conv's dropped remainder never reaches dW).
     """
     o = conv_output_size(i, k, s, p, d)
+    pads = axis_pads(p)
     return Lowered(*(Axis(n=i[x], k=(o[x] - 1) * s[x] + 1, stride=d[x], dilation=1,
-                          pad_lo=p[x], pad_hi=p[x], kernel_spacing=s[x], out_limit=k[x])
+                          pad_lo=pads[x][0], pad_hi=pads[x][1], kernel_spacing=s[x],
+                          out_limit=k[x], mode=mode)
                      for x in (0, 1)))
 
 
-PHASES = {"forward": forward_conv, "gradient": gradient_conv}
+PHASES = ("forward", "loss", "gradient")
 
 
-def phase_conv(phase: str, i: Pair, k: Pair, s: Pair, p: Pair, d: Pair) -> Lowered:
-    """The direct convolution of one training phase: forward, loss or gradient."""
+def phase_conv(phase: str, i: Pair, k: Pair, s: Pair, p, d: Pair,
+               mode: str = "zeros") -> Lowered:
+    """The direct convolution of one training phase: forward, loss or gradient.
+
+    With reflect, replicate or circular padding the loss phase is the gradient with
+    respect to the *padded* input (the transposed conv without padding, whose zeros
+    are dY's inserted zeros and its ``d(k-1)`` border); autograd then folds the
+    padding's gradient back onto the cells it copied, adding no zeros.
+    """
     if phase == "loss":
+        if mode != "zeros":
+            padded = tuple(n + t for n, t in zip(i, padding_total(p)))
+            return transposed_conv(padded, k, s, (0, 0), d,
+                                   auto_output_padding(padded, k, s, (0, 0), d))
         return transposed_conv(i, k, s, p, d, auto_output_padding(i, k, s, p, d))
-    return PHASES[phase](i, k, s, p, d)
+    if phase == "forward":
+        return forward_conv(i, k, s, p, d, mode)
+    if phase == "gradient":
+        return gradient_conv(i, k, s, p, d, mode)
+    raise ValueError(f"unknown phase {phase!r}")
 
 
 @dataclass(frozen=True)
@@ -389,3 +546,69 @@ class Grouped:
         """The operand planes output plane ``q`` reads: those of its group."""
         g = self.group_of_output(q)
         return range(g * self.in_per_group, (g + 1) * self.in_per_group)
+
+
+# --- stacks of layers ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class StackLayer:
+    """One layer of a 1-D stack: kernel, stride, dilation, padding before and after."""
+
+    k: int
+    s: int = 1
+    d: int = 1
+    pad_lo: int = 0
+    pad_hi: int = 0
+    pool: bool = False
+
+    def axis(self, n: int) -> Axis:
+        """This layer as a direct conv over an input of ``n`` cells."""
+        return Axis(n=n, k=self.k, stride=self.s, dilation=self.d, pad_lo=self.pad_lo,
+                    pad_hi=self.pad_hi)
+
+
+def stack_sizes(n: int, layers: list[StackLayer]) -> list[int]:
+    """Cells of the input and of each layer's output."""
+    sizes = [n]
+    for layer in layers:
+        sizes.append(layer.axis(sizes[-1]).out)
+    return sizes
+
+
+def receptive_fields(layers: list[StackLayer]) -> list[dict]:
+    """Per layer, what the receptive-field calculators give: ``size`` (input cells one
+    output reads, holes and padding included), ``jump`` (input cells between neighbouring
+    outputs) and ``start`` (centre of output 0's field, input cell 0 spanning [0, 1]):
+
+    ``r_l = r_{l-1} + (k_l - 1) d_l j_{l-1}``, ``j_l = j_{l-1} s_l``,
+    ``start_l = start_{l-1} + ((d_l (k_l - 1)) / 2 - pad_l) j_{l-1}``.
+    """
+    r, j, start = 1, 1, 0.5
+    out = []
+    for layer in layers:
+        r += (layer.k - 1) * layer.d * j
+        start += (layer.d * (layer.k - 1) / 2 - layer.pad_lo) * j
+        j *= layer.s
+        out.append({"size": r, "jump": j, "start": start})
+    return out
+
+
+def stack_reads(n: int, layers: list[StackLayer], level: int, out: int,
+                through_padding: bool = False) -> list[list[int]]:
+    """The cells output ``out`` of layer ``level`` (1-based) depends on, level by level.
+
+    Entry ``l`` lists the positions at level ``l`` (0 = the input), in that level's
+    own cell indices; a position below 0 or beyond the level's size is padding.
+    Walks the index map of every layer back from the output, so it holds exactly the
+    taps a frame highlights. ``through_padding`` follows padding positions back too, as
+    if every level were unbounded: the field the calculators' numbers describe.
+    """
+    sizes = stack_sizes(n, layers)
+    reads: list[list[int]] = [[] for _ in range(level + 1)]
+    reads[level] = [out]
+    for lvl in range(level, 0, -1):
+        layer = layers[lvl - 1]
+        inside = [o for o in reads[lvl] if through_padding or 0 <= o < sizes[lvl]]
+        pos = {o * layer.s + t * layer.d - layer.pad_lo for o in inside for t in range(layer.k)}
+        reads[lvl - 1] = sorted(pos)
+    return reads

@@ -47,9 +47,14 @@ def sizes(figure) -> str:
 
 
 def parameters(figure) -> str:
+    own = figure.kind.parameters(figure.options)
+    if own is not None:  # a kind whose options are not one conv's (stack)
+        return ", ".join([own] + figure.kind.describe(figure.options))
     spec = figure.spec
     names = ("input", "kernel", "stride", "padding", "dilation")
     parts = [f"{n} {format_pair(v)}" for n, v in zip(names, spec.args)]
+    if spec.padding_mode != "zeros":
+        parts.append(f"{spec.padding_mode} padding")
     if spec.transposed:
         parts.append(f"output padding {format_pair(spec.output_padding)} (transposed)")
     return ", ".join(parts + figure.kind.describe(figure.options))

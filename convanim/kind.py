@@ -17,6 +17,39 @@ def format_torch(v) -> str:
     return str(v[0]) if v[0] == v[1] else f"({v[0]}, {v[1]})"
 
 
+def torch_pad(spec: ConvSpec, fill: str | None = None) -> str:
+    """``F.pad(x, (left, right, top, bottom), mode=...)``: the input padded as the spec says,
+    for a module that cannot (one-sided padding, or pooling with a padding mode)."""
+    t, b, l, r = spec.sides
+    mode = spec.padding_mode
+    how = (f", mode='{mode}'" if mode != "zeros" else
+           f", value={fill}" if fill is not None else "")
+    return f"F.pad(x, ({l}, {r}, {t}, {b}){how})"
+
+
+def torch_conv(spec: ConvSpec, cin: int, cout: int, extra: str = "") -> str:
+    """Conv2d / ConvTranspose2d with the spec's padding: the module's own where it has
+    one (``padding=p``, ``padding_mode=...``), else ``F.pad`` first (or, transposed, the
+    output cropped by each side's padding)."""
+    k, s, d = (format_torch(v) for v in (spec.kernel_size, spec.stride, spec.dilation))
+    dil = f", dilation={d}" if d != "1" else ""
+    if spec.transposed:
+        a = format_torch(spec.output_padding)
+        if spec.symmetric:
+            return (f"torch.nn.ConvTranspose2d({cin}, {cout}, kernel_size={k}, stride={s}, "
+                    f"padding={format_torch(spec.padding_pair)}, output_padding={a}{extra}{dil})")
+        t, b, l, r = spec.sides
+        crop = ", ".join(f"{lo}:{-hi}" if hi else f"{lo}:" for lo, hi in ((t, b), (l, r)))
+        return (f"torch.nn.ConvTranspose2d({cin}, {cout}, kernel_size={k}, stride={s}, "
+                f"padding=0, output_padding={a}{extra}{dil})(x)[..., {crop}]")
+    if spec.symmetric:
+        mode = (f", padding_mode='{spec.padding_mode}'" if spec.padding_mode != "zeros" else "")
+        return (f"torch.nn.Conv2d({cin}, {cout}, kernel_size={k}, stride={s}, "
+                f"padding={format_torch(spec.padding_pair)}{mode}{extra}{dil})")
+    return (f"torch.nn.Conv2d({cin}, {cout}, kernel_size={k}, stride={s}{extra}{dil})"
+            f"({torch_pad(spec)})")
+
+
 class Kind:
     """What every figure kind provides; override what differs from a plain conv figure."""
 
@@ -89,6 +122,18 @@ class Kind:
         """What the HTML player adds to "Step n of N: output cell (y, x)"."""
         return ""
 
+    def report(self, scene: dict) -> list[str]:
+        """Lines a figure command prints on stderr before drawing (none by default)."""
+        return []
+
+    def conv_spec(self, options) -> ConvSpec | None:
+        """The spec of a kind whose options are not one conv's (None: from -i -k -s -p -d)."""
+        return None
+
+    def parameters(self, options) -> str | None:
+        """The index page's parameters of a kind that is not one conv (None: i k s p d)."""
+        return None
+
     def describe(self, options) -> list[str]:
         """What the index page adds to the figure's parameters (``max pooling``)."""
         return []
@@ -96,13 +141,7 @@ class Kind:
     def torch_call(self, spec: ConvSpec, options) -> str:
         """The PyTorch module computing what the figure shows, with its channel counts
         where the options have them (one channel otherwise)."""
-        k, s, p, d = (format_torch(v) for v in spec.args[1:])
-        dil = f", dilation={d}" if d != "1" else ""
         c, dd = getattr(options, "in_channels", 1), getattr(options, "out_channels", 1)
         g = getattr(options, "groups", 1)
         grp = f", groups={g}" if g != 1 else ""
-        if spec.transposed:
-            return (f"torch.nn.ConvTranspose2d({dd}, {c}, kernel_size={k}, stride={s}, "
-                    f"padding={p}, output_padding={format_torch(spec.output_padding)}"
-                    f"{grp}{dil})")
-        return f"torch.nn.Conv2d({c}, {dd}, kernel_size={k}, stride={s}, padding={p}{grp}{dil})"
+        return torch_conv(spec, dd, c, grp) if spec.transposed else torch_conv(spec, c, dd, grp)

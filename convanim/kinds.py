@@ -12,6 +12,7 @@ from .scenes.arithmetic import Arithmetic
 from .scenes.channels import Channels
 from .scenes.im2col import Im2col
 from .scenes.numerical import Numerical
+from .scenes.stack import Stack
 
 _KINDS: dict[str, Kind] = {}
 
@@ -40,5 +41,5 @@ def get(name: str) -> Kind:
         raise SpecError(f"unknown kind {name!r} (choose from {', '.join(_KINDS)})") from None
 
 
-for _kind in (Arithmetic(), Numerical(), Alphabet(), Im2col(), Channels()):
+for _kind in (Arithmetic(), Numerical(), Alphabet(), Im2col(), Channels(), Stack()):
     register(_kind)

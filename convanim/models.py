@@ -26,6 +26,8 @@ class Layer:
     dilation: Pair = (1, 1)
     groups: int = 1
     bias: bool = False
+    #: What padding cells hold (geometry.PADDING_MODES); padding may be four sides.
+    padding_mode: str = "zeros"
 
     @property
     def out_size(self) -> Pair:
@@ -198,14 +200,14 @@ def from_onnx(path) -> list[Layer]:
         if not x or len(x) != 4 or None in x[1:] or not w:
             raise ValueError(f"ONNX Conv node {node.name or n}: input shape unknown after "
                              f"shape inference")
-        pads = list(attrs.get("pads", [0, 0, 0, 0]))
-        if pads[0] != pads[2] or pads[1] != pads[3]:
-            raise ValueError(f"ONNX Conv node {node.name or n}: asymmetric pads {pads}")
+        pads = list(attrs.get("pads", [0, 0, 0, 0]))  # ONNX: top, left, bottom, right
         if attrs.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
             raise ValueError(f"ONNX Conv node {node.name or n}: auto_pad is not supported")
         layer = Layer(node.name or f"conv{n}", "conv", (x[2], x[3]), x[1], w[0],
                       tuple(w[2:4]), tuple(attrs.get("strides", (1, 1))),
-                      (pads[0], pads[1]), tuple(attrs.get("dilations", (1, 1))),
+                      (pads[0], pads[1]) if pads[0] == pads[2] and pads[1] == pads[3]
+                      else (pads[0], pads[2], pads[1], pads[3]),
+                      tuple(attrs.get("dilations", (1, 1))),
                       groups=attrs.get("group", 1), bias=len(node.input) > 2)
         reason = invalid(layer)
         if reason:
@@ -220,7 +222,7 @@ def invalid(layer: Layer) -> str | None:
              ("stride", layer.stride, 1), ("padding", layer.padding, 0),
              ("dilation", layer.dilation, 1))
     for what, v, low in pairs:
-        if len(v) != 2 or min(v) < low:
+        if len(v) not in ((2, 4) if what == "padding" else (2,)) or min(v) < low:
             return f"{what} must be >= {low}, got {list(v)}"
     if min(layer.in_channels, layer.out_channels, layer.groups) < 1:
         return (f"channels and group must be >= 1, got {layer.in_channels} in, "
@@ -230,5 +232,5 @@ def invalid(layer: Layer) -> str | None:
                f"{layer.groups}"
     if min(layer.out_size) < 1:
         return (f"kernel {list(layer.kernel)} with dilation {list(layer.dilation)} is larger "
-                f"than the padded input {list(layer.in_size)} + 2x{list(layer.padding)}")
+                f"than the padded input {list(layer.in_size)} + {list(geometry.padding_total(layer.padding))}")
     return None

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 
 from .errors import SpecError
+from .geometry import PADDING_MODES
 from .spec import INT64_MAX, parse_int, parse_pair, shown
 
 #: ``-y`` of a single step, and of an animation (``-a``); the first of each is the default.
@@ -93,6 +94,51 @@ class Pair(ValueType):
 
     def spell(self, value):
         return str(value[0]) if value[0] == value[1] else f"{value[0]}x{value[1]}"
+
+
+class Padding(Pair):
+    """``-p``: ``N`` or ``HxW`` cells on each side, or ``same`` or ``valid`` (PyTorch's names)."""
+
+    metavar = "N|HxW|same|valid"
+    WORDS = ("same", "valid")
+
+    def parse(self, text):
+        if text.strip() in self.WORDS:
+            return text.strip()
+        try:
+            return parse_pair(text)
+        except SpecError:
+            raise SpecError(f"expected N, HxW, same or valid, got {shown(text)}") from None
+
+    def spell(self, value):
+        return value if isinstance(value, str) else super().spell(value)
+
+
+class Sides(ValueType):
+    """``T,B,L,R``: padding on the top, bottom, left and right, each >= 0."""
+
+    metavar = "T,B,L,R"
+
+    def parse(self, text):
+        parts = text.split(",")
+        if len(parts) != 4:
+            raise SpecError(f"expected four sides T,B,L,R (e.g. 0,0,2,0), got {shown(text)}")
+        return self._check(tuple(parse_int(p) for p in parts))
+
+    def from_python(self, value):
+        if isinstance(value, (tuple, list, np.ndarray)) and len(value) == 4 \
+                and all(_integer(v) for v in value):
+            return self._check(tuple(_int64(v) for v in value))
+        raise SpecError(f"expected four sides (top, bottom, left, right), got {value!r}")
+
+    @staticmethod
+    def _check(value):
+        if min(value) < 0:
+            raise SpecError(f"padding must be >= 0 on every side, got {','.join(map(str, value))}")
+        return value
+
+    def spell(self, value):
+        return ",".join(str(v) for v in value)
 
 
 class Int(ValueType):
@@ -267,8 +313,17 @@ class FigureOptions:
     kernel_size: tuple = option((3, 3), "-k", "--kernel-size", type=Pair(),
                                 help="the kernel's size, N or HxW")
     stride: tuple = option((1, 1), "-s", "--stride", type=Pair(), help="stride, N or HxW")
-    padding: tuple = option((0, 0), "-p", "--padding", type=Pair(),
-                            help="zero padding on each side, N or HxW")
+    padding: tuple | str = option((0, 0), "-p", "--padding", type=Padding(),
+                                  help="padding on each side, N or HxW; same (the output is "
+                                       "ceil(i/s), the odd cell after) or valid (none)")
+    padding_sides: tuple | None = option(
+        None, "--padding-sides", type=Sides(),
+        help="padding on the top, bottom, left and right (overrides -p)")
+    padding_mode: str = option("zeros", "--padding-mode", type=Choice(PADDING_MODES),
+                               help="what padding cells hold: zeros, or a copy of an input "
+                                    "cell (PyTorch's padding_mode)")
+    causal: bool = option(False, "--causal", type=Flag(),
+                          help="pad d(k-1) on the left only: output t reads inputs <= t")
     dilation: tuple = option((1, 1), "-d", "--dilation", type=Pair(),
                              help="spacing of the kernel's taps, N or HxW")
     output_size: tuple | None = option(

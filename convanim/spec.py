@@ -48,8 +48,37 @@ def parse_int(text: str) -> int:
     return _int64(m.group(1), text)
 
 
-def format_pair(v: Pair) -> str:
+def format_pair(v) -> str:
+    """``5``, ``5x7``, or four sides ``0,0,2,0``."""
+    if len(v) == 4:
+        return ",".join(str(x) for x in v)
     return str(v[0]) if v[0] == v[1] else f"{v[0]}x{v[1]}"
+
+
+def format_padding(p) -> str:
+    """A padding as ``-p`` spells it, or as ``--padding-sides`` where its sides differ."""
+    return format_pair(p if len(p) == 2 else (
+        (p[0], p[2]) if geometry.is_symmetric(p) else p))
+
+
+def resolve_padding(given, sides, causal: bool, i: Pair, k: Pair, s: Pair, d: Pair):
+    """The padding ``-p``, ``--padding-sides`` and ``--causal`` ask for: a pair where both
+    sides of each axis are equal (so every figure drawn before sides existed is the
+    same), else (top, bottom, left, right). ``--padding-sides`` overrides ``-p``."""
+    if causal:
+        if sides is not None or given != (0, 0):
+            raise SpecError("--causal sets the padding (d(k-1) on the left): give no -p or "
+                            "--padding-sides with it")
+        sides = geometry.causal_sides(k, d)
+    elif sides is None:
+        if given == "same":
+            sides = geometry.same_sides(i, k, s, d)
+        elif given == "valid":
+            sides = (0, 0, 0, 0)
+        else:
+            return tuple(given)
+    t, _, l, _ = sides
+    return (t, l) if geometry.is_symmetric(sides) else tuple(sides)
 
 
 @dataclass(frozen=True)
@@ -62,6 +91,23 @@ class ConvSpec:
     transposed: bool = False
     #: None: chosen so the transposed conv's output is exactly ``input_size``.
     output_padding_given: Pair | None = field(default=None)
+    #: What padding cells hold (geometry.PADDING_MODES).
+    padding_mode: str = "zeros"
+
+    @property
+    def sides(self) -> geometry.Sides:
+        """The padding as (top, bottom, left, right)."""
+        return geometry.sides(self.padding)
+
+    @property
+    def symmetric(self) -> bool:
+        return geometry.is_symmetric(self.padding)
+
+    @property
+    def padding_pair(self) -> Pair:
+        """(top, left): PyTorch's ``padding`` when the sides are equal."""
+        t, _, l, _ = self.sides
+        return (t, l)
 
     @property
     def args(self) -> tuple[Pair, Pair, Pair, Pair, Pair]:
@@ -91,7 +137,7 @@ class ConvSpec:
         """The direct convolution the figure animates."""
         if self.transposed:
             return geometry.transposed_conv(*self.args, self.output_padding)
-        return geometry.forward_conv(*self.args)
+        return geometry.forward_conv(*self.args, self.padding_mode)
 
     def validate(self, expected_output: Pair | None = None) -> "ConvSpec":
         """Raise :class:`SpecError` with PyTorch's reason for anything it would refuse."""
@@ -104,10 +150,18 @@ class ConvSpec:
         if min(self.forward_output) < 1:
             low = geometry.forward_conv(*self.args)
             span = (low.rows.extent, low.cols.extent)
+            total = geometry.padding_total(p)
             raise SpecError(
                 f"kernel of size {format_pair(k)} with dilation {format_pair(d)} spans "
                 f"{format_pair(span)} cells, more than the padded input "
-                f"({format_pair((i[0] + 2 * p[0], i[1] + 2 * p[1]))})")
+                f"({format_pair((i[0] + total[0], i[1] + total[1]))})")
+        reason = geometry.padding_mode_error(i, p, self.padding_mode)
+        if reason:
+            raise SpecError(reason)
+        if self.transposed and self.padding_mode != "zeros":
+            raise SpecError(f"--padding-mode {self.padding_mode}: a transposed conv pads with "
+                            f"zeros only (PyTorch's ConvTranspose2d supports padding_mode "
+                            f"zeros only)")
         if self.output_padding_given is not None:
             a = self.output_padding_given
             if not self.transposed:

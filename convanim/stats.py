@@ -15,7 +15,7 @@ import io
 from . import geometry
 from .errors import SpecError
 from .models import Layer
-from .spec import INT64_MAX, format_pair
+from .spec import INT64_MAX, format_padding, format_pair
 
 PHASES = ("forward", "loss", "gradient")
 
@@ -31,14 +31,17 @@ def layer_stats(layer: Layer, batch: int = 1, weight_sparsity: float = 0.0,
     C, D, g = layer.in_channels, layer.out_channels, layer.groups
     o = layer.out_size
     row = {"name": layer.name, "input_size": format_pair(i), "output_size": format_pair(o),
-           "kernel_size": format_pair(k), "stride": format_pair(s), "padding": format_pair(p)}
-    lowered = {phase: geometry.phase_conv(phase, i, k, s, p, d) for phase in PHASES}
+           "kernel_size": format_pair(k), "stride": format_pair(s), "padding": format_padding(p)}
+    lowered = {phase: geometry.phase_conv(phase, i, k, s, p, d, layer.padding_mode)
+               for phase in PHASES}
     # the operand of each phase: x has C channels, dY has D
     channels = {"forward": C, "loss": D, "gradient": C}
     for phase in PHASES:
         axes = (lowered[phase].rows, lowered[phase].cols)
         row[f"{phase}_featuremap_internal_padding"] = _pad_text(tuple(a.cell_gap for a in axes))
-        row[f"{phase}_featuremap_external_padding"] = _pad_text(tuple(a.pad_lo for a in axes))
+        row[f"{phase}_featuremap_external_padding"] = _pad_text(
+            tuple(a.pad_lo for a in axes) if all(a.pad_lo == a.pad_hi for a in axes)
+            else (axes[0].pad_lo, axes[0].pad_hi, axes[1].pad_lo, axes[1].pad_hi))
         row[f"{phase}_weight_internal_padding"] = _pad_text(tuple(a.tap_gap for a in axes))
         row[f"{phase}_featuremap_elements_after_im2col"] = channels[phase] * lowered[phase].elements
         row[f"{phase}_featuremap_zeros_after_im2col"] = channels[phase] * lowered[phase].zeros()
@@ -58,6 +61,7 @@ def layer_stats(layer: Layer, batch: int = 1, weight_sparsity: float = 0.0,
         row["gradient_weight_zeros_after_im2col"] * bytes_per_element  # the seed's spelling
     # beyond the seed: the true layer, its cost and what a zero-skipping kernel does
     row.update({"in_channels": C, "out_channels": D, "groups": g, "dilation": format_pair(d),
+                "padding_mode": layer.padding_mode,
                 "batch": batch, "params": layer.params,
                 "weight_bytes": layer.params * bytes_per_element,
                 "activation_bytes": batch * D * o[0] * o[1] * bytes_per_element})
@@ -156,6 +160,9 @@ def to_cfg(layers: list[Layer]) -> str:
     """The seed's layer config for GPU experiments, per axis, with groups and dilation."""
     lines = [CFG_HEADER]
     for L in layers:
+        if L.kind == "conv" and len(L.padding) == 4:
+            raise SpecError(f"--cfg has one padding per axis (Ph, Pw); {L.name} pads its "
+                            f"sides differently ({format_pair(L.padding)})")
         if L.kind == "conv":
             lines.append(",".join(str(v) for v in (
                 "conv", *L.in_size, *L.out_size, L.in_channels, L.out_channels, *L.kernel,

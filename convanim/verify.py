@@ -10,6 +10,7 @@ arithmetic: every frame's taps on input cells, counted the same way.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,11 +34,31 @@ class Check:
         return self.error <= TOLERANCE
 
 
+#: numpy.pad's names of PyTorch's padding modes: the backends are checked against
+#: numpy's padding, not against the geometry's closed forms they verify.
+NUMPY_PAD = {"zeros": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+
+
 def spec_of(data: dict) -> ConvSpec:
     a = tuple(data["output_padding"]) if data["transposed"] else None
-    return ConvSpec(tuple(data["input_size"]), tuple(data["kernel_size"]), tuple(data["stride"]),
-                    tuple(data["padding"]), tuple(data["dilation"]), data["transposed"],
-                    a).validate()
+    padding = tuple(data.get("padding_sides") or data["padding"])
+    spec = ConvSpec(tuple(data["input_size"]), tuple(data["kernel_size"]), tuple(data["stride"]),
+                    padding, tuple(data["dilation"]), data["transposed"], a,
+                    padding_mode=data.get("padding_mode", "zeros"))
+    return spec.validate()
+
+
+def _one_call(spec: ConvSpec) -> bool:
+    """Whether the backend's own padding does it: zeros, the same on both sides."""
+    return spec.symmetric and spec.padding_mode == "zeros"
+
+
+def prepad(x: np.ndarray, spec: ConvSpec, fill: float = 0.0) -> np.ndarray:
+    """``x`` (N, C, H, W) padded as the spec says, by numpy.pad (``fill`` for zeros)."""
+    t, b, l, r = spec.sides
+    mode = NUMPY_PAD[spec.padding_mode]
+    extra = {"constant_values": fill} if mode == "constant" else {}
+    return np.pad(x, ((0, 0), (0, 0), (t, b), (l, r)), mode=mode, **extra)
 
 
 def _img(a) -> np.ndarray:
@@ -54,8 +75,17 @@ def _conv(op, x, w, spec: ConvSpec, backend: str, groups: int = 1):
 
     i, k, s, p, d = spec.args
     if op == "conv2d":
+        if not _one_call(spec):  # F.pad, then the conv
+            return sparse.run("conv2d", prepad(x, spec), w, stride=s, padding=0, dilation=d,
+                              groups=groups, backend=backend)
         return sparse.run("conv2d", x, w, stride=s, padding=p, dilation=d, groups=groups,
                           backend=backend)
+    if not spec.symmetric:  # the full transposed conv, cropped by each side's padding
+        t, b, l, r = spec.sides
+        full = sparse.run("conv_transpose2d", x, w, stride=s, padding=0, dilation=d,
+                          output_padding=spec.output_padding, groups=groups, backend=backend)
+        h, w_ = full.output.shape[-2:]
+        return dataclasses.replace(full, output=full.output[..., t:h - b, l:w_ - r])
     return sparse.run("conv_transpose2d", x, w, stride=s, padding=p, dilation=d,
                       output_padding=spec.output_padding, groups=groups, backend=backend)
 
@@ -70,6 +100,8 @@ def check_numerical(data: dict, backend: str) -> list[Check]:
                   spec, backend)
     else:
         i, k, s, p, d = spec.args
+        if not _one_call(spec):  # F.pad (max pooling pads with -inf), then the pooling
+            x, p = prepad(x, spec, 0.0 if mode == "average" else -np.inf), 0
         r = sparse.run(f"{'avg' if mode == 'average' else 'max'}_pool2d", x, kernel_size=k,
                        stride=s, padding=p, dilation=d, backend=backend)
     shown = np.asarray(data["output"], dtype=np.float32)
@@ -149,15 +181,20 @@ def _reads(phase: str, spec: ConvSpec, backend: str):
         r = _conv("conv2d", _img(np.ones(i)), _img(np.ones(k)), spec, backend)
         return r, float(r.output.sum())
     if phase == "loss":
-        tr = ConvSpec(*spec.args, transposed=True).validate()
+        if spec.padding_mode != "zeros":  # the gradient of the padded input (see geometry)
+            total = geometry.padding_total(p)
+            tr = ConvSpec((i[0] + total[0], i[1] + total[1]), k, s, (0, 0), d,
+                          transposed=True).validate()
+        else:
+            tr = ConvSpec(*spec.args, transposed=True).validate()
         r = _conv("conv_transpose2d", _img(np.ones(spec.forward_output)), _img(np.ones(k)),
                   tr, backend)
         return r, float(r.output.sum())
     from . import sparse
 
     taps = geometry.gradient_conv(*spec.args).kernel  # dY with zeros inserted
-    r = sparse.run("conv2d", _img(np.ones(i)), _img(np.ones(taps)), stride=d, padding=p,
-                   backend=backend)
+    r = sparse.run("conv2d", prepad(_img(np.ones(i)), spec), _img(np.ones(taps)), stride=d,
+                   padding=0, backend=backend)
     return r, float(r.output[0, 0, :k[0], :k[1]].sum())
 
 
@@ -190,7 +227,8 @@ def check_im2col(data: dict, backend: str) -> list[Check]:
     shown = sum(e is None for row in matrix for e in row)
     c, d = data.get("in_channels", 1), data.get("out_channels", 1)
     layer = models.Layer("x", "conv", spec.input_size, c, d, spec.kernel_size, spec.stride,
-                         spec.padding, spec.dilation, data.get("groups", 1))
+                         spec.padding, spec.dilation, data.get("groups", 1),
+                         padding_mode=spec.padding_mode)
     closed = stats.layer_stats(layer)[f"{phase}_featuremap_zeros_after_im2col"]
     r, reads = _reads(phase, spec, backend)
     counted = elements - (d if phase == "loss" else c) * reads  # every plane of the operand

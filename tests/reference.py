@@ -126,3 +126,52 @@ def im2col(phase, i, k, s, p, d):
                         row.append((y, x) if 0 <= y < i[0] and 0 <= x < i[1] else None)
                 table.append(row)
     return table
+
+
+def padded_index(j, n, mode):
+    """The operand cell padded position ``j`` (relative to the operand) copies, by walking.
+
+    Written from PyTorch's padding_mode documentation, step by step rather than in a
+    closed form: reflect bounces off the edge cells, circular wraps, replicate stops.
+    Returns None for a zero.
+    """
+    if 0 <= j < n:
+        return j
+    if mode == "zeros":
+        return None
+    if mode == "replicate":
+        return 0 if j < 0 else n - 1
+    if mode == "circular":
+        while j < 0:
+            j += n
+        while j >= n:
+            j -= n
+        return j
+    while not 0 <= j < n:  # reflect
+        j = -j if j < 0 else 2 * (n - 1) - j
+    return j
+
+
+def conv2d_sides(x, w, s, sides, d, mode="zeros"):
+    """conv2d of ``x`` padded by (top, bottom, left, right) in ``mode``, by loops."""
+    t, b, l, r = sides
+    full = (x.shape[0] + t + b, x.shape[1] + l + r)
+    oh = (full[0] - d[0] * (w.shape[0] - 1) - 1) // s[0] + 1
+    ow = (full[1] - d[1] * (w.shape[1] - 1) - 1) // s[1] + 1
+    out = np.zeros((oh, ow))
+    for oy in range(oh):
+        for ox in range(ow):
+            for ky in range(w.shape[0]):
+                for kx in range(w.shape[1]):
+                    y = padded_index(oy * s[0] + ky * d[0] - t, x.shape[0], mode)
+                    x_ = padded_index(ox * s[1] + kx * d[1] - l, x.shape[1], mode)
+                    if y is not None and x_ is not None:
+                        out[oy, ox] += x[y, x_] * w[ky, kx]
+    return out
+
+
+def tf_same_padding(i, k, s, d):
+    """TensorFlow's "SAME" padding of one axis, (before, after), as its docs give it."""
+    k_eff = d * (k - 1) + 1
+    total = max(k_eff - s, 0) if i % s == 0 else max(k_eff - i % s, 0)
+    return total // 2, total - total // 2

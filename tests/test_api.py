@@ -84,7 +84,7 @@ def test_api_errors_are_the_commands_errors(workdir, capsys, args, message):
 
 @pytest.mark.parametrize("kind,options,message", [
     ("histogram", {}, "unknown kind 'histogram' (choose from arithmetic, numerical, alphabet, "
-                      "im2col, channels)"),
+                      "im2col, channels, stack)"),
     ("arithmetic", {"bogus": 1}, "unknown option 'bogus' for arithmetic figures (known: "),
     ("arithmetic", {"mode": "max"}, "unknown option 'mode' for arithmetic figures"),
     ("arithmetic", {"transposed": "yes"}, "argument -t/--transposed: expected true or false"),

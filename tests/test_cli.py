@@ -106,6 +106,7 @@ def test_json_reports_the_figure(workdir, capsys):
     data = json.loads((workdir / "out/j.json").read_text())
     assert data == {"kind": "arithmetic", "transposed": True, "input_size": [6, 6],
                     "kernel_size": [3, 3], "stride": [2, 2], "padding": [1, 1],
+                    "padding_sides": [1, 1, 1, 1], "padding_mode": "zeros",
                     "dilation": [1, 1], "output_padding": [1, 1], "output_size": [6, 6],
                     "steps": 36}
 

@@ -140,7 +140,9 @@ def test_every_option_has_help_and_states_its_default_once(capsys):
         text = capsys.readouterr().out
         assert "(default: None)" not in text and "(default: )" not in text
         assert "(default: False)" not in text and "goo.gl" not in text
-        assert "the input's size, N or HxW (default: 5)" in " ".join(text.split())
+        input_help = ("the input's length: N, or 1xN (a sequence) (default: 1x16)"
+                      if kind == "stack" else "the input's size, N or HxW (default: 5)")
+        assert input_help in " ".join(text.split())
 
 
 @pytest.mark.parametrize("value", [5, np.int64(5), np.int32(5), "5", (5, 5), [5, 5],

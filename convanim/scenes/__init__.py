@@ -24,7 +24,9 @@ def figure_data(kind: str, spec: ConvSpec, steps: int) -> dict:
         "input_size": list(spec.input_size),
         "kernel_size": list(spec.kernel_size),
         "stride": list(spec.stride),
-        "padding": list(spec.padding),
+        "padding": list(spec.padding_pair),
+        "padding_sides": list(spec.sides),
+        "padding_mode": spec.padding_mode,
         "dilation": list(spec.dilation),
         "output_padding": list(spec.output_padding),
         "output_size": list(spec.output_size),
@@ -49,13 +51,33 @@ def canvas_kinds(low: geometry.Lowered, output_padding=(0, 0)) -> np.ndarray:
 
 
 def canvas_grid(low: geometry.Lowered, output_padding=(0, 0)) -> list[list[dict]]:
-    """Row by row, each canvas cell's kind and the operand cell ``[y, x]`` it holds (or None)."""
+    """Row by row, each canvas cell's kind, the operand cell ``[y, x]`` it holds (or None)
+    and, for a padding cell of reflect, replicate or circular padding, the operand cell
+    ``copies`` whose value it holds (None for a zero)."""
     kinds = canvas_kinds(low, output_padding)
     ys = low.rows.source(np.arange(low.rows.canvas))
     xs = low.cols.source(np.arange(low.cols.canvas))
+    cy = low.rows.reads_from(np.arange(low.rows.canvas))
+    cx = low.cols.reads_from(np.arange(low.cols.canvas))
     return [[{"kind": kinds[r, c],
-              "cell": [int(ys[r]), int(xs[c])] if kinds[r, c] == "data" else None}
+              "cell": [int(ys[r]), int(xs[c])] if kinds[r, c] == "data" else None,
+              "copies": ([int(cy[r]), int(cx[c])]
+                         if kinds[r, c] != "data" and cy[r] >= 0 and cx[c] >= 0 else None)}
              for c in range(low.cols.canvas)] for r in range(low.rows.canvas)]
+
+
+def is_sequence(low: geometry.Lowered) -> bool:
+    """A 1-D figure: one row of operand, canvas and output (``-i 1xN -k 1xK``), drawn as a
+    sequence rather than as a flat 2-D slab."""
+    return low.canvas[0] == 1 and low.out[0] == 1
+
+
+def out_offset(low: geometry.Lowered) -> float:
+    """Where a sequence's output row starts, in canvas cells: at stride 1 output t sits
+    above input t (its window's last tap when causal), else the row is centred."""
+    if low.cols.stride == 1 and low.cols.spacing == 1:
+        return float(low.cols.pad_lo)
+    return (low.canvas[1] - low.out[1]) / 2
 
 
 def cells_by_kind(names: np.ndarray) -> dict[str, list[list[int]]]:

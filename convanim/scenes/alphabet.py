@@ -12,8 +12,8 @@ import numpy as np
 
 from ..kind import Kind
 from ..options import ChannelOptions, has_channels
-from ..spec import ConvSpec
-from . import canvas_grid, canvas_kinds, grid_lines, too_large, window
+from ..spec import ConvSpec, SpecError
+from . import canvas_grid, canvas_kinds, grid_lines, is_sequence, too_large, window
 from .alphabet_channels import TEMPLATE as CHANNELS_TEMPLATE, channel_limits, channel_scene
 from .channels import grouped
 
@@ -65,6 +65,10 @@ class Alphabet(Kind):
 
     def check(self, spec: ConvSpec, options) -> None:
         options.check_groups()
+        if spec.padding_mode != "zeros":
+            raise SpecError(f"--padding-mode {spec.padding_mode}: a copied padding cell adds "
+                            f"a second tap to an entry of C, which holds one; alphabet figures "
+                            f"need zero padding")
 
     def lowered(self, spec: ConvSpec, options):
         return grouped(spec, options) if has_channels(options) else spec.lowered()
@@ -113,6 +117,7 @@ class Alphabet(Kind):
             "symbols": ["b", "c"] if spec.transposed else ["a", "b"],  # operand, output
             "comma": max(nh, nw, oh, ow, *spec.kernel_size) > 10,     # subscripts need a comma
             "canvas_size": list(low.canvas),
+            "sequence": is_sequence(low),
             "output_size": list(low.out),
             "canvas": canvas,
             "grid": grid_lines(canvas_kinds(low, spec.output_padding)),

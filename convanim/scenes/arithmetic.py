@@ -7,7 +7,9 @@ from .. import geometry
 from ..kind import Kind
 from ..options import FigureOptions, Flag, option
 from ..spec import ConvSpec
-from . import canvas_kinds, cells_by_kind, grid_lines, too_large, window
+from ..spec import SpecError
+from . import (canvas_grid, canvas_kinds, cells_by_kind, grid_lines, is_sequence, out_offset,
+               too_large, window)
 
 #: Beyond this many canvas cells per axis the cells are too small to read.
 MAX_CANVAS = 32
@@ -17,6 +19,10 @@ MAX_CANVAS = 32
 class ArithmeticOptions(FigureOptions):
     labels: bool = option(False, "--labels", type=Flag(),
                           help="name the input and output maps and give their sizes")
+    copies: bool = option(False, "--copies", type=Flag(),
+                          help="write in each cell the input cell it holds: a padding cell of "
+                               "--padding-mode reflect, replicate or circular the one it "
+                               "copies")
 
 
 class Arithmetic(Kind):
@@ -26,6 +32,11 @@ class Arithmetic(Kind):
     summary = "Convolution arithmetic: the classic slanted view of input, kernel window and output."
     Options = ArithmeticOptions
     template = "arithmetic.tex.j2"
+
+    def check(self, spec: ConvSpec, options) -> None:
+        if options.copies and spec.padding_mode == "zeros":
+            raise SpecError("--copies marks what padding cells copy: give --padding-mode "
+                            "reflect, replicate or circular")
 
     def limits(self, spec: ConvSpec, options) -> str | None:
         what = "zero-inserted, padded input" if spec.transposed else "padded input"
@@ -41,6 +52,9 @@ class Arithmetic(Kind):
             "grid": grid_lines(names),
             "frames": [window(low, step) for step in steps],
             "labels": _labels(spec, low, names) if options.labels else None,
+            "sequence": is_sequence(low),
+            "out_offset": out_offset(low),
+            "copies": _copies(low, is_sequence(low)) if options.copies else [],
             "caption": options.caption,
         }
 
@@ -66,3 +80,16 @@ def _labels(spec: ConvSpec, low: geometry.Lowered, names) -> dict:
                     "kinds": [[kind, text] for kind, text in keys if kind in shown]},
         "output": {"size": list(low.out), "note": "transposed conv" if spec.transposed else ""},
     }
+
+
+def _copies(low: geometry.Lowered, sequence: bool) -> list:
+    """``[row, col, text, copied]`` per canvas cell: the input cell it holds (``y,x``, or
+    ``x`` for a sequence), and whether it is a padding cell holding a copy."""
+    out = []
+    for r, row in enumerate(canvas_grid(low)):
+        for c, cell in enumerate(row):
+            held = cell["cell"] or cell["copies"]
+            if held:
+                text = str(held[1]) if sequence else f"{held[0]},{held[1]}"
+                out.append([r, c, text, cell["copies"] is not None])
+    return out

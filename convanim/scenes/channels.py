@@ -21,9 +21,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import geometry
-from ..kind import Kind, format_torch
+from ..kind import Kind
 from ..options import ChannelOptions, Flag, Int, option
-from ..spec import ConvSpec
+from ..spec import ConvSpec, SpecError
 from ..theme import GROUPS
 from . import canvas_grid, canvas_kinds, format_number, grid_lines, too_large
 
@@ -187,8 +187,9 @@ class Channels(Kind):
         for j in range(g.planes_in):
             grid = [[{"kind": cell["kind"] if cell["kind"] != "data"
                       else f"group{g.group_of_input(j)}",
-                      "label": format_number(operand[(j, *cell["cell"])]) if cell["cell"]
-                      else "0", "data": cell["cell"] is not None}
+                      "label": format_number(operand[(j, *(cell["cell"] or cell["copies"]))])
+                      if cell["cell"] or cell["copies"] else "0",
+                      "data": cell["cell"] is not None or cell["copies"] is not None}
                      for cell in row] for row in canvas]
             planes_drawn.append({"group": g.group_of_input(j), "cells": grid})
         slices = [[{"plane": j, "group": g.group_of_output(q),
@@ -256,16 +257,6 @@ class Channels(Kind):
         out = [f"{c} → {d} channels"] + ([f"{g} groups"] if g > 1 else [])
         return out + [case for case in cases(options.kernel_size, c, d, g)]
 
-    def torch_call(self, spec: ConvSpec, options) -> str:
-        k, s, p, d = (format_torch(v) for v in spec.args[1:])
-        dil = f", dilation={d}" if d != "1" else ""
-        grp = f", groups={options.groups}" if options.groups != 1 else ""
-        c, dd = options.in_channels, options.out_channels
-        if spec.transposed:
-            return (f"torch.nn.ConvTranspose2d({dd}, {c}, kernel_size={k}, stride={s}, "
-                    f"padding={p}, output_padding={format_torch(spec.output_padding)}"
-                    f"{grp}{dil})")
-        return f"torch.nn.Conv2d({c}, {dd}, kernel_size={k}, stride={s}, padding={p}{grp}{dil})"
 
 
 def cases(kernel_size, c: int, d: int, g: int) -> list[str]:

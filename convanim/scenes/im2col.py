@@ -12,10 +12,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import geometry
-from ..kind import Kind, format_torch
+from ..kind import Kind, format_torch, torch_pad
 from ..options import ChannelOptions, Choice, has_channels, option
 from ..spec import ConvSpec, SpecError
-from . import canvas_grid, canvas_kinds, grid_lines, too_large, window
+from . import canvas_grid, canvas_kinds, grid_lines, is_sequence, too_large, window
 from .im2col_gemm import GEMM_TEMPLATE, gemm_limits, gemm_scene
 
 PHASES = ("forward", "loss", "gradient")
@@ -43,6 +43,11 @@ def _kernel_taps(spec: ConvSpec, phase: str, low: geometry.Lowered) -> list:
     return [[int(a), int(b)] for a, b in zip(ty.ravel(), tx.ravel())]
 
 
+def loss_output_padding(spec: ConvSpec):
+    """The loss phase's output padding (the same for the padded input of a padding mode)."""
+    return geometry.auto_output_padding(*spec.args)
+
+
 @dataclass(frozen=True)
 class Im2colOptions(ChannelOptions):
     phase: str = option("forward", "--phase", type=Choice(PHASES),
@@ -66,7 +71,7 @@ class Im2col(Kind):
                             "-d; its transposed conv is --phase loss (drop -t)")
 
     def lowered(self, spec: ConvSpec, options) -> geometry.Lowered:
-        return geometry.phase_conv(options.phase, *spec.args)
+        return geometry.phase_conv(options.phase, *spec.args, spec.padding_mode)
 
     def limits(self, spec: ConvSpec, options) -> str | None:
         low = self.lowered(spec, options)
@@ -87,7 +92,7 @@ class Im2col(Kind):
     def scene(self, spec: ConvSpec, steps: list[int], options) -> dict:
         phase = options.phase
         low = self.lowered(spec, options)
-        a = geometry.auto_output_padding(*spec.args) if phase == "loss" else (0, 0)
+        a = loss_output_padding(spec) if phase == "loss" else (0, 0)
         kinds = canvas_kinds(low, a)
         canvas = canvas_grid(low, a)
         unfolded = low.im2col()                                 # (taps, outputs, 2)
@@ -110,6 +115,7 @@ class Im2col(Kind):
             "symbols": list(SYMBOLS[phase]),
             "comma": max(*low.operand, *low.kernel, *low.out) > 10,
             "canvas_size": list(low.canvas),
+            "sequence": is_sequence(low),
             "output_size": list(low.out),
             "canvas": canvas,
             "grid": grid_lines(kinds),
@@ -125,7 +131,7 @@ class Im2col(Kind):
         }
 
     def data(self, spec: ConvSpec, scene: dict, options) -> dict:
-        a = geometry.auto_output_padding(*spec.args) if scene["phase"] == "loss" else (0, 0)
+        a = loss_output_padding(spec) if scene["phase"] == "loss" else (0, 0)
         out = {"phase": scene["phase"], "output_size": scene["output_size"],
                "output_padding": list(a),
                "im2col": scene["matrix"], "kernel_zeros": scene["counts"]["kernel_zeros"]}
@@ -154,17 +160,24 @@ class Im2col(Kind):
         return [f"{options.phase} phase"]
 
     def torch_call(self, spec: ConvSpec, options) -> str:
-        k, s, p, d = (format_torch(v) for v in spec.args[1:])
+        k, s, p, d = (format_torch(v) for v in (spec.kernel_size, spec.stride,
+                                                 spec.padding_pair, spec.dilation))
         dil = f", dilation={d}" if d != "1" else ""
         c, dd, g = options.in_channels, options.out_channels, options.groups
         grp = f", groups={g}" if g != 1 else ""
         kh, kw = spec.kernel_size
+        one_call = spec.symmetric and spec.padding_mode == "zeros"
+        pad = f", padding={p}" if one_call else ""
+        x = "x" if one_call else torch_pad(spec)
         if options.phase == "loss":
             (ih, iw), (oh, ow) = spec.input_size, spec.forward_output
-            return (f"torch.nn.grad.conv2d_input((1, {c}, {ih}, {iw}), w, dy, stride={s}, "
-                    f"padding={p}{dil}{grp})  # w: {dd}x{c // g}x{kh}x{kw}, "
-                    f"dy: 1x{dd}x{oh}x{ow}")
+            if not one_call:  # the gradient of the padded input, which F.pad's backward folds
+                (th, tw) = geometry.padding_total(spec.padding)
+                ih, iw = ih + th, iw + tw
+            return (f"torch.nn.grad.conv2d_input((1, {c}, {ih}, {iw}), w, dy, stride={s}"
+                    f"{pad}{dil}{grp})  # w: {dd}x{c // g}x{kh}x{kw}, dy: 1x{dd}x{oh}x{ow}")
         if options.phase == "gradient":
-            return (f"torch.nn.grad.conv2d_weight(x, ({dd}, {c // g}, {kh}, {kw}), dy, "
-                    f"stride={s}, padding={p}{dil}{grp})")
-        return f"torch.nn.Unfold(kernel_size={k}, stride={s}, padding={p}{dil})"
+            return (f"torch.nn.grad.conv2d_weight({x}, ({dd}, {c // g}, {kh}, {kw}), dy, "
+                    f"stride={s}{pad}{dil}{grp})")
+        call = f"torch.nn.Unfold(kernel_size={k}, stride={s}{pad}{dil})"
+        return call if one_call else f"{call}({x})"

@@ -9,10 +9,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..kind import Kind, format_torch
+from ..kind import Kind, format_torch, torch_pad
 from ..options import Choice, FigureOptions, Int, option
 from ..spec import ConvSpec, SpecError, format_pair
-from . import canvas_grid, canvas_kinds, format_number, grid_lines, too_large, window
+from . import (canvas_grid, canvas_kinds, format_number, grid_lines, is_sequence, out_offset,
+               too_large, window)
 
 #: Canvas cells per axis beyond which the numbers no longer fit.
 MAX_CANVAS = 16
@@ -89,7 +90,8 @@ class Numerical(Kind):
             raise SpecError(f"average pooling has no dilation (avg_pool2d), got -d "
                             f"{format_pair(spec.dilation)}")
         k, p = spec.kernel_size, spec.padding
-        if p[0] > k[0] // 2 or p[1] > k[1] // 2:
+        if len(p) == 2 and spec.padding_mode == "zeros" and (p[0] > k[0] // 2
+                                                             or p[1] > k[1] // 2):
             raise SpecError(f"pooling padding must be at most half the kernel size, got padding "
                             f"{format_pair(p)} for kernel {format_pair(k)}")
         if mode == "max" and not (spec.lowered().gather[..., 0] >= 0).any(axis=(2, 3)).all():
@@ -111,8 +113,8 @@ class Numerical(Kind):
         canvas = canvas_grid(low, spec.output_padding)
         for row in canvas:
             for cell in row:
-                cell["label"] = (format_number(operand[tuple(cell["cell"])]) if cell["cell"]
-                                 else "0")
+                held = cell["cell"] or cell["copies"]  # a padding cell may copy one
+                cell["label"] = format_number(operand[tuple(held)]) if held else "0"
         ow = low.out[1]
         frames = []
         for step in steps:
@@ -130,6 +132,8 @@ class Numerical(Kind):
             "transposed": spec.transposed,
             "inserted": spec.transposed and spec.stride != (1, 1),
             "canvas_size": list(low.canvas),
+            "sequence": is_sequence(low),
+            "out_offset": out_offset(low),
             "output_size": list(low.out),
             "canvas": canvas,
             "grid": grid_lines(canvas_kinds(low, spec.output_padding)),
@@ -160,11 +164,18 @@ class Numerical(Kind):
     def torch_call(self, spec: ConvSpec, options) -> str:
         if options.mode == "convolution":
             return super().torch_call(spec, options)
-        k, s, p, d = (format_torch(v) for v in spec.args[1:])
+        k, s, p, d = (format_torch(v) for v in (spec.kernel_size, spec.stride,
+                                                 spec.padding_pair, spec.dilation))
+        one_call = spec.symmetric and spec.padding_mode == "zeros"
+        pad = f", padding={p}" if one_call else ""
         if options.mode == "average":
-            return f"torch.nn.AvgPool2d(kernel_size={k}, stride={s}, padding={p})"
-        dil = f", dilation={d}" if d != "1" else ""
-        return f"torch.nn.MaxPool2d(kernel_size={k}, stride={s}, padding={p}{dil})"
+            call = f"torch.nn.AvgPool2d(kernel_size={k}, stride={s}{pad})"
+        else:
+            dil = f", dilation={d}" if d != "1" else ""
+            call = f"torch.nn.MaxPool2d(kernel_size={k}, stride={s}{pad}{dil})"
+        if one_call:
+            return call
+        return f"{call}({torch_pad(spec, None if options.mode == 'average' else '-inf')})"
 
 
 def equation_text(mode: str, eq: dict, y: int, x: int) -> str:
