@@ -73,10 +73,12 @@ class Figure:
 
     def style(self) -> dict:
         """How the figure looks, apart from what it shows: --theme, --transparent, --width."""
+        from .shading import colours
         from .theme import palette
 
-        o = self.options
-        return {"colors": palette(o.theme), "transparent": o.transparent, "width": o.width}
+        o = self.options  # the diverging fill's colours too (--fill value)
+        return {"colors": {**palette(o.theme), **colours(o.theme)},
+                "transparent": o.transparent, "width": o.width}
 
     def data(self) -> dict:
         """The ``--json`` figure data, from the same scene the template draws."""
