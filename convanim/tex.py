@@ -131,6 +131,15 @@ def _bytecode_cache():
 
 
 @lru_cache(maxsize=1)
+def number(value: str):
+    """A printed number in a cell (the ``number`` filter): a negative one gets a real
+    minus sign (text fonts have only the hyphen)."""
+    from markupsafe import Markup
+
+    value = str(value)
+    return Markup(f"$-${escape(value[1:])}") if value.startswith("-") else escape(value)
+
+
 def environment():
     import jinja2
 
@@ -143,6 +152,7 @@ def environment():
         autoescape=False, undefined=jinja2.StrictUndefined, finalize=escape,
     )
     env.filters["text"] = text
+    env.filters["number"] = number
     return env
 
 

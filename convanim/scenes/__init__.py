@@ -104,6 +104,12 @@ def format_number(value) -> str:
     return {"-0": "0", "-0.00": "0.00"}.get(text, text)
 
 
+def factor(text: str) -> str:
+    """A printed number as a factor of a product: a negative one in parentheses, so
+    ``2·(-1)`` never reads as a subtraction."""
+    return f"({text})" if text.startswith("-") else text
+
+
 def grid_lines(names: np.ndarray) -> dict[str, list[list[int]]]:
     """The canvas grid as maximal straight runs of edges, by line style.
 

@@ -25,8 +25,8 @@ from ..kind import Kind, format_torch
 from ..options import Array, Flag, Int, option
 from ..spec import ConvSpec, SpecError
 from ..theme import GROUPS
-from . import (ValuesOptions, canvas_grid, canvas_kinds, format_number, grid_lines, image_hint,
-               shape_mismatch, too_large, values_or_seeded)
+from . import (ValuesOptions, canvas_grid, canvas_kinds, factor, format_number, grid_lines,
+               image_hint, shape_mismatch, too_large, values_or_seeded)
 
 #: Planes drawn on either side: each is a grid of numbers, and eight of them stacked
 #: already fill a page at a legible size. Groups are at most this many too, so each
@@ -179,8 +179,8 @@ def compute(spec: ConvSpec, g: geometry.Grouped, operand: np.ndarray, kernel: np
 
 
 def _line(values, weights, result) -> dict:
-    terms = [[format_number(v), format_number(w)] for v, w in zip(values.ravel(),
-                                                                   weights.ravel())]
+    terms = [[factor(format_number(v)), factor(format_number(w))]
+             for v, w in zip(values.ravel(), weights.ravel())]
     return {"terms": terms if len(terms) <= MAX_TERMS else [], "count": len(terms),
             "result": format_number(result)}
 
@@ -293,8 +293,10 @@ class Channels(Kind):
                 "inputs": list(g.inputs_of(q)),
                 "partials": [format_number(partials[q, jj, oy, ox])
                              for jj in range(g.in_per_group)],
-                "filled": [[*cell, format_number(output[cell]), shade(output[cell], 2)]
+                "filled": [[*cell, format_number(output[cell])]
                            for cell in map(g.step_cell, range(step + 1))],
+                "shades": [shade(output[cell], 2) for cell in map(g.step_cell, range(step + 1))]
+                if by_value else [],
                 "lines": [_line(values[j, oy, ox], weights[q, jj], partials[q, jj, oy, ox])
                           for jj, j in enumerate(g.inputs_of(q))],
                 "result": format_number(output[q, oy, ox]),

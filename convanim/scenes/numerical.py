@@ -13,8 +13,8 @@ from .. import shading
 from ..kind import Kind, format_torch
 from ..options import Array, Choice, Int, option
 from ..spec import ConvSpec, SpecError, format_pair
-from . import (ValuesOptions, canvas_grid, canvas_kinds, format_number, grid_lines, image_hint,
-               shape_mismatch, too_large, values_or_seeded, window)
+from . import (ValuesOptions, canvas_grid, canvas_kinds, factor, format_number, grid_lines,
+               image_hint, shape_mismatch, too_large, values_or_seeded, window)
 
 #: Canvas cells per axis beyond which the numbers no longer fit.
 MAX_CANVAS = 16
@@ -70,7 +70,7 @@ def _equation(mode, values, real, weights, result) -> dict:
     vals = [format_number(v) for v in values.ravel()]
     if mode == "max":
         vals = [v for v, r in zip(vals, real.ravel()) if r]
-    terms = ([[v, format_number(w)] for v, w in zip(vals, weights.ravel())]
+    terms = ([[factor(v), factor(format_number(w))] for v, w in zip(vals, weights.ravel())]
              if mode == "convolution" else vals)
     return {"terms": terms if len(terms) <= MAX_TERMS else [], "count": len(terms),
             "result": format_number(result)}
@@ -164,9 +164,10 @@ class Numerical(Kind):
             oy, ox = frame["out"]
             frame["weights"] = ([format_number(w) for w in weights.ravel()]
                                 if options.mode == "convolution" else [])
-            frame["filled"] = [[s // ow, s % ow, format_number(output[s // ow, s % ow]),
-                                shading.level(output[s // ow, s % ow], out_bound)]
+            frame["filled"] = [[s // ow, s % ow, format_number(output[s // ow, s % ow])]
                                for s in range(step + 1)]
+            frame["shades"] = ([shading.level(output[s // ow, s % ow], out_bound)
+                                for s in range(step + 1)] if by_value else [])
             frame["equation"] = _equation(options.mode, values[oy, ox], real[oy, ox], weights,
                                           output[oy, ox])
             frames.append(frame)
