@@ -67,12 +67,13 @@ def test_real_layers_against_the_figure_data(layer_text, shape, kind):
     torch.manual_seed(0)
     layer = eval(f"torch.nn.{layer_text}")
     x = torch.randn(shape)  # negative and fractional values
-    assert torch_options(layer, x, weights=True, ignore_bias=True)[0] == kind
-    d = _figure_data(layer, x, weights=hasattr(layer, "weight"), ignore_bias=True)
+    weights = hasattr(layer, "weight")
+    assert torch_options(layer, x, weights, ignore_bias=True)[0] == kind
+    d = _figure_data(layer, x, weights, ignore_bias=True)
     with torch.no_grad():
         if hasattr(layer, "bias") and layer.bias is not None:
             layer.bias.zero_()
-        want = layer(x if x.dim() == 4 else x[None]).double().numpy()[0]
+        want = layer(x.reshape((1,) * (4 - x.dim()) + tuple(x.shape))).double().numpy()[0]
     got = np.array(d["output"])
     if kind == "numerical":
         got = got[None]
@@ -101,12 +102,15 @@ def test_what_a_figure_cannot_show_is_refused():
             torch_options(layer)
     with pytest.raises(SpecError, match="has a bias.*ignore_bias=True"):
         torch_options(nn.Conv2d(1, 1, 3), weights=True)
+    with pytest.raises(SpecError, match="MaxPool2d has no weights"):
+        torch_options(nn.MaxPool2d(2), weights=True)
     with pytest.raises(SpecError, match="a batch of 2"):
         torch_options(nn.Conv2d(1, 1, 3), torch.zeros(2, 1, 5, 5))
     with pytest.raises(SpecError, match="one plane"):
         torch_options(nn.MaxPool2d(2), torch.zeros(1, 3, 4, 4))
     with pytest.raises(SpecError, match="channels figures draw at most"):  # a real ResNet stem
-        plan(*figure(*torch_options(nn.Conv2d(3, 64, 7, stride=2, padding=3))))
+        kind, options = torch_options(nn.Conv2d(3, 64, 7, stride=2, padding=3))
+        plan(*figure(kind, None, **options))
 
 
 def test_from_torch_draws_a_layer(tmp_path):
