@@ -307,6 +307,9 @@ class Channels(Kind):
             "inserted": spec.transposed and spec.stride != (1, 1),
             "by_value": by_value,
             "numbers": not options.no_numbers,
+            # the longest number in a cell: wide ones (-0.12) get wider cells
+            "label_chars": max(len(format_number(v)) for a in (operand, kernel, output)
+                               for v in a.ravel()) if not options.no_numbers else 1,
             "legend": ({"swatches": shading.legend(1.0), "scales": [
                 [what, format_number(-b), format_number(b)]
                 for what, b in zip(("input", "weights", "output"), bounds)]}

@@ -173,6 +173,13 @@ class Numerical(Kind):
             frames.append(frame)
         return {
             "mode": options.mode,
+            # the longest number in a cell (a weight with its x): wide ones get wider cells
+            "label_chars": max(len(c["label"]) for row in canvas for c in row) if not
+            options.no_numbers else 1,
+            "weight_chars": (1 + max(len(format_number(w)) for w in weights.ravel())
+                             if options.mode == "convolution" and not options.no_numbers
+                             else 0),
+            "output_chars": max(len(format_number(v)) for v in output.ravel()),
             "by_value": by_value,
             "numbers": not options.no_numbers,
             "legend": (_legend(in_bound, out_bound) if options.legend and by_value else None),
