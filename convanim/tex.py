@@ -130,7 +130,6 @@ def _bytecode_cache():
     return Folder()
 
 
-@lru_cache(maxsize=1)
 def number(value: str):
     """A printed number in a cell (the ``number`` filter): a negative one gets a real
     minus sign (text fonts have only the hyphen)."""
@@ -140,6 +139,7 @@ def number(value: str):
     return Markup(f"$-${escape(value[1:])}") if value.startswith("-") else escape(value)
 
 
+@lru_cache(maxsize=1)
 def environment():
     import jinja2
 

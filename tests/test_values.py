@@ -69,6 +69,7 @@ def test_images_come_through_with_their_pixel_values(tmp_path):
     Image.fromarray(rgb, "RGB").save(tmp_path / "c.png")
     d = data(input=str(tmp_path / "g.png"), kernel="laplacian")
     assert d["input"] == grey.tolist() and d["input_size"] == [6, 6]
+    assert d == data(input=values.inline(grey.astype(int)), kernel="laplacian")
     assert np.array_equal(d["output"], ref.conv2d(grey.astype(float),
                                                  values.NAMED["laplacian"], (1, 1), (0, 0),
                                                  (1, 1)))
