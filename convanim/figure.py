@@ -284,8 +284,10 @@ def from_data(kind: Kind, data) -> Figure:
     if data.get("transposed") is True and "output_padding" in data:
         values["output_padding"] = data["output_padding"]
     shared = {o.name for o in FigureOptions.options()}
+    # the numbers (input, kernel: options too) are not options here: their shapes are
+    # checked against the figure's below, with messages that say where they differ
     values.update({o.name: data[o.name] for o in kind.Options.options()
-                   if o.name not in shared and o.name in data})
+                   if o.name not in shared and o.name in data and o.name not in _VALUES})
     figure_ = plan(kind, kind.options(None, type="pdf", **values))
     expected = figure_.with_all_steps().data()
     for key, want in expected.items():

@@ -51,7 +51,7 @@ def bound(*arrays) -> float:
     return m if m > 0 else 1.0
 
 
-def legend(bound_: float) -> list[str]:
+def legend() -> list[str]:
     """The key's swatches, most negative to most positive."""
     return ([f"vneg{n}" for n in range(LEVELS, 0, -1)] + ["vzero"]
             + [f"vpos{n}" for n in range(1, LEVELS + 1)])

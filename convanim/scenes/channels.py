@@ -310,7 +310,7 @@ class Channels(Kind):
             # the longest number in a cell: wide ones (-0.12) get wider cells
             "label_chars": max(len(format_number(v)) for a in (operand, kernel, output)
                                for v in a.ravel()) if not options.no_numbers else 1,
-            "legend": ({"swatches": shading.legend(1.0), "scales": [
+            "legend": ({"swatches": shading.legend(), "scales": [
                 [what, format_number(-b), format_number(b)]
                 for what, b in zip(("input", "weights", "output"), bounds)]}
                 if options.legend and by_value else None),

@@ -229,7 +229,7 @@ def _sizes(spec: ConvSpec) -> str:
 
 def _legend(in_bound: float, out_bound: float) -> dict:
     """The key of the diverging fill: its swatches and each scale's ends."""
-    return {"swatches": shading.legend(in_bound),
+    return {"swatches": shading.legend(),
             "scales": [["input", format_number(-in_bound), format_number(in_bound)],
                        ["output", format_number(-out_bound), format_number(out_bound)]]}
 
