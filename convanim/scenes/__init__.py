@@ -104,6 +104,11 @@ def format_number(value) -> str:
     return {"-0": "0", "-0.00": "0.00"}.get(text, text)
 
 
+def width(text: str) -> int:
+    """A printed number's width in characters, its minus sign (wider than a digit) as two."""
+    return len(text) + text.startswith("-")
+
+
 def factor(text: str) -> str:
     """A printed number as a factor of a product: a negative one in parentheses, so
     ``2·(-1)`` never reads as a subtraction."""

@@ -26,7 +26,7 @@ from ..options import Array, Flag, Int, option
 from ..spec import ConvSpec, SpecError
 from ..theme import GROUPS
 from . import (ValuesOptions, canvas_grid, canvas_kinds, factor, format_number, grid_lines,
-               image_hint, shape_mismatch, too_large, values_or_seeded)
+               image_hint, shape_mismatch, too_large, values_or_seeded, width)
 
 #: Planes drawn on either side: each is a grid of numbers, and eight of them stacked
 #: already fill a page at a legible size. Groups are at most this many too, so each
@@ -308,7 +308,7 @@ class Channels(Kind):
             "by_value": by_value,
             "numbers": not options.no_numbers,
             # the longest number in a cell: wide ones (-0.12) get wider cells
-            "label_chars": max(len(format_number(v)) for a in (operand, kernel, output)
+            "label_chars": max(width(format_number(v)) for a in (operand, kernel, output)
                                for v in a.ravel()) if not options.no_numbers else 1,
             "legend": ({"swatches": shading.legend(), "scales": [
                 [what, format_number(-b), format_number(b)]

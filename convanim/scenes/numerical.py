@@ -14,7 +14,7 @@ from ..kind import Kind, format_torch
 from ..options import Array, Choice, Int, option
 from ..spec import ConvSpec, SpecError, format_pair
 from . import (ValuesOptions, canvas_grid, canvas_kinds, factor, format_number, grid_lines,
-               image_hint, shape_mismatch, too_large, values_or_seeded, window)
+               image_hint, shape_mismatch, too_large, values_or_seeded, width, window)
 
 #: Canvas cells per axis beyond which the numbers no longer fit.
 MAX_CANVAS = 16
@@ -174,12 +174,12 @@ class Numerical(Kind):
         return {
             "mode": options.mode,
             # the longest number in a cell (a weight with its x): wide ones get wider cells
-            "label_chars": max(len(c["label"]) for row in canvas for c in row) if not
+            "label_chars": max(width(c["label"]) for row in canvas for c in row) if not
             options.no_numbers else 1,
-            "weight_chars": (1 + max(len(format_number(w)) for w in weights.ravel())
+            "weight_chars": (1 + max(width(format_number(w)) for w in weights.ravel())
                              if options.mode == "convolution" and not options.no_numbers
                              else 0),
-            "output_chars": max(len(format_number(v)) for v in output.ravel()),
+            "output_chars": max(width(format_number(v)) for v in output.ravel()),
             "by_value": by_value,
             "numbers": not options.no_numbers,
             "legend": (_legend(in_bound, out_bound) if options.legend and by_value else None),
