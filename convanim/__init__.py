@@ -5,13 +5,14 @@ where they are used.
 """
 from .version import __version__
 
-__all__ = ["__version__", "render"]
+__all__ = ["__version__", "render", "from_torch"]
 
 
 def __getattr__(name):
-    """``convanim.render(kind, name=None, **options)``, the Python API, imported on first use."""
-    if name == "render":
-        from .api import render
+    """``convanim.render(kind, name=None, **options)`` and ``convanim.from_torch(layer,
+    ...)``, the Python API, imported on first use."""
+    if name in ("render", "from_torch"):
+        from . import api
 
-        return render
+        return getattr(api, name)
     raise AttributeError(f"module 'convanim' has no attribute {name!r}")

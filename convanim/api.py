@@ -1,8 +1,10 @@
-"""The Python API: ``convanim.render(kind, name=None, **options)``.
+"""The Python API: ``convanim.render(kind, name=None, **options)`` and
+``convanim.from_torch(layer, input=None, weights=False, **options)``.
 
 Options are the figure command's, by their long names, with Python values: ints or
 numpy integers, ``(h, w)`` pairs, strings as the command spells them (``"5x7"``),
-booleans for flags, :class:`pathlib.Path` folders. They go straight into the
+booleans for flags, :class:`pathlib.Path` folders, and for ``input``/``kernel`` numpy
+arrays, nested lists or torch tensors. They go straight into the
 kind's typed options (:mod:`convanim.options`), so the names, defaults, checks and
 messages are the command's because both are made from one declaration.
 """
@@ -64,3 +66,16 @@ def render(kind: str, name: str | None = None, **options) -> Figures:
     """
     planned = plan(*figure(kind, name, **options))
     return Figures(planned.make(progress=planned.shows_progress()))
+
+
+def from_torch(layer, input=None, weights: bool = False, name: str | None = None,
+               ignore_bias: bool = False, **options) -> Figures:
+    """Draw a PyTorch layer (``nn.Conv2d``, ``nn.ConvTranspose2d``, ``nn.MaxPool2d``,
+    ``nn.AvgPool2d``) with its own hyper-parameters; ``weights=True`` shows its weights,
+    ``input`` (a tensor or array) its input's values. Other options are
+    :func:`render`'s. What a figure cannot show raises ``SpecError`` with the reason;
+    without torch installed it raises ``ToolError`` saying how to install it."""
+    from .layers import torch_options
+
+    kind, values = torch_options(layer, input, weights, ignore_bias)
+    return render(kind, name, **{**values, **options})

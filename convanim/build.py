@@ -34,7 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import files, kinds
+from . import files, kinds, values
 from .errors import BackendError, SpecError, ToolError, VerifyError
 from .figure import figure, plan
 
@@ -168,7 +168,8 @@ def load(path: Path, root: Path, fmt: str | None = None) -> Config:
                 given["type"] = fmt
             if not name:
                 raise SpecError("a figure needs a name: [figures.NAME] with NAME not empty")
-            kind, opts = figure(kind, name, **given)
+            with values.relative_to(path.parent):  # --input photo.png: beside the config
+                kind, opts = figure(kind, name, **given)
             for what, rel in (("out-dir", opts.out_dir), ("gif-dir", opts.gif_dir)):
                 files.check_relative(root, rel, what)
             opts = dataclasses.replace(opts, out_dir=str(root / opts.out_dir),

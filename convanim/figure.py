@@ -84,10 +84,11 @@ class Figure:
 
     def style(self) -> dict:
         """How the figure looks, apart from what it shows: --theme, --transparent, --width."""
+        from .shading import colours
         from .theme import palette
 
-        o = self.options
-        return {"colors": palette(o.theme), "transparent": o.transparent,
+        o = self.options  # the diverging fill's colours too (--fill value)
+        return {"colors": {**palette(o.theme), **colours(o.theme)}, "transparent": o.transparent,
                 "width": self.width, "fit": fit(self.kind.name, self.width)}
 
     @property
@@ -336,8 +337,10 @@ def from_data(kind: Kind, data) -> Figure:
     if data.get("transposed") is True and "output_padding" in data:
         values["output_padding"] = data["output_padding"]
     shared = {o.name for o in FigureOptions.options()}
+    # the numbers (input, kernel: options too) are not options here: their shapes are
+    # checked against the figure's below, with messages that say where they differ
     values.update({o.name: data[o.name] for o in kind.Options.options()
-                   if o.name not in shared and o.name in data})
+                   if o.name not in shared and o.name in data and o.name not in _VALUES})
     figure_ = plan(kind, kind.options(None, type="pdf", **values))
     expected = figure_.with_all_steps().data()
     for key, want in expected.items():

@@ -18,6 +18,7 @@ from urllib.parse import quote
 from .version import __version__
 from .theme import LEGEND
 from .spec import format_pair
+from .options import Array
 
 _MIME = {".gif": "image/gif", ".png": "image/png", ".svg": "image/svg+xml",
          ".webp": "image/webp", ".mp4": "video/mp4", ".webm": "video/webm",
@@ -73,7 +74,11 @@ def command(entry) -> str:
             if value:
                 words.append(flag)
         else:
-            text = f"{value[0]}x{value[1]}" if isinstance(value, (list, tuple)) else str(value)
+            if isinstance(opt.type, Array) and not isinstance(value, str):  # a TOML array
+                text = opt.type.spell(opt.convert(value))
+            else:
+                text = (f"{value[0]}x{value[1]}" if isinstance(value, (list, tuple))
+                        else str(value))
             words += [flag, shlex.quote(text)]  # pasted into a shell, it runs only convanim
     return " ".join(words)
 

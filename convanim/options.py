@@ -242,6 +242,30 @@ class Folder(ValueType):
         raise SpecError(f"expected a path, got {value!r}")
 
 
+class Array(ValueType):
+    """Values of an operand (:mod:`convanim.values`): inline ``"1 2; 3 4"``, a named kernel,
+    a file (``.npy``, ``.csv``, ``.txt``, an image), or from Python a numpy array, nested
+    lists, a torch tensor; with ``dims`` its allowed numbers of dimensions."""
+
+    metavar = "VALUES"
+
+    def __init__(self, dims: tuple[int, ...], what: str):
+        self.dims, self.what = tuple(dims), what
+
+    def parse(self, text):
+        from . import values
+
+        return values.with_dims(values.parse(text), self.dims, self.what)
+
+    def from_python(self, value):
+        from . import values
+
+        return values.with_dims(values.from_python(value), self.dims, self.what)
+
+    def spell(self, value):
+        return value.spell()
+
+
 # --- declarations -------------------------------------------------------------------------
 
 @dataclass(frozen=True)

@@ -154,7 +154,7 @@ class ConvanimDirective(SphinxDirective):
         a document once for all builders sharing a doctree folder (``make html
         latexpdf``).
         """
-        from . import files
+        from . import files, values
         from .figure import figure, plan, renamed
 
         kind, name = self.arguments[0], (self.arguments[1] if len(self.arguments) > 1 else None)
@@ -166,11 +166,13 @@ class ConvanimDirective(SphinxDirective):
             options[key] = True if value is None else value  # a flag given
         folder = Path(self.env.app.doctreedir) / "convanim"
         step = options.pop("step", None)
-        animation = plan(*figure(kind, name, **options, animation=True,
-                                 out_dir=folder / "pages", gif_dir=folder, type=fmt))
-        last = animation.steps - 1
-        single = plan(*figure(kind, name, **options, type="pdf", out_dir=folder / "step",
-                              step=last if step is None else step))
+        page = Path(self.env.doc2path(self.env.docname)).parent
+        with values.relative_to(page):  # --input photo.png: beside the page
+            animation = plan(*figure(kind, name, **options, animation=True,
+                                     out_dir=folder / "pages", gif_dir=folder, type=fmt))
+            last = animation.steps - 1
+            single = plan(*figure(kind, name, **options, type="pdf", out_dir=folder / "step",
+                                  step=last if step is None else step))
         key = f"{animation.key()}{single.key()}"
         if name is None:  # options outside the default name (labels, seed...) must not collide
             name = f"{animation.name}-{hashlib.sha256(key.encode()).hexdigest()[:8]}"

@@ -130,6 +130,15 @@ def _bytecode_cache():
     return Folder()
 
 
+def number(value: str):
+    """A printed number in a cell (the ``number`` filter): a negative one gets a real
+    minus sign (text fonts have only the hyphen)."""
+    from markupsafe import Markup
+
+    value = str(value)
+    return Markup(f"$-${escape(value[1:])}") if value.startswith("-") else escape(value)
+
+
 @lru_cache(maxsize=1)
 def environment():
     import jinja2
@@ -150,6 +159,7 @@ def environment():
     from .layout import arrange
 
     env.globals["arrange"] = arrange
+    env.filters["number"] = number
     return env
 
 

@@ -302,3 +302,28 @@ def test_copies_under_parallel_reads_and_writes(tmp_path):
         assert img == f"_images/w{n}.webp"
         steps = ((size - 3) // 2 + 1) ** 2  # (i - k) // s + 1 per axis
         assert Image.open(out / img).n_frames == steps
+
+
+def test_values_files_are_read_beside_the_page(tmp_path):
+    """--input as a directive option: a file named relative to the page's own folder."""
+    src = tmp_path / "src"
+    (src / "guide").mkdir(parents=True)
+    (src / "conf.py").write_text(CONF)
+    (src / "index.rst").write_text("Tiny\n====\n\n.. toctree::\n\n   guide/page\n")
+    (src / "guide/x.csv").write_text("1,-2,0\n0.5,1,-3\n4,0,1\n")
+    (src / "guide/page.rst").write_text(textwrap.dedent("""
+        Page
+        ====
+
+        .. convanim:: numerical mine
+           :input: x.csv
+           :kernel: 1 0; 0 -1
+
+        .. convanim:: numerical lost
+           :input: nowhere.csv
+        """))
+    proc = sphinx(src, "html", tmp_path / "html", cache=tmp_path / "cache")
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "html/_images/mine.gif").is_file()
+    warnings = [line for line in proc.stderr.splitlines() if "WARNING" in line]
+    assert len(warnings) == 1 and "cannot read nowhere.csv" in warnings[0], warnings

@@ -7,13 +7,15 @@ computes a size itself; that is geometry's job.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
 import numpy as np
 
 from .. import geometry
-from ..spec import ConvSpec
+from ..options import Choice, FigureOptions, Flag, Pair, option
+from ..spec import ConvSpec, SpecError
 
 
 def figure_data(kind: str, spec: ConvSpec, steps: int) -> dict:
@@ -105,7 +107,8 @@ def too_large(kind: str, what: str, size, limit: int) -> str | None:
 
 
 def format_number(value) -> str:
-    """Integers without ".0"; others exact if two decimals hold them, else two decimals.
+    """Integers without ".0"; others exact if two decimals hold them, else two decimals
+    (two significant digits where two decimals would show a non-zero value as 0).
 
     An inexact value keeps both decimals (2.996 prints "3.00", not "3"), so a
     rounded number never looks exact.
@@ -115,10 +118,23 @@ def format_number(value) -> str:
         return str(q.numerator)
     rounded = (Decimal(q.numerator) / Decimal(q.denominator)).quantize(Decimal("0.01"),
                                                                       rounding=ROUND_HALF_UP)
+    if rounded == 0 and q != 0:  # 1/256 is not "0.00": two significant digits
+        return f"{float(q):.2g}"
     text = str(rounded)
     if rounded == q:  # exact: drop the zeros that carry no information
         text = text.rstrip("0").rstrip(".")
     return {"-0": "0", "-0.00": "0.00"}.get(text, text)
+
+
+def width(text: str) -> int:
+    """A printed number's width in characters, its minus sign (wider than a digit) as two."""
+    return len(text) + text.startswith("-")
+
+
+def factor(text: str) -> str:
+    """A printed number as a factor of a product: a negative one in parentheses, so
+    ``2·(-1)`` never reads as a subtraction."""
+    return f"({text})" if text.startswith("-") else text
 
 
 def grid_lines(names: np.ndarray) -> dict[str, list[list[int]]]:
@@ -152,3 +168,70 @@ def grid_lines(names: np.ndarray) -> dict[str, list[list[int]]]:
         runs([style(*(names[r, cc] for cc in (c - 1, c) if 0 <= cc < w)) for r in range(h)],
              lambda a, b, c=c: [c, a, c, b])
     return lines
+
+
+# --- the user's own values (numerical, channels) --------------------------------------------
+
+FILLS = ("auto", "kind", "value")
+
+
+@dataclass(frozen=True)
+class ValuesOptions(FigureOptions):
+    """Options of the kinds that draw numbers: sizes that follow the values given, and
+    how values are shown. A kind adds ``input`` and ``kernel`` (their dimensions
+    differ) and calls :meth:`resolve_sizes` once its own fields are converted."""
+
+    input_size: tuple | None = option(
+        None, "-i", "--input-size", type=Pair(),
+        help="the input's size, N or HxW (default: 5), or --input's size where given")
+    kernel_size: tuple | None = option(
+        None, "-k", "--kernel-size", type=Pair(),
+        help="the kernel's size, N or HxW (default: 3), or --kernel's size where given")
+    fill: str = option("auto", "--fill", type=Choice(FILLS),
+                       help="cell fills: by kind of cell, or by value on a diverging scale, "
+                            "blue above zero and red below (default auto: by value where "
+                            "--input is given or with --no-numbers)")
+    legend: bool = option(False, "--legend", type=Flag(),
+                          help="with fills by value: the scale's key under the figure")
+    no_numbers: bool = option(False, "--no-numbers", type=Flag(),
+                              help="draw the fills only: no numbers in the cells")
+
+    def resolve_sizes(self, operand: tuple | None, kernel: tuple | None) -> None:
+        """-i and -k from the values' (h, w) where not given: the operand is the input,
+        or for ``-t`` the transposed conv's input, of which -i is the output."""
+        k = self.kernel_size or (tuple(kernel) if kernel else (3, 3))
+        i = self.input_size
+        if i is None and operand:
+            i = tuple(operand)
+            if self.transposed:
+                i = geometry.transposed_output_size(i, k, self.stride, self.padding,
+                                                    self.dilation, self.output_padding or (0, 0))
+        object.__setattr__(self, "kernel_size", k)
+        object.__setattr__(self, "input_size", i or (5, 5))
+
+    def by_value(self) -> bool:
+        """Whether cells are filled by value (``--fill``)."""
+        if self.fill != "auto":
+            return self.fill == "value"
+        return getattr(self, "input", None) is not None or self.no_numbers
+
+
+def values_or_seeded(given, seeded: np.ndarray) -> np.ndarray:
+    """The user's values where given, else the ones drawn from the seed."""
+    return seeded if given is None else given.array
+
+
+def shape_mismatch(what: str, given, want, because: str) -> SpecError:
+    from ..values import shape_text
+
+    return SpecError(f"{what} is {shape_text(given.shape)}, but {because} "
+                     f"{shape_text(want)}; give values of that shape, or drop the size "
+                     f"options so they follow the values")
+
+
+def image_hint(values) -> str:
+    """What a figure too large for an image's pixels adds: how to make it fit."""
+    if values is None or not values.image:
+        return ""
+    return ("; crop or resize the image first, e.g. with Pillow: "
+            "Image.open(f).crop((x, y, x + 8, y + 8)) or .resize((8, 8))")

@@ -20,12 +20,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import geometry
+from .. import geometry, shading
 from ..kind import Kind
-from ..options import ChannelOptions, Flag, Int, option
-from ..spec import ConvSpec, SpecError
+from ..options import Array, ChannelOptions, Flag, Int, option
+from ..spec import ConvSpec
 from ..theme import GROUPS
-from . import canvas_grid, canvas_kinds, format_number, grid_lines, too_large
+from . import (ValuesOptions, canvas_grid, canvas_kinds, factor, format_number, grid_lines,
+               image_hint, shape_mismatch, too_large, width)
 
 #: Planes drawn on either side: each is a grid of numbers, and eight of them stacked
 #: already fill a page at a legible size. Groups are at most this many too, so each
@@ -47,10 +48,67 @@ OUT_GAP = 1.6
 
 
 @dataclass(frozen=True)
-class ChannelsOptions(ChannelOptions):
-    seed: int = option(1234, "--seed", type=Int(0, 2**63 - 1, "N"), help="seed of the values drawn")
+class ChannelsOptions(ValuesOptions, ChannelOptions):
+    # the channel counts of ChannelOptions, here following the values where not given
+    in_channels: int | None = option(
+        None, "--in-channels", type=Int(1, 1 << 20, "C"),
+        help="input channels of the conv (default: from --input or --kernel, else 1)")
+    out_channels: int | None = option(
+        None, "--out-channels", type=Int(1, 1 << 20, "D"),
+        help="output channels, filters (default: from --kernel, else 1)")
+    groups: int | None = option(
+        None, "--groups", type=Int(1, 1 << 20, "G"),
+        help="groups; both channel counts divisible by it (default: from --kernel and the "
+             "channels, else 1)")
+    seed: int = option(1234, "--seed", type=Int(0, 2**63 - 1, "N"),
+                       help="seed of the values drawn where --input or --kernel is not given")
     labels: bool = option(False, "--labels", type=Flag(),
                           help="name the case (depthwise, pointwise) and give every size")
+    input: object = option(
+        None, "--input", type=Array((2, 3), "--input"),
+        help="the input planes' values: inline, planes separated by |, e.g. \"1 2; 3 4 | "
+             "0 -1; 1 0\" (C x H x W), a .npy file, an image (RGB: 3 planes) or one plane as "
+             "numerical takes it (default: drawn from --seed)")
+    kernel: object = option(
+        None, "--kernel", type=Array((2, 3, 4), "--kernel"),
+        help="the weights, D x C/G x kh x kw as Conv2d stores them (ConvTranspose2d's for "
+             "-t): inline, slices separated by | and filters by ||, a .npy file; C/G x kh x "
+             "kw is one filter, kh x kw (a named kernel too) one slice (default: drawn from "
+             "--seed)")
+
+    def __post_init__(self):
+        super().__post_init__()
+        x = None if self.input is None else self.input.array
+        w = None if self.kernel is None else self.kernel.array
+        x = x[None] if x is not None and x.ndim == 2 else x
+        w = _as(w, 4) if w is not None else None
+        # the planes the input holds are C, or D for -t (the weights are the forward conv's)
+        planes_in = x.shape[0] if x is not None else None
+        d = self.out_channels or (w.shape[0] if w is not None else None) \
+            or (planes_in if self.transposed else None) or 1
+        c = self.in_channels or (None if self.transposed else planes_in)
+        if c is None and w is not None:
+            c = w.shape[1] * (self.groups or 1)
+        c = c or 1
+        g = self.groups
+        if g is None:
+            g = c // w.shape[1] if w is not None and c % w.shape[1] == 0 else 1
+        for name, v in (("in_channels", c), ("out_channels", d), ("groups", g)):
+            object.__setattr__(self, name, v)
+        self.resolve_sizes(x.shape[1:] if x is not None else None,
+                           w.shape[2:] if w is not None else None)
+
+    def operand(self) -> np.ndarray | None:
+        """--input as planes x h x w."""
+        return None if self.input is None else _as(self.input.array, 3)
+
+    def weights(self) -> np.ndarray | None:
+        """--kernel as D x C/G x kh x kw."""
+        return None if self.kernel is None else _as(self.kernel.array, 4)
+
+
+def _as(a: np.ndarray, ndim: int) -> np.ndarray:
+    return a.reshape((1,) * (ndim - a.ndim) + a.shape)
 
 
 def planes(spec: ConvSpec, options) -> tuple[int, int]:
@@ -77,6 +135,13 @@ def draw_values(spec: ConvSpec, options) -> tuple[np.ndarray, np.ndarray]:
     kernel = rng.integers(0, 3, size=(options.out_channels,
                                       options.in_channels // options.groups, *spec.kernel_size))
     return operand, kernel
+
+
+def operand_values(spec: ConvSpec, options) -> tuple[np.ndarray, np.ndarray]:
+    """The user's --input and --kernel where given, else the seed's."""
+    operand, kernel = draw_values(spec, options)
+    x, w = options.operand(), options.weights()
+    return (operand if x is None else x), (kernel if w is None else w)
 
 
 def slice_weights(spec: ConvSpec, g: geometry.Grouped, kernel: np.ndarray) -> np.ndarray:
@@ -106,7 +171,8 @@ def compute(spec: ConvSpec, g: geometry.Grouped, operand: np.ndarray, kernel: np
                                     np.where(real, gather[..., 1], 0)], 0)
     weights = slice_weights(spec, g, kernel)
     oh, ow = g.plane.out
-    partials = np.zeros((g.planes_out, g.in_per_group, oh, ow), dtype=np.int64)
+    partials = np.zeros((g.planes_out, g.in_per_group, oh, ow),
+                        dtype=np.result_type(operand, kernel))
     for q in range(g.planes_out):
         for jj, j in enumerate(g.inputs_of(q)):
             partials[q, jj] = np.einsum("abcd,cd->ab", values[j], weights[q, jj])
@@ -114,8 +180,8 @@ def compute(spec: ConvSpec, g: geometry.Grouped, operand: np.ndarray, kernel: np
 
 
 def _line(values, weights, result) -> dict:
-    terms = [[format_number(v), format_number(w)] for v, w in zip(values.ravel(),
-                                                                   weights.ravel())]
+    terms = [[factor(format_number(v)), factor(format_number(w))]
+             for v, w in zip(values.ravel(), weights.ravel())]
     return {"terms": terms if len(terms) <= MAX_TERMS else [], "count": len(terms),
             "result": format_number(result)}
 
@@ -153,7 +219,7 @@ class Channels(Kind):
         what = "zero-inserted, padded input" if spec.transposed else "padded input"
         reason = too_large("channels", what, low.canvas, MAX_CANVAS)
         if reason:
-            return reason
+            return reason + image_hint(options.input)
         pin, pout = planes(spec, options)
         tall = pin * low.canvas[0]
         if tall > MAX_TALL:
@@ -168,6 +234,17 @@ class Channels(Kind):
 
     def check(self, spec: ConvSpec, options) -> None:
         options.check_groups()
+        g = grouped(spec, options)
+        x, w = options.operand(), options.weights()
+        if x is not None and x.shape != (g.planes_in, *g.plane.operand):
+            because = ("the transposed conv of these options reads" if spec.transposed
+                       else "the channels and sizes give")
+            raise shape_mismatch("--input", x, (g.planes_in, *g.plane.operand),
+                                 f"{because} C x H x W =")
+        want = (options.out_channels, options.in_channels // options.groups, *spec.kernel_size)
+        if w is not None and w.shape != want:
+            raise shape_mismatch("--kernel", w, want,
+                                 "the channels, groups and -k give D x C/G x kh x kw =")
 
     def lowered(self, spec: ConvSpec, options) -> geometry.Grouped:
         return grouped(spec, options)
@@ -179,21 +256,30 @@ class Channels(Kind):
     def scene(self, spec: ConvSpec, steps: list[int], options) -> dict:
         g = grouped(spec, options)
         low = g.plane
-        operand, kernel = draw_values(spec, options)
+        operand, kernel = operand_values(spec, options)
         output, partials, values, weights = compute(spec, g, operand, kernel)
+        by_value = options.by_value()
+        bounds = [shading.bound(a) for a in (operand, kernel, output)]
+
+        def shade(v, which):
+            return shading.level(v, bounds[which]) if by_value else None
         names = canvas_kinds(low, spec.output_padding)
         canvas = canvas_grid(low, spec.output_padding)
         planes_drawn = []
+        def drawn(j: int, cell: dict) -> dict:
+            held = cell["cell"] or cell["copies"]  # a padding cell may copy one
+            return {"kind": cell["kind"] if cell["kind"] != "data"
+                    else f"group{g.group_of_input(j)}",
+                    "label": format_number(operand[(j, *held)]) if held else "0",
+                    "data": held is not None,
+                    "fill": shade(operand[(j, *held)], 0) if held else None}
+
         for j in range(g.planes_in):
-            grid = [[{"kind": cell["kind"] if cell["kind"] != "data"
-                      else f"group{g.group_of_input(j)}",
-                      "label": format_number(operand[(j, *(cell["cell"] or cell["copies"]))])
-                      if cell["cell"] or cell["copies"] else "0",
-                      "data": cell["cell"] is not None or cell["copies"] is not None}
-                     for cell in row] for row in canvas]
+            grid = [[drawn(j, cell) for cell in row] for row in canvas]
             planes_drawn.append({"group": g.group_of_input(j), "cells": grid})
         slices = [[{"plane": j, "group": g.group_of_output(q),
-                    "weights": [[format_number(v) for v in row] for row in weights[q, jj]]}
+                    "weights": [[format_number(v) for v in row] for row in weights[q, jj]],
+                    "fills": [[shade(v, 1) for v in row] for row in weights[q, jj]]}
                    for jj, j in enumerate(g.inputs_of(q))] for q in range(g.planes_out)]
         span = [(a.pad_lo, a.pad_lo + a.span) for a in (low.rows, low.cols)]
         frames = []
@@ -209,6 +295,8 @@ class Channels(Kind):
                              for jj in range(g.in_per_group)],
                 "filled": [[*cell, format_number(output[cell])]
                            for cell in map(g.step_cell, range(step + 1))],
+                "shades": [shade(output[cell], 2) for cell in map(g.step_cell, range(step + 1))]
+                if by_value else [],
                 "lines": [_line(values[j, oy, ox], weights[q, jj], partials[q, jj, oy, ox])
                           for jj, j in enumerate(g.inputs_of(q))],
                 "result": format_number(output[q, oy, ox]),
@@ -217,6 +305,15 @@ class Channels(Kind):
         return {
             "transposed": spec.transposed,
             "inserted": spec.transposed and spec.stride != (1, 1),
+            "by_value": by_value,
+            "numbers": not options.no_numbers,
+            # the longest number in a cell: wide ones (-0.12) get wider cells
+            "label_chars": max(width(format_number(v)) for a in (operand, kernel, output)
+                               for v in a.ravel()) if not options.no_numbers else 1,
+            "legend": ({"swatches": shading.legend(), "scales": [
+                [what, format_number(-b), format_number(b)]
+                for what, b in zip(("input", "weights", "output"), bounds)]}
+                if options.legend and by_value else None),
             "channels": [options.in_channels, options.out_channels],
             "planes": [g.planes_in, g.planes_out],
             "groups": options.groups,

@@ -9,11 +9,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import shading
 from ..kind import Kind, format_torch, torch_pad
-from ..options import Choice, FigureOptions, Int, option
+from ..options import Array, Choice, Int, option
 from ..spec import ConvSpec, SpecError, format_pair
-from . import (canvas_grid, canvas_kinds, format_number, grid_lines, is_sequence, out_offset,
-               too_large, window)
+from . import (ValuesOptions, canvas_grid, canvas_kinds, factor, format_number, grid_lines,
+               image_hint, is_sequence, out_offset, shape_mismatch, too_large,
+               values_or_seeded, width, window)
 
 #: Canvas cells per axis beyond which the numbers no longer fit.
 MAX_CANVAS = 16
@@ -28,6 +30,14 @@ def draw_values(spec: ConvSpec, seed: int) -> tuple[np.ndarray, np.ndarray]:
     operand = rng.integers(0, 4, size=spec.lowered().operand)
     kernel = rng.integers(0, 3, size=spec.kernel_size)
     return operand, kernel
+
+
+def operand_values(spec: ConvSpec, options) -> tuple[np.ndarray, np.ndarray]:
+    """The operand and kernel drawn: the user's ``--input``/``--kernel`` where given,
+    else drawn from ``--seed`` (both drawn, so a given input keeps the seed's kernel)."""
+    operand, kernel = draw_values(spec, options.seed)
+    return (values_or_seeded(options.input, operand),
+            values_or_seeded(options.kernel, kernel))
 
 
 def taps_weights(spec: ConvSpec, kernel: np.ndarray) -> np.ndarray:
@@ -51,7 +61,8 @@ def compute(spec: ConvSpec, mode: str, operand: np.ndarray, kernel: np.ndarray):
     elif mode == "average":  # count_include_pad: padding zeros count, divisor kh*kw
         output = values.sum(axis=(2, 3)) / (kernel.shape[0] * kernel.shape[1])
     else:  # max over the cells of the input only
-        output = np.where(real, values, np.iinfo(values.dtype).min).max(axis=(2, 3))
+        low = np.iinfo(values.dtype).min if values.dtype.kind in "iu" else -np.inf
+        output = np.where(real, values, low).max(axis=(2, 3))
     return output, values, real
 
 
@@ -60,17 +71,33 @@ def _equation(mode, values, real, weights, result) -> dict:
     vals = [format_number(v) for v in values.ravel()]
     if mode == "max":
         vals = [v for v, r in zip(vals, real.ravel()) if r]
-    terms = ([[v, format_number(w)] for v, w in zip(vals, weights.ravel())]
+    terms = ([[factor(v), factor(format_number(w))] for v, w in zip(vals, weights.ravel())]
              if mode == "convolution" else vals)
     return {"terms": terms if len(terms) <= MAX_TERMS else [], "count": len(terms),
             "result": format_number(result)}
 
 
 @dataclass(frozen=True)
-class NumericalOptions(FigureOptions):
+class NumericalOptions(ValuesOptions):
     mode: str = option("convolution", "-m", "--mode", type=Choice(MODES),
                        help="conv2d, avg_pool2d (count_include_pad) or max_pool2d")
-    seed: int = option(1234, "--seed", type=Int(0, 2**63 - 1, "N"), help="seed of the values drawn")
+    seed: int = option(1234, "--seed", type=Int(0, 2**63 - 1, "N"),
+                       help="seed of the values drawn where --input or --kernel is not given")
+    input: object = option(
+        None, "--input", type=Array((2,), "--input"),
+        help="the input's values: inline rows, e.g. \"1 -2 0; 0.5 1 3\" (; between rows), a "
+             ".npy, .csv or .txt file, a greyscale image (its pixel values), or a named "
+             "kernel (default: drawn from --seed, 0 to 3)")
+    kernel: object = option(
+        None, "--kernel", type=Array((2,), "--kernel"),
+        help="the kernel's weights, as --input, or a named kernel: sobel-x, sobel-y, "
+             "laplacian, gaussian (3x3), gaussian5 (5x5), box, sharpen, identity, emboss "
+             "(default: drawn from --seed, 0 to 2)")
+
+    def __post_init__(self):
+        super().__post_init__()
+        self.resolve_sizes(self.input.shape if self.input is not None else None,
+                           self.kernel.shape if self.kernel is not None else None)
 
 
 class Numerical(Kind):
@@ -80,8 +107,20 @@ class Numerical(Kind):
     template = "numerical.tex.j2"
 
     def check(self, spec: ConvSpec, options) -> None:
-        """Refuse what PyTorch's pooling refuses."""
+        """Values of the shapes the sizes give; refuse what PyTorch's pooling refuses."""
         mode = options.mode
+        operand = spec.lowered().operand
+        if options.input is not None and options.input.shape != tuple(operand):
+            because = (f"the transposed conv of {_sizes(spec)} reads an operand of"
+                       if spec.transposed else f"{_sizes(spec)} reads an input of")
+            raise shape_mismatch("--input", options.input, operand, because)
+        if options.kernel is not None:
+            if mode != "convolution":
+                raise SpecError(f"--kernel: {mode} pooling has no weights; give its size "
+                                f"with -k")
+            if options.kernel.shape != tuple(spec.kernel_size):
+                raise shape_mismatch("--kernel", options.kernel, spec.kernel_size,
+                                     "-k gives a kernel of")
         if mode == "convolution":
             return
         if spec.transposed:
@@ -100,21 +139,27 @@ class Numerical(Kind):
 
     def limits(self, spec: ConvSpec, options) -> str | None:
         what = "zero-inserted, padded input" if spec.transposed else "padded input"
-        return too_large("numerical", what, spec.lowered().canvas, MAX_CANVAS)
+        reason = too_large("numerical", what, spec.lowered().canvas, MAX_CANVAS)
+        return reason and reason + image_hint(options.input)
 
     def name_parts(self, options) -> list[str]:
         return [] if options.mode == "convolution" else [options.mode]
 
     def scene(self, spec: ConvSpec, steps: list[int], options) -> dict:
         low = spec.lowered()
-        operand, kernel = draw_values(spec, options.seed)
+        operand, kernel = operand_values(spec, options)
         output, values, real = compute(spec, options.mode, operand, kernel)
         weights = taps_weights(spec, kernel)
+        by_value = options.by_value()
+        in_bound, out_bound = shading.bound(operand), shading.bound(output)
         canvas = canvas_grid(low, spec.output_padding)
         for row in canvas:
             for cell in row:
                 held = cell["cell"] or cell["copies"]  # a padding cell may copy one
-                cell["label"] = format_number(operand[tuple(held)]) if held else "0"
+                v = operand[tuple(held)] if held else 0
+                cell["label"] = format_number(v)
+                cell["fill"] = (shading.level(v, in_bound) if by_value and held
+                                else cell["kind"])
         ow = low.out[1]
         frames = []
         for step in steps:
@@ -124,11 +169,23 @@ class Numerical(Kind):
                                 if options.mode == "convolution" else [])
             frame["filled"] = [[s // ow, s % ow, format_number(output[s // ow, s % ow])]
                                for s in range(step + 1)]
+            frame["shades"] = ([shading.level(output[s // ow, s % ow], out_bound)
+                                for s in range(step + 1)] if by_value else [])
             frame["equation"] = _equation(options.mode, values[oy, ox], real[oy, ox], weights,
                                           output[oy, ox])
             frames.append(frame)
         return {
             "mode": options.mode,
+            # the longest number in a cell (a weight with its x): wide ones get wider cells
+            "label_chars": max(width(c["label"]) for row in canvas for c in row) if not
+            options.no_numbers else 1,
+            "weight_chars": (1 + max(width(format_number(w)) for w in weights.ravel())
+                             if options.mode == "convolution" and not options.no_numbers
+                             else 0),
+            "output_chars": max(width(format_number(v)) for v in output.ravel()),
+            "by_value": by_value,
+            "numbers": not options.no_numbers,
+            "legend": (_legend(in_bound, out_bound) if options.legend and by_value else None),
             "transposed": spec.transposed,
             "inserted": spec.transposed and spec.stride != (1, 1),
             "canvas_size": list(low.canvas),
@@ -176,6 +233,17 @@ class Numerical(Kind):
         if one_call:
             return call
         return f"{call}({torch_pad(spec, None if options.mode == 'average' else '-inf')})"
+
+
+def _sizes(spec: ConvSpec) -> str:
+    return " ".join(f"-{flag} {format_pair(v)}" for flag, v in zip("ikspd", spec.args))
+
+
+def _legend(in_bound: float, out_bound: float) -> dict:
+    """The key of the diverging fill: its swatches and each scale's ends."""
+    return {"swatches": shading.legend(),
+            "scales": [["input", format_number(-in_bound), format_number(in_bound)],
+                       ["output", format_number(-out_bound), format_number(out_bound)]]}
 
 
 def equation_text(mode: str, eq: dict, y: int, x: int) -> str:
