@@ -325,6 +325,28 @@ def gallery(tmp_path_factory):
     return root, proc.stdout.splitlines()
 
 
+def test_the_gallery_depthwise_separable_pair_is_one_computation(tmp_path):
+    """The pointwise figure reads what the depthwise figure computes (a depthwise-
+    separable conv drawn in two steps), and each output equals a plain loop."""
+    import numpy as np
+
+    config = build.load(build.GALLERY_DIR / "classic.toml", tmp_path)
+    data = {e.name: e.figure.data() for e in config.entries
+            if e.name in ("channels_depthwise", "channels_pointwise")}
+    dw, pw = data["channels_depthwise"], data["channels_pointwise"]
+    x, w = np.array(dw["input"]), np.array(dw["kernel"])
+    assert w.shape == (3, 1, 3, 3) and len(set(map(str, w.tolist()))) == 3  # three filters
+    loop = np.zeros((3, 3, 3))
+    for c in range(3):
+        for i in range(3):
+            for j in range(3):
+                loop[c, i, j] = (x[c, i:i + 3, j:j + 3] * w[c, 0]).sum()
+    assert np.array_equal(np.array(dw["output"]), loop)
+    assert np.array_equal(np.array(pw["input"]), loop)
+    mix = np.array(pw["kernel"])[:, :, 0, 0]
+    assert np.allclose(np.array(pw["output"]), np.einsum("dc,chw->dhw", mix, loop))
+
+
 def test_classic_gallery_builds_every_animation(gallery):
     root, printed = gallery
     for name, (*_, frames) in CLASSIC.items():
