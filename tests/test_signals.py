@@ -140,8 +140,9 @@ def test_sigterm_during_a_build_stops_it_at_once_and_keeps_its_manifest_true(tmp
     assert list(temp.iterdir()) == []
 
 
+@pytest.mark.parametrize("pages", [25, 9])  # chunks beside a sample; a share per core
 def test_an_interrupt_between_two_submits_still_stops_the_tool_already_running(
-        monkeypatch, tmp_path):
+        monkeypatch, tmp_path, pages):
     """A signal can land while the raster jobs are still being handed to the workers:
     the first pdftoppm already runs, and nothing but the clean-up would ever stop it
     (the pool's exit waits for it forever)."""
@@ -175,5 +176,5 @@ def test_an_interrupt_between_two_submits_still_stops_the_tool_already_running(
     monkeypatch.setattr(pipeline, "stop_tools", stop)
     monkeypatch.setattr(ThreadPoolExecutor, "submit", submit)
     with pytest.raises(KeyboardInterrupt):
-        list(pipeline._raster_chunks(tmp_path / "figure.pdf", tmp_path, 25, 20, False))
+        list(pipeline._raster_chunks(tmp_path / "figure.pdf", tmp_path, pages, 20, False))
     assert stopped and set(stopped) == {tmp_path}
