@@ -70,9 +70,9 @@ try:
 except ImportError:
     pass
 real_parser = cli.build_parser
-def build_parser():
+def build_parser(*a, **k):
     s = time.perf_counter()
-    p = real_parser()
+    p = real_parser(*a, **k)
     T["parse"] = T.get("parse", 0.0) + time.perf_counter() - s
     return p
 cli.build_parser = build_parser
