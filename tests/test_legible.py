@@ -14,6 +14,7 @@ import pytest
 
 from convanim import tex, theme
 from convanim.scenes.arithmetic import Arithmetic, ArithmeticOptions
+from convanim.scenes.channels import Channels, ChannelsOptions
 from convanim.scenes.numerical import Numerical, NumericalOptions
 from convanim.spec import ConvSpec
 
@@ -99,6 +100,9 @@ def test_the_window_shows_what_lies_under_it(name):
                                                   "currentinserted"}),
     (Numerical, ConvSpec((6, 6), (3, 3), (2, 2), (1, 1), transposed=True), [0, 35],
      NumericalOptions(), {"current", "currentpadding", "currentinserted", "currentoutpad"}),
+    (Channels, ConvSpec((5, 5), (3, 3), (2, 2), (1, 1), transposed=True), [0, 24],
+     ChannelsOptions(in_channels=2, out_channels=2, groups=1),
+     {"current", "currentpadding", "currentinserted"}),
 ])
 def test_taps_are_filled_by_the_kind_they_lie_on(kind, spec, steps, options, fills):
     """The window was one opaque block: every tap "current", whatever lay under it."""
