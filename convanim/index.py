@@ -73,14 +73,16 @@ def command(entry) -> str:
         if opt.is_flag:
             if value:
                 words.append(flag)
-        else:
-            if isinstance(opt.type, Array) and not isinstance(value, str):  # a TOML array
-                text = opt.type.spell(opt.convert(value))
-            else:
-                text = (f"{value[0]}x{value[1]}" if isinstance(value, (list, tuple))
-                        else str(value))
-            words += [flag, shlex.quote(text)]  # pasted into a shell, it runs only convanim
+        else:  # pasted into a shell, it runs only convanim
+            words += [flag, shlex.quote(option_text(opt, value))]
     return " ".join(words)
+
+
+def option_text(opt, value) -> str:
+    """A config value as the command line (or a directive) spells it."""
+    if isinstance(opt.type, Array) and not isinstance(value, str):  # a TOML array
+        return opt.type.spell(opt.convert(value))
+    return f"{value[0]}x{value[1]}" if isinstance(value, (list, tuple)) else str(value)
 
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#!|~])")

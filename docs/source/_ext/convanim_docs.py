@@ -45,6 +45,9 @@ def _option_table(options, title: str) -> list[str]:
 
 
 def _directive_lines(kind: str, name: str, options: dict, caption: str = "") -> list[str]:
+    from convanim import index, kinds
+
+    declared = kinds.get(kind).Options.by_name()
     lines = [f".. convanim:: {kind} {name}"]
     for key, value in options.items():
         if key in SKIP:
@@ -53,10 +56,9 @@ def _directive_lines(kind: str, name: str, options: dict, caption: str = "") -> 
             lines.append(f"   :{key}:")
         elif value is False:
             continue
-        elif isinstance(value, (list, tuple)):
-            lines.append(f"   :{key}: {value[0]}x{value[1]}")
         else:
-            lines.append(f"   :{key}: {value}")
+            text = index.option_text(declared[key.replace("-", "_")], value)
+            lines.append(f"   :{key}: {text}")
     if caption:
         lines.append(f"   :caption: {_rst_text(caption)}")
     return lines + [""]
