@@ -430,9 +430,10 @@ def _make(product: Product, pdf: Path, work: Path, pages: int, settings: Setting
 def _raster_chunks(pdf: Path, work: Path, pages: int, dpi: int, progress: bool):
     """Yield the pages as lists of RGB images, in order, a chunk at a time.
 
-    The first item is the palette sample: the first, middle and last pages at half
-    resolution. pdftoppm runs on worker threads (a process each, so on every core)
-    while the caller quantizes the chunks already yielded.
+    The first item is the palette sample: the first, middle and last pages (at half
+    resolution, or for a small figure the frames themselves). pdftoppm runs on worker
+    threads (a process each, so on every core) while the caller quantizes the chunks
+    already yielded.
     """
     from PIL import Image
 
@@ -456,48 +457,38 @@ def _raster_chunks(pdf: Path, work: Path, pages: int, dpi: int, progress: bool):
         return rgb
 
     picks = sorted({1, (pages + 1) // 2, pages})
-    if pages <= CHUNK:  # the sample comes from the frames themselves
-        # one pdftoppm per core on a share of the pages: alphabet's 9 frames in about
-        # half the time of one call, with no half-resolution sample to render besides
-        parts = max(1, min(os.cpu_count() or 1, pages // 2))
-        if parts == 1:
-            frames = raster(1, pages)
-        else:
-            with ThreadPoolExecutor(parts) as pool:
-                jobs = []
-                try:
-                    for n in range(parts):
-                        jobs.append(pool.submit(raster, 1 + n * pages // parts,
-                                                (n + 1) * pages // parts))
-                    frames = [f for job in jobs for f in job.result()]
-                finally:
-                    if not all(job.done() for job in jobs):  # an error or an interrupt
-                        stopped.set()
-                        while not all(job.done() for job in jobs):
-                            stop_tools(work)
-                            wait(jobs, timeout=0.05)
-        yield [frames[p - 1] for p in picks]
-        yield frames
-        return
+    cores = os.cpu_count() or 1
+    small = pages <= CHUNK  # the sample comes from the frames themselves
+    if small:  # one pdftoppm per core on a share of the pages (alphabet's 9: two calls)
+        parts = max(1, min(cores, pages // 2))
+        ranges = [(1 + n * pages // parts, (n + 1) * pages // parts) for n in range(parts)]
+    else:
+        ranges = [(a, min(a + CHUNK - 1, pages)) for a in range(1, pages + 1, CHUNK)]
 
     def sample() -> list:
         # "s": its own file names, even where half the DPI is the DPI (-qa 10): a chunk's
         # pdftoppm must never write, nor this one delete, the other's files
         return [raster(p, p, max(dpi // 2, 10), "s")[0] for p in picks]
 
-    bar = _bar(pages, "rasterising", progress)
-    with ThreadPoolExecutor(max(1, min(os.cpu_count() or 1, pages))) as pool:
+    bar = None if small else _bar(pages, "rasterising", progress)
+    with ThreadPoolExecutor(max(1, min(cores, pages))) as pool:
         jobs = []
         done = False
         try:  # submitting inside: a signal between two submits must stop the first's tool
-            jobs.append(pool.submit(sample))
-            for a in range(1, pages + 1, CHUNK):
-                jobs.append(pool.submit(raster, a, min(a + CHUNK - 1, pages)))
-            for n, job in enumerate(jobs):
-                chunk = job.result()
-                yield chunk
-                if bar is not None and n:
-                    bar.update(len(chunk))
+            if not small:
+                jobs.append(pool.submit(sample))
+            for a, b in ranges:
+                jobs.append(pool.submit(raster, a, b))
+            if small:
+                frames = [f for job in jobs for f in job.result()]
+                yield [frames[p - 1] for p in picks]
+                yield frames
+            else:
+                for n, job in enumerate(jobs):
+                    chunk = job.result()
+                    yield chunk
+                    if bar is not None and n:
+                        bar.update(len(chunk))
             done = True
         finally:  # stopped early (an error, an interrupt): no pdftoppm runs on
             if not done:
