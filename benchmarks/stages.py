@@ -10,7 +10,8 @@ the functions it has (before the precompiled preamble: pdf2image for the raster)
 
 Stages: ``imports`` (convanim.cli and what it pulls in), ``parse`` (the parser,
 with every figure kind's options), ``draw`` (scene and template: the document's
-TeX), ``pdflatex``, ``raster`` (pdftoppm and pdfinfo, summed over threads),
+TeX), ``pdflatex`` (wall time, its runs on every core together), ``raster``
+(pdftoppm and pdfinfo, summed over threads),
 ``gif`` (palette, quantizing and writing, less the raster it waited for),
 ``place`` (cache entry and outputs), ``rest`` (the remainder of the command).
 """
@@ -59,7 +60,8 @@ def wrap(mod, name, stage):
     setattr(mod, name, timed)
 
 wrap(figure.Figure, "tex", "draw")
-wrap(pipeline, "compile_pdf", "pdflatex")
+# the typesetting's wall time: all of its shares (one pdflatex per core) together
+wrap(pipeline, "typeset" if hasattr(pipeline, "typeset") else "compile_pdf", "pdflatex")
 wrap(pipeline, "write_gif", "gif")
 wrap(pipeline, "_page_pixels", "raster")
 wrap(files, "place_all", "place")

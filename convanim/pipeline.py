@@ -1,7 +1,9 @@
 """TeX source -> PDF/PNG/SVG and animations: one pdflatex run for all frames, then raster.
 
 Every frame of a figure is a page of one document, so an animation costs one
-pdflatex process; its pages are rasterised by pdftoppm in chunks on
+pdflatex process per core: an animation's pages are shared among as many pdflatex
+runs as there are idle cores, each typesetting its share of the frames of the same
+document side by side. The pages are rasterised by pdftoppm in chunks on
 worker threads while the GIF encoder quantizes the chunks already done, so only a
 few frames are ever held in full colour. Work happens in a temporary directory,
 outputs are placed atomically and stored in the content-hash cache, from which a
@@ -37,6 +39,9 @@ MAX_GIF_PIXELS = 400_000_000
 MAX_FRAME_PIXELS = 120_000_000
 #: Pages rasterised per pdftoppm call.
 CHUNK = 12
+#: Fewest pages per pdflatex run when typesetting is shared among cores: every share
+#: repeats the document's set-up (its planes' PDF forms), which fewer pages do not repay.
+SHARE_PAGES = 4
 #: A palette sample larger than this is subsampled before median cut.
 PALETTE_PIXELS = 100_000
 
@@ -154,11 +159,16 @@ def render(make_tex, pages: int, products: list[Product], settings: Settings = S
     fmt = texformat.lookup(cache.root / "formats", cancel) if cache is not None else None
     work = Path(tempfile.mkdtemp(prefix="convanim-"))
     keep = False
-    early = None
+    early = []
+    claimed = False
     try:
         cancel.add(work)
+        shares, claimed = _claim_cores(pages, products), True
+        folders = [work, *(work / f"share-{n}" for n in range(1, shares))]
+        for folder in folders[1:]:
+            folder.mkdir()
         if fmt is not None:  # TeX loads its format while Python draws the document
-            early = _start_pdflatex(work, fmt)
+            early = [_start_pdflatex(folder, fmt) for folder in folders]
         with compiled_templates_in(cache.root / "templates" / code_fingerprint()[:16]
                                    if cache is not None else None):
             tex = make_tex()
@@ -166,15 +176,16 @@ def render(make_tex, pages: int, products: list[Product], settings: Settings = S
             # pdflatex keeps one core busy; load the raster libraries on another meanwhile.
             threading.Thread(target=_import_raster_libraries, daemon=True).start()
         try:
-            pdf = compile_pdf(tex, work, pages, progress, fmt, early,
-                              check_page=_too_many_pixels(products, settings, pages))
+            doc = typeset(tex, folders, pages, progress, fmt, early,
+                          check_page=_too_many_pixels(products, settings, pages))
         except ToolError:
-            keep = (work / "figure.log").is_file()  # the message points at the log inside
+            # the message points at the log inside
+            keep = any((folder / "figure.log").is_file() for folder in folders)
             raise
         cancel.check()
-        made = {name: _make(p, pdf, work, pages, settings, progress, captions)
+        made = {name: _make(p, doc, work, pages, settings, progress, captions)
                 for name, p in zip(names, products)}
-        size = natural_size(pdf.with_suffix(".log"))
+        size = natural_size(doc.first.with_suffix(".log"))
         (work / NATURAL).write_text(" ".join(map(str, size)) if size else "")
         made[NATURAL] = work / NATURAL
         if natural is not None and size:
@@ -187,9 +198,11 @@ def render(make_tex, pages: int, products: list[Product], settings: Settings = S
         stop_tools(work)  # an interrupt leaves pdftoppm running (Python waits only 0.25 s)
         raise
     finally:
+        if claimed:
+            _release_cores()
         cancel.discard(work)
-        if early is not None:
-            _discard(early)
+        for proc in early:
+            _discard(proc)
         if not keep:
             _remove_tree(work)
 
@@ -211,7 +224,7 @@ def stop_tools(work: Path) -> None:
     An interrupt reaches the main thread only, not the pdftoppm calls waiting on
     worker threads, so they are found in /proc
     (Linux; elsewhere nothing is found): children of this process whose folder is
-    ``work`` or whose arguments name it. A program embedding convanim keeps its own
+    ``work`` or one inside it (a share's pdflatex), or whose arguments name it. A program embedding convanim keeps its own
     child processes.
     """
     me, mark, folder = os.getpid(), os.fsencode(str(work)), os.path.realpath(work)
@@ -226,7 +239,8 @@ def stop_tools(work: Path) -> None:
             if ppid != me:
                 continue
             with open(f"/proc/{entry}/cmdline", "rb") as f:
-                ours = mark in f.read() or os.readlink(f"/proc/{entry}/cwd") == folder
+                cwd = os.readlink(f"/proc/{entry}/cwd")
+                ours = mark in f.read() or cwd == folder or cwd.startswith(folder + os.sep)
             if ours:
                 os.kill(int(entry), signal.SIGTERM)
         except (OSError, IndexError, ValueError):
@@ -248,9 +262,164 @@ def product_key(params: dict | None, products: list[Product], settings: Settings
                 "settings": vars(settings)})
 
 
+#: Renders under way in this process (``build`` runs several on threads), so that the
+#: cores are shared among them rather than each taking them all.
+_renders = 0
+_renders_lock = threading.Lock()
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _claim_cores(pages: int, products: list[Product]) -> int:
+    """How many pdflatex runs share this render's pages: one per core that no other
+    render of this process holds, at least SHARE_PAGES pages each. Merging the shares
+    into one PDF needs pdfunite (poppler), which a PDF-only user may lack."""
+    global _renders
+    with _renders_lock:
+        _renders += 1
+        free = _cores() // _renders
+    shares = max(1, min(free, pages // SHARE_PAGES))
+    whole = any(p.kind in ("pdf", "html", "svg-animation") for p in products)
+    if shares > 1 and whole and shutil.which("pdfunite") is None:
+        return 1
+    return shares
+
+
+def _release_cores() -> None:
+    global _renders
+    with _renders_lock:
+        _renders -= 1
+
+
+@dataclass
+class Typeset:
+    """The document's pages: one PDF, or one PDF per share of consecutive pages."""
+    shares: list[tuple[Path, int]]  # (PDF, its pages), in page order
+    work: Path
+
+    @property
+    def first(self) -> Path:
+        """The PDF holding page 1 (its log has the page size and the natural size)."""
+        return self.shares[0][0]
+
+    def whole(self) -> Path:
+        """One PDF of every page (the shares joined once, by pdfunite)."""
+        if len(self.shares) == 1:
+            return self.first
+        out = self.work / "whole.pdf"
+        if not out.is_file():
+            _run(["pdfunite", *(str(pdf) for pdf, _ in self.shares), str(out)])
+        return out
+
+    def locate(self, first: int, last: int) -> list[tuple[Path, int, int]]:
+        """Pages ``first``..``last`` of the document as (PDF, first, last) in its shares."""
+        found, start = [], 1
+        for pdf, count in self.shares:
+            a, b = max(first, start), min(last, start + count - 1)
+            if a <= b:
+                found.append((pdf, a - start + 1, b - start + 1))
+            start += count
+        return found
+
+    def bounds(self) -> list[tuple[int, int]]:
+        """Each share's first and last page in the document."""
+        out, start = [], 1
+        for _, count in self.shares:
+            out.append((start, start + count - 1))
+            start += count
+        return out
+
+
+_FRAME = re.compile(r"^\\begin\{cvframe\}", re.M)
+
+
+def share_frames(tex: str, pages: int, shares: int) -> list[tuple[str, int]] | None:
+    """The document cut into ``shares`` documents of consecutive frames, with their page
+    counts, or None when it is not one ``cvframe`` per page (then it is typeset whole).
+
+    Each keeps the set-up and puts blank lines where the others' frames were, so a TeX
+    error's line number is the whole document's, and starts its page counter where its
+    first frame is (the progress lines, the page-1 size check).
+    """
+    starts = [m.start() for m in _FRAME.finditer(tex)]
+    end = tex.rfind("\\end{document}")
+    if len(starts) != pages or not starts or end < starts[-1]:
+        return None
+    frames = [tex[a:b] for a, b in zip(starts, starts[1:] + [end])]
+    blank = ["\n" * frame.count("\n") for frame in frames]
+    head, tail = tex[:starts[0]], tex[end:]
+    out = []
+    for n in range(shares):
+        a, b = n * pages // shares, (n + 1) * pages // shares
+        counter = f"\\setcounter{{cvpage}}{{{a}}}" if a else ""
+        out.append((head + "".join(blank[:a]) + counter + "".join(frames[a:b])
+                     + "".join(blank[b:]) + tail, b - a))
+    return out
+
+
+def typeset(tex: str, folders: list[Path], pages: int, progress: bool,
+            fmt: Path | None = None, started: list[subprocess.Popen] = (),
+            check_page=None) -> Typeset:
+    """The document's PDF, typeset by one pdflatex per folder on a share of its frames,
+    side by side (one folder: :func:`compile_pdf` as it is). ``started`` has a
+    :func:`_start_pdflatex` per folder, or nothing. The first failure, in page order,
+    is raised once every run has stopped."""
+    work = folders[0]
+    parts = share_frames(tex, pages, len(folders)) if len(folders) > 1 else None
+    if parts is None:
+        for proc in started[1:]:
+            _discard(proc)
+        pdf = compile_pdf(tex, work, pages, progress, fmt, started[0] if started else None,
+                          check_page=check_page)
+        return Typeset([(pdf, pages)], work)
+    bar = _bar(pages, "typesetting", progress)
+    results: list = [None] * len(parts)
+
+    def share(n: int) -> None:
+        try:
+            results[n] = compile_pdf(parts[n][0], folders[n], parts[n][1], False, fmt,
+                                     started[n] if started else None,
+                                     check_page=check_page if n == 0 else None, bar=bar)
+        except BaseException as e:  # noqa: B036 (handed to the caller's thread)
+            results[n] = e
+
+    # daemons: an interrupt must not wait for a share's TeX, which is stopped below
+    others = [threading.Thread(target=share, args=(n,), daemon=True)
+              for n in range(1, len(parts))]
+    done = False
+    try:
+        for thread in others:
+            thread.start()
+        share(0)
+        if isinstance(results[0], BaseException):
+            raise results[0]
+        for thread in others:
+            thread.join()
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        done = True
+        return Typeset([(pdf, count) for pdf, (_, count) in zip(results, parts)], work)
+    finally:
+        if not done:  # a share failed or an interrupt came: no TeX runs on
+            for proc in started:
+                _discard(proc)
+            while any(thread.is_alive() for thread in others):
+                stop_tools(work)
+                for thread in others:
+                    thread.join(0.05)
+        if bar is not None:
+            bar.close()
+
+
 def compile_pdf(tex: str, work: Path, pages: int, progress: bool,
                 fmt: Path | None = None, started: subprocess.Popen | None = None,
-                check_page=None) -> Path:
+                check_page=None, bar=None) -> Path:
     """Run pdflatex once; a failure names the first ``!`` error of the log.
 
     With ``fmt`` (see texformat.py) a document that starts with the common preamble
@@ -260,18 +429,19 @@ def compile_pdf(tex: str, work: Path, pages: int, progress: bool,
     the format itself (no TeX error in the log), the format is dropped and the
     document compiled in full. ``check_page(width, height)`` (PDF points) sees the
     first page's size as soon as TeX ships it out; a reason it returns stops TeX and
-    raises :class:`SpecError`.
+    raises :class:`SpecError`. ``bar``, a progress bar shared with other runs, counts
+    the pages instead of one of its own.
     """
     body = texformat.split(tex) if fmt is not None else None
     if body is not None:
         lines = texformat.preamble().count("\n")
         head = f"% convanim: the preamble is preloaded from {fmt.name}" + "\n" * lines
-        if _pdflatex(head + body, work, pages, progress, fmt, started, check_page):
+        if _pdflatex(head + body, work, pages, progress, fmt, started, check_page, bar):
             return work / "figure.pdf"
         texformat.forget(fmt)
     elif started is not None:
         _discard(started)
-    _pdflatex(tex, work, pages, progress, None, None, check_page)  # a failure raises
+    _pdflatex(tex, work, pages, progress, None, None, check_page, bar)  # a failure raises
     return work / "figure.pdf"
 
 
@@ -307,11 +477,11 @@ def _discard(proc: subprocess.Popen) -> None:
 
 
 def _pdflatex(tex: str, work: Path, pages: int, progress: bool, fmt: Path | None,
-              started: subprocess.Popen | None = None, check_page=None) -> bool:
+              started: subprocess.Popen | None = None, check_page=None, shared_bar=None) -> bool:
     """One pdflatex run: True when it made the PDF; False when, from ``fmt``, it failed
     with no TeX error (the format's fault); else a ToolError."""
     (work / "figure.tex").write_text(tex, encoding="utf-8")
-    bar = _bar(pages, "typesetting", progress)
+    bar = shared_bar if shared_bar is not None else _bar(pages, "typesetting", progress)
     if started is not None:
         proc = started
         try:  # not a backslash: TeX reads the line as \input figure.tex, job "figure"
@@ -349,13 +519,15 @@ def _pdflatex(tex: str, work: Path, pages: int, progress: bool, fmt: Path | None
             proc.kill()
             proc.wait()
         proc.stdout.close()
-        if bar is not None:
+        if bar is not None and shared_bar is None:
             bar.close()
     log, pdf = work / "figure.log", work / "figure.pdf"
     if proc.returncode == 0 and pdf.is_file():
         return True
     if timed_out.is_set():
         raise ToolError(f"pdflatex did not finish within {TEX_TIMEOUT_S} s (log: {log})")
+    if proc.returncode < 0:  # stopped by a signal (an interrupt): not the format's fault
+        raise ToolError(f"pdflatex was stopped (signal {-proc.returncode})")
     error = _first_error(log)
     if fmt is not None and error == "pdflatex failed":
         for leftover in (log, pdf):
@@ -380,11 +552,12 @@ def _first_error(log: Path) -> str:
     return "pdflatex failed"
 
 
-def _make(product: Product, pdf: Path, work: Path, pages: int, settings: Settings,
+def _make(product: Product, doc: Typeset, work: Path, pages: int, settings: Settings,
           progress: bool, captions=None) -> Path:
     kind = product.kind
+    pdf = doc.first  # page 1
     if kind == "pdf":
-        return pdf
+        return doc.whole()
     if kind == "png" and settings.transparent:  # pdftoppm has no alpha; pdftocairo does
         _run(["pdftocairo", "-png", "-transp", "-singlefile", "-f", "1", "-l", "1",
               "-r", str(settings.dpi), str(pdf), str(work / "frame")])
@@ -402,20 +575,20 @@ def _make(product: Product, pdf: Path, work: Path, pages: int, settings: Setting
         return out
     if kind == "gif":
         out = work / "figure.gif"
-        write_gif(_raster_chunks(pdf, work, pages, settings.gif_dpi, progress), out,
+        write_gif(_raster_chunks(doc, work, pages, settings.gif_dpi, progress), out,
                   settings.delay_ms, background=settings.background,
                   transparent=settings.transparent)
         return out
     if kind in RASTER_ANIMATIONS:
         out = work / f"figure.{kind}"
-        write_frames(kind, _raster_chunks(pdf, work, pages, settings.gif_dpi, progress), out,
+        write_frames(kind, _raster_chunks(doc, work, pages, settings.gif_dpi, progress), out,
                      settings.delay_ms, background=settings.background,
                      transparent=settings.transparent)
         return out
     if kind in ("html", "svg-animation"):
         from . import web
 
-        deck = web.pdf_deck(pdf, pages, work)
+        deck = web.pdf_deck(doc.whole(), pages, work)
         out = work / f"figure.{kind}"
         if kind == "svg-animation":
             web.write_svg(deck, out, settings.delay_ms)
@@ -427,7 +600,7 @@ def _make(product: Product, pdf: Path, work: Path, pages: int, settings: Setting
     raise ValueError(kind)
 
 
-def _raster_chunks(pdf: Path, work: Path, pages: int, dpi: int, progress: bool):
+def _raster_chunks(doc: Typeset | Path, work: Path, pages: int, dpi: int, progress: bool):
     """Yield the pages as lists of RGB images, in order, a chunk at a time.
 
     The first item is the palette sample: the first, middle and last pages (at half
@@ -437,7 +610,9 @@ def _raster_chunks(pdf: Path, work: Path, pages: int, dpi: int, progress: bool):
     """
     from PIL import Image
 
-    w, h = _page_pixels(pdf, dpi)
+    if isinstance(doc, Path):
+        doc = Typeset([(doc, pages)], work)
+    w, h = _page_pixels(doc.first, dpi)
     if w * h * pages > MAX_GIF_PIXELS:
         raise SpecError(_gif_too_large(pages, w, h, dpi))
 
@@ -446,24 +621,28 @@ def _raster_chunks(pdf: Path, work: Path, pages: int, dpi: int, progress: bool):
     def raster(first: int, last: int, at: int = dpi, kind: str = "p") -> list:
         if stopped.is_set():
             return []
-        root = f"{kind}{first:05d}-{at}"
-        _run(["pdftoppm", "-r", str(at), "-f", str(first), "-l", str(last), str(pdf),
-              str(work / root)])
         rgb = []
-        for path in sorted(work.glob(f"{root}-*.ppm")):  # -01, -02...: equal widths
-            with Image.open(path) as im:
-                rgb.append(im.convert("RGB"))
-            path.unlink()
+        for n, (pdf, a, b) in enumerate(doc.locate(first, last)):
+            root = f"{kind}{first:05d}-{at}-{n}"
+            _run(["pdftoppm", "-r", str(at), "-f", str(a), "-l", str(b), str(pdf),
+                  str(work / root)])
+            for path in sorted(work.glob(f"{root}-*.ppm")):  # -01, -02...: equal widths
+                with Image.open(path) as im:
+                    rgb.append(im.convert("RGB"))
+                path.unlink()
         return rgb
 
     picks = sorted({1, (pages + 1) // 2, pages})
     cores = os.cpu_count() or 1
     small = pages <= CHUNK  # the sample comes from the frames themselves
-    if small:  # one pdftoppm per core on a share of the pages (alphabet's 9: two calls)
+    if small and len(doc.shares) > 1:  # one pdftoppm per share, each on its own PDF
+        ranges = doc.bounds()
+    elif small:  # one pdftoppm per core on a share of the pages (alphabet's 9: two calls)
         parts = max(1, min(cores, pages // 2))
         ranges = [(1 + n * pages // parts, (n + 1) * pages // parts) for n in range(parts)]
-    else:
-        ranges = [(a, min(a + CHUNK - 1, pages)) for a in range(1, pages + 1, CHUNK)]
+    else:  # chunks within each share: one pdftoppm each
+        ranges = [(a, min(a + CHUNK - 1, last)) for first, last in doc.bounds()
+                  for a in range(first, last + 1, CHUNK)]
 
     def sample() -> list:
         # "s": its own file names, even where half the DPI is the DPI (-qa 10): a chunk's

@@ -1,0 +1,165 @@
+"""An animation's frames typeset by several pdflatex runs side by side (one per idle core)
+make the very pages one run makes, and fail, count and stop as one run does."""
+import hashlib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from convanim import pipeline
+from convanim.cli import plan_command
+from convanim.errors import SpecError, ToolError
+from helpers import PROJECT, pdf_pages
+from test_signals import SLOW, gone
+
+pytestmark = pytest.mark.usefixtures("tex_tools")
+
+
+def typeset_in(tmp_path, tex, pages, shares, **kw):
+    folders = [tmp_path] + [tmp_path / f"share-{n}" for n in range(1, shares)]
+    for folder in folders[1:]:
+        folder.mkdir()
+    return pipeline.typeset(tex, folders, pages, False, **kw)
+
+
+def frames(doc, work, pages):
+    chunks = list(pipeline._raster_chunks(doc, work, pages, 24, False))[1:]
+    return [hashlib.sha1(im.tobytes()).hexdigest() for chunk in chunks for im in chunk]
+
+
+@pytest.mark.parametrize("argv", [
+    "arithmetic -i 5 -k 3 -s 2 -p 1 -t -a",            # see-through window, inserted zeros
+    "numerical -i 4 -k 3 --padding-mode reflect -p 1 -a",
+    "im2col -i 4 -k 3 --phase gradient -a",
+])
+def test_shared_typesetting_draws_every_page_as_one_run_does(tmp_path, argv):
+    figure = plan_command(argv.split())
+    tex, pages = figure.tex(), figure.steps
+    (tmp_path / "one").mkdir()
+    (tmp_path / "three").mkdir()
+    one = typeset_in(tmp_path / "one", tex, pages, 1)
+    three = typeset_in(tmp_path / "three", tex, pages, 3)
+    assert [n for _, n in three.shares] == [pages * (k + 1) // 3 - pages * k // 3
+                                            for k in range(3)]
+    want = frames(one, tmp_path / "one", pages)
+    assert len(want) == pages and len(set(want)) > 1  # the frames differ from each other
+    assert frames(three, tmp_path / "three", pages) == want
+    whole = three.whole()
+    assert len(pdf_pages(whole)) == pages
+    assert frames(pipeline.Typeset([(whole, pages)], tmp_path), tmp_path, pages) == want
+
+
+def test_each_share_keeps_the_documents_lines_and_numbers_its_pages():
+    tex = ("\\documentclass{article}\n\\newcounter{cvpage}\n\\begin{document}\n"
+           + "".join(f"\\begin{{cvframe}}\nframe {n}\n\\end{{cvframe}}\n" for n in range(7))
+           + "\\end{document}\n")
+    parts = pipeline.share_frames(tex, 7, 3)
+    assert [count for _, count in parts] == [2, 2, 3]
+    for text, _ in parts:
+        assert text.count("\n") == tex.count("\n")  # an error's line is the document's
+    kept = [re.findall(r"frame (\d)", text) for text, _ in parts]
+    assert kept == [["0", "1"], ["2", "3"], ["4", "5", "6"]]
+    assert "setcounter" not in parts[0][0]
+    assert "\\setcounter{cvpage}{2}\\begin{cvframe}" in parts[1][0]
+    assert "\\setcounter{cvpage}{4}\\begin{cvframe}" in parts[2][0]
+    # not one frame per page: typeset whole
+    assert pipeline.share_frames(tex, 8, 2) is None
+
+
+def children() -> set[int]:
+    me, found = os.getpid(), set()
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            if int(fields[1]) == me and fields[0] != "Z":
+                found.add(int(entry))
+        except (OSError, IndexError, ValueError):
+            continue
+    return found
+
+
+def test_an_error_in_a_later_share_names_the_documents_line_and_stops_every_run(tmp_path):
+    figure = plan_command("arithmetic -i 4 -k 3 -a".split())
+    tex, pages = figure.tex(), figure.steps
+    lines = tex.splitlines(keepends=True)
+    last = max(n for n, line in enumerate(lines) if line.startswith("\\begin{cvframe}"))
+    lines.insert(last + 1, "\\undefinedmacro\n")
+    bad = "".join(lines)
+    before = children()
+    with pytest.raises(ToolError) as error:
+        typeset_in(tmp_path, bad, pages, 2)
+    assert "Undefined control sequence" in str(error.value)
+    assert "share-1" in str(error.value)  # the log it points at is the share's
+    log = (tmp_path / "share-1" / "figure.log").read_text(errors="replace")
+    assert re.search(rf"^l\.{last + 2} \\undefinedmacro", log, re.M), log[-500:]
+    assert children() <= before
+
+
+def test_a_size_refused_on_page_one_stops_the_other_shares_at_once(tmp_path):
+    figure = plan_command("numerical -i 7 -k 3 -p 1 -a".split())
+    before, start = children(), time.monotonic()
+    with pytest.raises(SpecError, match="too big"):
+        typeset_in(tmp_path, figure.tex(), figure.steps, 2,
+                   check_page=lambda w, h: "too big")
+    assert children() <= before
+    assert time.monotonic() - start < 20
+
+
+def test_renders_of_one_process_share_the_cores(monkeypatch):
+    monkeypatch.setattr(pipeline, "_cores", lambda: 4)
+    gif = [pipeline.Product("gif", PROJECT / "x.gif")]
+    assert pipeline._claim_cores(49, gif) == 4
+    try:
+        assert pipeline._claim_cores(49, gif) == 2   # a second figure of a build
+        pipeline._release_cores()
+        assert pipeline._claim_cores(6, gif) == 1    # a share has SHARE_PAGES pages at least
+        pipeline._release_cores()
+        assert pipeline._claim_cores(8, gif) == 2
+        pipeline._release_cores()
+    finally:
+        pipeline._release_cores()
+    assert pipeline._renders == 0
+
+
+def test_a_pdflatex_stopped_by_a_signal_is_not_blamed_on_the_format(tmp_path):
+    """A share stopped because another failed must not make the format be thrown away."""
+    fmt = Path(subprocess.run(["kpsewhich", "-engine=pdftex", "pdflatex.fmt"],
+                              capture_output=True, text=True).stdout.strip())
+    proc = pipeline._start_pdflatex(tmp_path, fmt)
+    threading.Timer(0.5, proc.kill).start()
+    with pytest.raises(ToolError, match="stopped"):  # TeX loops until killed
+        pipeline._pdflatex("\\def\\x{\\x}\\x\n", tmp_path, 1, False, fmt, proc)
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="shares need two cores")
+def test_sigterm_while_shares_typeset_stops_every_pdflatex(tmp_path):
+    fake, pids, temp, work = (tmp_path / n for n in ("bin", "pids", "tmp", "work"))
+    for d in (fake, pids, temp, work):
+        d.mkdir()
+    (fake / "pdflatex").write_text(SLOW.format(pids=pids, python=sys.executable,
+                                               real=shutil.which("pdflatex")))
+    (fake / "pdflatex").chmod(0o755)
+    env = {**os.environ, "PATH": f"{fake}{os.pathsep}{os.environ['PATH']}", "TMPDIR": str(temp),
+           "PYTHONPATH": str(PROJECT)}
+    proc = subprocess.Popen([sys.executable, "-m", "convanim", "numerical", "-i", "7", "-k",
+                             "3", "-a", "--no-cache", "--quiet"], cwd=work, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while len(list(pids.iterdir())) < 2:  # one pdflatex per share
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the shares never started"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 143, err
+    assert "Traceback" not in err and out == ""
+    assert list(temp.iterdir()) == [] and list(work.iterdir()) == []
+    assert all(gone(int(p.name)) for p in pids.iterdir())
