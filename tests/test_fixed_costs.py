@@ -1,6 +1,8 @@
 """What small figures no longer pay for: compiled templates kept in the cache, and a
 subsampled palette sample that quantizes as well as the full one."""
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -9,7 +11,7 @@ from PIL import Image, ImageChops, ImageStat
 from convanim import pipeline, tex
 from convanim.cache import Cache
 
-from helpers import run
+from helpers import PROJECT, run
 
 FIGURE = ["arithmetic", "f", "-i", "5", "-k", "3", "-s", "2", "-a", "-qa", "30", "--quiet"]
 
@@ -115,3 +117,27 @@ def test_a_subsampled_palette_sample_quantizes_as_well_as_the_full_one(tmp_path,
     sub = gif_error(pdf, work, pipeline.PALETTE_PIXELS, monkeypatch)
     assert sub <= full * 1.05 + 0.05, (sub, full)
     assert full < 4  # a few antialiased edge pixels off, the flat colours exact
+
+
+THREADS_AFTER_CLI = """
+import os, sys
+sys.argv = ["convanim", "--version"]
+try:
+    import convanim.__main__
+except SystemExit:
+    pass
+print("numpy" in sys.modules, len(os.listdir("/proc/self/task")))
+"""
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="OpenBLAS starts no thread on one core")
+@pytest.mark.parametrize("setting, threads", [(None, 1), ("2", 2)])
+def test_the_command_starts_no_blas_thread_pool_unless_the_user_asks(setting, threads):
+    """numpy's OpenBLAS starts a thread per core at import (tens of ms of a 4-frame
+    figure); the command's arrays are tiny. A user's own setting is kept."""
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    if setting:
+        env["OPENBLAS_NUM_THREADS"] = setting
+    out = subprocess.run([sys.executable, "-c", THREADS_AFTER_CLI], env=env, cwd=PROJECT,
+                         capture_output=True, text=True, check=True).stdout.split()
+    assert out[-2:] == ["True", str(threads)]
