@@ -16,7 +16,7 @@ preamble's pdflatex format, the compiled templates), built before timing; both
 trees are byte-compiled first, as pip install does.
 
     python benchmarks/build.py [--gallery classic] [--jobs 2] [--repeat 3]
-                               [--baseline DIR] [--csv FILE]
+                               [--config FILE] [--baseline DIR] [--csv FILE]
 """
 from __future__ import annotations
 
@@ -84,6 +84,9 @@ def main() -> int:
     ap.add_argument("--gallery", default="classic", choices=build.galleries())
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--config", type=Path, metavar="FILE",
+                    help="time this config instead of the gallery's (say, the gallery as an "
+                         "earlier commit had it, which that commit's tree can build)")
     ap.add_argument("--baseline", type=Path, metavar="DIR",
                     help="a source tree whose build is timed beside this one")
     ap.add_argument("--csv", type=Path, help="also write the table as CSV")
@@ -101,7 +104,7 @@ def main() -> int:
                        env={**os.environ, "XDG_CACHE_HOME": str(shared[name]),
                             "PYTHONPATH": str(tree)})
 
-    source = build.GALLERY_DIR / f"{opts.gallery}.toml"
+    source = opts.config or build.GALLERY_DIR / f"{opts.gallery}.toml"
     with tempfile.TemporaryDirectory() as tmp:
         entries = build.load(source, Path(tmp)).entries
     commands = [shlex.split(index.command(e))[3:] for e in entries]
