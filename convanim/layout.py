@@ -12,8 +12,9 @@ from __future__ import annotations
 MIN_TEXT_PT = 5.0
 PAGE_HEIGHT_CM = 22.0
 #: Each kind's smallest text at its natural size, in pt, as poppler measures a word: the
-#: 7 pt subscripts (6.2), numerical's 8 pt numbers (7.1), arithmetic's labels (8.0).
-SMALLEST_TEXT_PT = {"numerical": 7.1, "arithmetic": 8.0}
+#: 7 pt subscripts (6.2), numerical's 8 pt numbers (7.1; channels too, whose subscripts are
+#: 8 pt when a width is asked), arithmetic's labels (8.0).
+SMALLEST_TEXT_PT = {"numerical": 7.1, "arithmetic": 8.0, "channels": 7.1}
 SUBSCRIPT_PT = 6.2
 #: The page's border on each side (base.tex.j2's \cvborder), in cm.
 BORDER_CM = 4 / 72.27 * 2.54
