@@ -149,7 +149,7 @@ def _output_row(centres: list[float], ow: int, lo: float, hi: float) -> list[flo
     do not overlap, else packed side by side centred on them, kept within ``hi`` where
     they can be (the figure does not widen for them) and never left of ``lo``."""
     pitch = ow + COLUMN_GAP
-    if all(b - a >= pitch for a, b in zip(centres, centres[1:])):
+    if all(b - a >= pitch for a, b in zip(centres, centres[1:])) and centres[0] - ow / 2 >= lo:
         return [c - ow / 2 for c in centres]
     span = len(centres) * pitch - COLUMN_GAP
     start = max(lo, min((centres[0] + centres[-1]) / 2 - span / 2, hi - span))
