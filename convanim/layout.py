@@ -1,7 +1,8 @@
 """Laying a figure out for the width asked (--width, --column).
 
 A template measures the arrangements it can draw (panels beside the matrix, the matrix
-below, the panels in a row...) and :func:`arrange` picks the first that fits: text at
+below, the panels in a row...; channels measures its arrangements in Python, in
+scenes/channels_layout.py) and :func:`arrange` picks the first that fits: text at
 least 5 pt once the page is scaled to the width, and the page at most 22 cm tall.
 When none fits, the figure is drawn in the one that comes closest and :func:`warning`
 says so in one line, measured on the page TeX actually made.

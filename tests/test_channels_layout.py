@@ -24,6 +24,8 @@ from convanim.figure import figure, plan
 from convanim.scenes import channels_layout
 from convanim.scenes.channels import grouped
 
+from helpers import files_under, run
+
 NAMES = ("beside", "compact", "stacked")
 C32 = dict(in_channels=3, out_channels=2)
 WORD = re.compile(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">'
@@ -201,3 +203,15 @@ def test_a_one_dimensional_figure_is_drawn_as_rows(tmp_path):
         centre = (x0 + x1) / 2
         assert any(abs((a + c) / 2 - centre) < 1.5 and b > y0 + 10
                    for a, b, c, _, t in words if t == read), (out, read)
+
+
+def test_a_sequence_may_be_longer_than_a_plane_is_wide(workdir, capsys):
+    """A row of numbers: up to 24 cells (-i 1x12 with causal padding 4 is 16), where a
+    plane stops at 12 per axis."""
+    at = layout_of(input_size=(1, 12), kernel_size=(1, 3), dilation=(1, 2), causal=True, **C32)
+    assert at["at"] == "sequence" and len(at["outputs"]) == 2
+    status, out, err = run(capsys, "channels", "-i", "1x30", "-k", "1x3")
+    assert status == 2 and out == [] and err == [
+        "convanim: error: figure too large: the padded input is a sequence of 30 cells; "
+        "channels figures draw sequences of at most 24"]
+    assert files_under(workdir) == []

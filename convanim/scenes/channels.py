@@ -34,6 +34,8 @@ from . import (ValuesOptions, canvas_grid, canvas_kinds, channels_layout, factor
 MAX_PLANES = min(8, GROUPS)
 #: Canvas cells per axis of one plane beyond which its numbers no longer fit.
 MAX_CANVAS = 12
+#: Cells of a sequence (an input of height 1), one row of numbers.
+MAX_SEQUENCE = 24
 #: Cells the stacked input planes may span down the page, and the filter bank across.
 MAX_TALL = 48
 MAX_WIDE = 64
@@ -195,7 +197,12 @@ class Channels(Kind):
                         f"do not fit a page at a legible size)")
         low = spec.lowered()
         what = "zero-inserted, padded input" if spec.transposed else "padded input"
-        reason = too_large("channels", what, low.canvas, MAX_CANVAS)
+        if is_sequence(low):  # one row of numbers: longer than a plane may be wide
+            reason = (f"figure too large: the {what} is a sequence of {low.canvas[1]} cells; "
+                      f"channels figures draw sequences of at most {MAX_SEQUENCE}"
+                      if low.canvas[1] > MAX_SEQUENCE else None)
+        else:
+            reason = too_large("channels", what, low.canvas, MAX_CANVAS)
         if reason:
             return reason + image_hint(options.input)
         pin, pout = planes(spec, options)
