@@ -1,7 +1,8 @@
 """Laying a figure out for the width asked (--width, --column).
 
 A template measures the arrangements it can draw (panels beside the matrix, the matrix
-below, the panels in a row...) and :func:`arrange` picks the first that fits: text at
+below, the panels in a row...; channels measures its arrangements in Python, in
+scenes/channels_layout.py) and :func:`arrange` picks the first that fits: text at
 least 5 pt once the page is scaled to the width, and the page at most 22 cm tall.
 When none fits, the figure is drawn in the one that comes closest and :func:`warning`
 says so in one line, measured on the page TeX actually made.
@@ -12,8 +13,9 @@ from __future__ import annotations
 MIN_TEXT_PT = 5.0
 PAGE_HEIGHT_CM = 22.0
 #: Each kind's smallest text at its natural size, in pt, as poppler measures a word: the
-#: 7 pt subscripts (6.2), numerical's 8 pt numbers (7.1), arithmetic's labels (8.0).
-SMALLEST_TEXT_PT = {"numerical": 7.1, "arithmetic": 8.0}
+#: 7 pt subscripts (6.2), numerical's 8 pt numbers (7.1; channels too, whose subscripts are
+#: 8 pt when a width is asked), arithmetic's labels (8.0).
+SMALLEST_TEXT_PT = {"numerical": 7.1, "arithmetic": 8.0, "channels": 7.1}
 SUBSCRIPT_PT = 6.2
 #: The page's border on each side (base.tex.j2's \cvborder), in cm.
 BORDER_CM = 4 / 72.27 * 2.54

@@ -22,11 +22,11 @@ import numpy as np
 
 from .. import geometry, shading
 from ..kind import Kind
-from ..options import Array, ChannelOptions, Flag, Int, option
+from ..options import COLUMNS, Array, ChannelOptions, Flag, Int, option
 from ..spec import ConvSpec
 from ..theme import GROUPS
-from . import (ValuesOptions, canvas_grid, canvas_kinds, factor, format_number, grid_lines,
-               image_hint, shape_mismatch, too_large, width)
+from . import (ValuesOptions, canvas_grid, canvas_kinds, channels_layout, factor, format_number,
+               grid_lines, image_hint, is_sequence, shape_mismatch, too_large, width)
 
 #: Planes drawn on either side: each is a grid of numbers, and eight of them stacked
 #: already fill a page at a legible size. Groups are at most this many too, so each
@@ -34,17 +34,13 @@ from . import (ValuesOptions, canvas_grid, canvas_kinds, factor, format_number, 
 MAX_PLANES = min(8, GROUPS)
 #: Canvas cells per axis of one plane beyond which its numbers no longer fit.
 MAX_CANVAS = 12
+#: Cells of a sequence (an input of height 1), one row of numbers.
+MAX_SEQUENCE = 24
 #: Cells the stacked input planes may span down the page, and the filter bank across.
 MAX_TALL = 48
 MAX_WIDE = 64
 #: Products of one plane's line of the arithmetic beyond which it is summarised.
 MAX_TERMS = 16
-#: Layout, in cells: room right of a slice for its partial sum, gaps between rows,
-#: between the planes and the first filter, and between the filter bank and the outputs.
-PARTIAL = 1.9
-ROW_GAP = 0.8
-BANK_GAP = 1.4
-OUT_GAP = 1.6
 
 
 @dataclass(frozen=True)
@@ -186,22 +182,6 @@ def _line(values, weights, result) -> dict:
             "result": format_number(result)}
 
 
-def _layout(g: geometry.Grouped, spec: ConvSpec) -> dict:
-    """Where everything goes, in cells: x to the right, y down from the top of row 0."""
-    h, w = g.plane.canvas
-    kh, kw = spec.kernel_size
-    oh, ow = g.plane.out
-    colw = max(kw + PARTIAL, ow + 0.6)
-    rows = [j * (h + ROW_GAP) for j in range(g.planes_in)]
-    cols = [w + BANK_GAP + q * colw for q in range(g.planes_out)]
-    bank_bottom = rows[-1] + h
-    out_top = bank_bottom + OUT_GAP
-    return {"rows": rows, "cols": cols, "slice_dy": (h - kh) / 2, "out_top": out_top,
-            "partial": PARTIAL,
-            "width": cols[-1] + max(kw + PARTIAL - 0.3, ow), "height": out_top + oh,
-            "bank_bottom": bank_bottom}
-
-
 class Channels(Kind):
     name = "channels"
     summary = ("Channels: C input planes, D filters of C/G slices, D output planes; "
@@ -217,7 +197,12 @@ class Channels(Kind):
                         f"do not fit a page at a legible size)")
         low = spec.lowered()
         what = "zero-inserted, padded input" if spec.transposed else "padded input"
-        reason = too_large("channels", what, low.canvas, MAX_CANVAS)
+        if is_sequence(low):  # one row of numbers: longer than a plane may be wide
+            reason = (f"figure too large: the {what} is a sequence of {low.canvas[1]} cells; "
+                      f"channels figures draw sequences of at most {MAX_SEQUENCE}"
+                      if low.canvas[1] > MAX_SEQUENCE else None)
+        else:
+            reason = too_large("channels", what, low.canvas, MAX_CANVAS)
         if reason:
             return reason + image_hint(options.input)
         pin, pout = planes(spec, options)
@@ -282,6 +267,10 @@ class Channels(Kind):
                     "fills": [[shade(v, 1) for v in row] for row in weights[q, jj]]}
                    for jj, j in enumerate(g.inputs_of(q))] for q in range(g.planes_out)]
         span = [(a.pad_lo, a.pad_lo + a.span) for a in (low.rows, low.cols)]
+        # the longest number in a cell: wide ones (-0.12) get wider cells
+        label_chars = max(width(format_number(v)) for a in (operand, kernel, output)
+                          for v in a.ravel()) if not options.no_numbers else 1
+        labels = _labels(spec, g, options) if options.labels else None
         frames = []
         for step in steps:
             q, oy, ox = g.step_cell(step)
@@ -307,9 +296,7 @@ class Channels(Kind):
             "inserted": spec.transposed and spec.stride != (1, 1),
             "by_value": by_value,
             "numbers": not options.no_numbers,
-            # the longest number in a cell: wide ones (-0.12) get wider cells
-            "label_chars": max(width(format_number(v)) for a in (operand, kernel, output)
-                               for v in a.ravel()) if not options.no_numbers else 1,
+            "label_chars": label_chars,
             "legend": ({"swatches": shading.legend(), "scales": [
                 [what, format_number(-b), format_number(b)]
                 for what, b in zip(("input", "weights", "output"), bounds)]}
@@ -325,8 +312,12 @@ class Channels(Kind):
             "inputs": planes_drawn,
             "slices": slices,
             "out_groups": [g.group_of_output(q) for q in range(g.planes_out)],
-            "layout": _layout(g, spec),
-            "labels": _labels(spec, g, options) if options.labels else None,
+            "layout": channels_layout.layout(
+                g, spec.kernel_size, label_chars, is_sequence(low),
+                options.width or COLUMNS.get(options.column),
+                1 + (len(labels["lines"]) + 1 + (labels["groups"] > 1) if labels else 0)),
+            "sequence": is_sequence(low),
+            "labels": labels,
             "frames": frames,
             "caption": options.caption,
             # figure data (--json)
