@@ -275,15 +275,30 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
+def _busy_elsewhere(loadavg: str = "/proc/loadavg") -> int:
+    """Tasks running or ready to run at this instant besides this one (the fourth field of
+    /proc/loadavg; the load averages would count this very command's last minute)."""
+    try:
+        with open(loadavg) as f:
+            return max(0, int(f.read().split()[3].split("/")[0]) - 1)
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
 def _claim_cores(pages: int, products: list[Product]) -> int:
-    """How many pdflatex runs share this render's pages: one per core that no other
-    render of this process holds, at least SHARE_PAGES pages each. Merging the shares
-    into one PDF needs pdfunite (poppler), which a PDF-only user may lack."""
+    """How many pdflatex runs share this render's pages: one per core that neither
+    another render of this process nor another program is using, at least SHARE_PAGES
+    pages each; CONVANIM_TEX_JOBS=N says N. A share's set-up is repeated CPU, so a busy
+    machine gets one run. Merging the shares into one PDF needs pdfunite (poppler),
+    which a PDF-only user may lack."""
     global _renders
+    asked = os.environ.get("CONVANIM_TEX_JOBS", "").strip()
+    if asked and not (asked.isdigit() and int(asked) >= 1):
+        raise SpecError(f"CONVANIM_TEX_JOBS must be a whole number >= 1, got {asked!r}")
     with _renders_lock:
         _renders += 1
-        free = _cores() // _renders
-    shares = max(1, min(free, pages // SHARE_PAGES))
+        free = min(_cores() // _renders, _cores() - _busy_elsewhere())
+    shares = min(int(asked), pages) if asked else max(1, min(free, pages // SHARE_PAGES))
     whole = any(p.kind in ("pdf", "html", "svg-animation") for p in products)
     if shares > 1 and whole and shutil.which("pdfunite") is None:
         return 1

@@ -115,6 +115,8 @@ def test_a_size_refused_on_page_one_stops_the_other_shares_at_once(tmp_path):
 
 def test_renders_of_one_process_share_the_cores(monkeypatch):
     monkeypatch.setattr(pipeline, "_cores", lambda: 4)
+    monkeypatch.setattr(pipeline, "_busy_elsewhere", lambda: 0)
+    monkeypatch.delenv("CONVANIM_TEX_JOBS", raising=False)
     gif = [pipeline.Product("gif", PROJECT / "x.gif")]
     assert pipeline._claim_cores(49, gif) == 4
     try:
@@ -129,6 +131,35 @@ def test_renders_of_one_process_share_the_cores(monkeypatch):
     assert pipeline._renders == 0
 
 
+def test_cores_busy_with_other_programs_are_left_to_them_unless_asked(monkeypatch):
+    gif = [pipeline.Product("gif", PROJECT / "x.gif")]
+    monkeypatch.setattr(pipeline, "_cores", lambda: 4)
+    monkeypatch.delenv("CONVANIM_TEX_JOBS", raising=False)
+    for busy, shares in [(0, 4), (1, 3), (3, 1), (9, 1)]:
+        monkeypatch.setattr(pipeline, "_busy_elsewhere", lambda: busy)
+        assert pipeline._claim_cores(49, gif) == shares
+        pipeline._release_cores()
+    monkeypatch.setenv("CONVANIM_TEX_JOBS", "3")
+    assert pipeline._claim_cores(49, gif) == 3  # busy or not
+    pipeline._release_cores()
+    assert pipeline._claim_cores(2, gif) == 2   # never more runs than pages
+    pipeline._release_cores()
+    for bad in ("0", "two", "-1"):
+        monkeypatch.setenv("CONVANIM_TEX_JOBS", bad)
+        with pytest.raises(SpecError, match="CONVANIM_TEX_JOBS must be a whole number"):
+            pipeline._claim_cores(49, gif)
+    assert pipeline._renders == 0
+
+
+def test_the_instant_load_is_read_without_this_process(tmp_path):
+    loadavg = tmp_path / "loadavg"
+    for text, busy in [("2.95 1.10 0.40 3/120 4567\n", 2), ("0.00 0.00 0.00 1/80 12\n", 0),
+                       ("garbage\n", 0)]:
+        loadavg.write_text(text)
+        assert pipeline._busy_elsewhere(str(loadavg)) == busy
+    assert pipeline._busy_elsewhere(str(tmp_path / "none")) == 0  # not Linux: all cores
+
+
 def test_a_pdflatex_stopped_by_a_signal_is_not_blamed_on_the_format(tmp_path):
     """A share stopped because another failed must not make the format be thrown away."""
     fmt = Path(subprocess.run(["kpsewhich", "-engine=pdftex", "pdflatex.fmt"],
@@ -139,7 +170,6 @@ def test_a_pdflatex_stopped_by_a_signal_is_not_blamed_on_the_format(tmp_path):
         pipeline._pdflatex("\\def\\x{\\x}\\x\n", tmp_path, 1, False, fmt, proc)
 
 
-@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="shares need two cores")
 def test_sigterm_while_shares_typeset_stops_every_pdflatex(tmp_path):
     fake, pids, temp, work = (tmp_path / n for n in ("bin", "pids", "tmp", "work"))
     for d in (fake, pids, temp, work):
@@ -148,7 +178,7 @@ def test_sigterm_while_shares_typeset_stops_every_pdflatex(tmp_path):
                                                real=shutil.which("pdflatex")))
     (fake / "pdflatex").chmod(0o755)
     env = {**os.environ, "PATH": f"{fake}{os.pathsep}{os.environ['PATH']}", "TMPDIR": str(temp),
-           "PYTHONPATH": str(PROJECT)}
+           "PYTHONPATH": str(PROJECT), "CONVANIM_TEX_JOBS": "2"}
     proc = subprocess.Popen([sys.executable, "-m", "convanim", "numerical", "-i", "7", "-k",
                              "3", "-a", "--no-cache", "--quiet"], cwd=work, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
