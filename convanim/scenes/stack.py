@@ -323,9 +323,9 @@ class Stack(Kind):
         fy, fx = geometry.receptive_fields(rows)[-1], geometry.receptive_fields(cols)[-1]
         mode = f", padding mode {options.padding_mode}" if options.padding_mode != "zeros" else ""
         if is_plane(options):
-            return (f"input {spell(*shape(options))}, layers {options.layers}, receptive field "
-                    f"{spell(fy['size'], fx['size'])}, jump {spell(fy['jump'], fx['jump'])}"
-                    f"{mode}")
+            h, w = shape(options)
+            return (f"input {h}x{w}, layers {options.layers}, receptive field "
+                    f"{fy['size']}x{fx['size']}, jump {fy['jump']}x{fx['jump']}{mode}")
         return (f"input {length(options)}, layers {options.layers}, receptive field "
                 f"{fx['size']}, jump {fx['jump']}{mode}")
 
