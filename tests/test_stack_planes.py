@@ -119,6 +119,40 @@ def test_plane_frames_light_the_cells_a_reference_walk_reads(drawn):
             assert span == scene["receptive_field"][-1]["size"]
 
 
+@settings(max_examples=25, deadline=None)
+@given(plane_stacks(), st.sampled_from(["reflect", "replicate", "circular"]))
+def test_plane_copies_light_what_numpy_pad_copies(drawn, mode):
+    """A padding mode in 2-D: the lit cells follow every copy to the cell it copies (the
+    reference walk reads numpy.pad's index map), each lit copy has an arrow from that
+    cell, and PyTorch's limits are kept layer by layer."""
+    size, text, p, layers = drawn
+    sizes, ok = [size], True
+    for l in layers:
+        limit = {"reflect": p < min(sizes[-1]), "circular": p <= min(sizes[-1])}.get(mode, True)
+        ok = ok and (l["kind"] == "pool" or limit)
+        sizes.append(tuple(out_size(sizes[-1][a], l["k"][a], l["s"][a], l["d"][a], p, p)
+                           for a in (0, 1)))
+    kind, options = figure("stack", planes=True, input_size=size, layers=text, padding=p,
+                           padding_mode=mode)
+    if not ok:
+        with pytest.raises(SpecError, match="padding must be"):
+            plan(kind, options)
+        return
+    scene = plan(kind, options).with_all_steps().scene()
+    for frame in scene["frames"]:
+        want, _ = reference_walk(size, scene["layers"], frame["level"], frame["out"], mode)
+        lit = {(l, y, x) for l, y, x in frame["lit"]}
+        assert lit == {(l, y, x) for l, cells in enumerate(want) for y, x in cells}
+        for l, y, x, sy, sx, *_page in frame["arrows"]:
+            h, w = sizes[l]
+            t, _b, left, _r = scene["layers"][l]["padding"]
+            index = np.pad(np.arange(h * w).reshape(h, w), p,
+                           mode=NUMPY_MODE[mode])
+            assert not (0 <= y < h and 0 <= x < w)
+            assert divmod(int(index[y + t, x + left]), w) == (sy, sx)
+            assert (l, y, x) in lit and (l, sy, sx) in lit
+
+
 def test_plane_per_layer_steps_and_dilation_holes():
     fig, scene = plane_scene(input_size=(7, 9), layers="k=3,d=2 k=2", per_layer=True)
     assert fig.steps == 2
@@ -163,8 +197,8 @@ def test_plane_json_gives_per_axis_fields(tmp_path, capsys, monkeypatch):
     ({"input_size": 8, "planes": True, "layers": " ".join(["k=2"] * 5)}, "at most 4"),
     ({"input_size": 15, "planes": True, "layers": "k=3", "padding": 1}, "at most 16 per axis"),
     ({"input_size": (6, 20), "layers": "k=3"}, "at most 16 per axis"),
-    ({"input_size": 6, "planes": True, "layers": "k=3", "padding": 1,
-      "padding_mode": "reflect"}, "2-D stack figures draw zero padding"),
+    ({"input_size": 6, "planes": True, "layers": "k=5 k=5,s=3 k=3", "padding": 2,
+      "padding_mode": "reflect"}, "layer 3: reflect padding must be smaller than the input"),
     ({"input_size": 6, "layers": "k=3x2"}, "in a sequence"),
     ({"input_size": (4, 6), "layers": "k=5"}, "along the height"),
 ])

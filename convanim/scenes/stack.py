@@ -116,10 +116,6 @@ def axis_layers(options) -> tuple[list[geometry.StackLayer], list[geometry.Stack
     mode = options.padding_mode
     if not plane and options.padding_sides is not None and options.padding_sides[:2] != (0, 0):
         raise SpecError("--padding-sides: a sequence has no top or bottom; give 0,0,L,R")
-    if plane and mode != "zeros":
-        raise SpecError(f"--padding-mode {mode}: 2-D stack figures draw zero padding (a copy "
-                        f"cell would lie outside its frustum); padding modes are drawn in "
-                        f"1-D stacks")
     rows, cols = [], []
     for spec in parse_layers(options.layers):
         k, s, d = spec["k"], spec["s"], spec["d"]
@@ -408,7 +404,11 @@ def plane_scene(steps: list[int], options) -> dict:
         u0, u1, v0, v1 = box(lvl, y, x)
         return [page(lvl, u0, v1), page(lvl, u1, v1), page(lvl, u1, v0), page(lvl, u0, v0)]
 
-    planes = []
+    def centre(lvl, y, x):
+        u0, u1, v0, v1 = box(lvl, y, x)
+        return page(lvl, (u0 + u1) / 2, (v0 + v1) / 2)
+
+    planes, copies = [], []
     for lvl in range(levels + 1):
         (h, w), (t, b, l, r) = sizes[lvl], pads[lvl]
         layer_r = rows[lvl] if lvl < levels else geometry.StackLayer(k=1)
@@ -422,7 +422,8 @@ def plane_scene(steps: list[int], options) -> dict:
                 copy = None if inside or cy[y] < 0 or cx[x] < 0 else [int(cy[y]), int(cx[x])]
                 kind = "data" if inside else ("copy" if copy else "pad")
                 cells.append([y, x, kind, copy, corners(lvl, y, x)])
-        planes.append({"level": lvl, "size": [h, w], "cells": cells,
+        copies.append({(y, x): copy for y, x, kind, copy, _c in cells if copy})
+        planes.append({"level": lvl, "size": [h, w], "cells": cells, "copies": bool(copies[-1]),
                        "label": page(lvl, u_lo, (v_lo + v_hi) / 2),
                        "info": page(lvl, u_hi, (v_lo + v_hi) / 2)})
     frames = []
@@ -430,7 +431,7 @@ def plane_scene(steps: list[int], options) -> dict:
     for step in steps:
         level, out = (step + 1, (0, 0)) if options.per_layer else (levels, divmod(step, w_last))
         reads = geometry.stack_plane_reads(shape(options), rows, cols, level, out)
-        lines = []
+        lines, arrows = [], []
         for lvl in range(level, 0, -1):
             (h, w), r, c = sizes[lvl], rows[lvl - 1], cols[lvl - 1]
             feeding = [(y, x) for y, x in reads[lvl] if 0 <= y < h and 0 <= x < w]
@@ -439,6 +440,11 @@ def plane_scene(steps: list[int], options) -> dict:
             window = [(y * r.s + ty * r.d - r.pad_lo, x * c.s + tx * c.d - c.pad_lo)
                       for y, x in feeding for ty in range(r.k) for tx in range(c.k)]
             top, bottom = _extent(lvl, feeding, box), _extent(lvl - 1, window, box)
+            held = copies[lvl - 1]
+            for y, x in sorted(set(window)):  # a copy read: an arrow from the cell it copies
+                if (y, x) in held:
+                    arrows.append([lvl - 1, y, x, *held[y, x],
+                                   *centre(lvl - 1, *held[y, x]), *centre(lvl - 1, y, x)])
             for ut, vt, ub, vb in ((top[0], top[2], bottom[0], bottom[2]),
                                    (top[1], top[2], bottom[1], bottom[2]),
                                    (top[0], top[3], bottom[0], bottom[3]),
@@ -447,7 +453,7 @@ def plane_scene(steps: list[int], options) -> dict:
         lit = [[lvl, y, x] for lvl, cells in enumerate(reads) for y, x in cells]
         frames.append({"step": step, "level": level, "out": list(out), "lit": lit,
                        "cells": [[lvl, y, x, corners(lvl, y, x)] for lvl, y, x in lit],
-                       "lines": lines, "field": {
+                       "lines": lines, "arrows": arrows, "field": {
                            "size": [fy[level - 1]["size"], fx[level - 1]["size"]],
                            "jump": [fy[level - 1]["jump"], fx[level - 1]["jump"]]}})
     return {
