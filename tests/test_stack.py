@@ -90,6 +90,7 @@ def test_wavenet_stack_json_and_steps():
     assert [f["size"] for f in data["receptive_field"]] == [2, 4, 8, 16]
     assert [f["jump"] for f in data["receptive_field"]] == [1, 1, 1, 1]
     assert fig.steps == 16  # one per output of the last layer
+    assert fig.name.startswith("stack_k2s1d1-k2s1d2-k2s1d4-k2s1d8_causal_")  # as it was
     last = scene["frames"][-1]
     assert sorted(p for _, p in last["taps"]) == list(range(16))  # output 15 sees them all
     json.dumps(data)

@@ -190,6 +190,7 @@ def test_plane_json_gives_per_axis_fields(tmp_path, capsys, monkeypatch):
     assert data["layers"][1] == {"kind": "conv", "k": [2, 3], "s": [1, 2], "d": [1, 1],
                                  "padding": [0, 0, 0, 0]}
     assert data["steps"] == 2
+    assert all("stack_planes_k3s1d1-k2x3s1x2d1_" in p for p in paths)
     assert out.err.splitlines()[2].split()[2:5] == ["2x3", "1x2", "1"]
 
 

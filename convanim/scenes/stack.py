@@ -223,10 +223,12 @@ class Stack(Kind):
 
     def name_parts(self, options) -> list[str]:
         rows, cols = axis_layers(options)
-        parts = ["-".join(f"{'p' if c.pool else ''}k{spell(r.k, c.k)}s{spell(r.s, c.s)}"
-                          f"d{spell(r.d, c.d)}" for r, c in zip(rows, cols))]
         if is_plane(options):
-            parts.insert(0, "planes")
+            parts = ["planes", "-".join(f"{'p' if c.pool else ''}k{spell(r.k, c.k)}"
+                                        f"s{spell(r.s, c.s)}d{spell(r.d, c.d)}"
+                                        for r, c in zip(rows, cols))]
+        else:  # a sequence's layers by their width alone, as before 2-D stacks
+            parts = ["-".join(f"{'p' if c.pool else ''}k{c.k}s{c.s}d{c.d}" for c in cols)]
         if options.padding_mode != "zeros":
             parts.append(options.padding_mode)
         return parts + (["causal"] if options.causal else [])
