@@ -229,8 +229,6 @@ class Stack(Kind):
                                         for r, c in zip(rows, cols))]
         else:  # a sequence's layers by their width alone, as before 2-D stacks
             parts = ["-".join(f"{'p' if c.pool else ''}k{c.k}s{c.s}d{c.d}" for c in cols)]
-        if options.padding_mode != "zeros":
-            parts.append(options.padding_mode)
         return parts + (["causal"] if options.causal else [])
 
     def scene(self, spec: ConvSpec, steps: list[int], options) -> dict:
