@@ -267,5 +267,6 @@ def test_moded_stack_arrows_join_each_lit_copy_to_its_source():
     assert sorted((lvl, pos, src) for lvl, pos, src, *_ in first["arrows"]) == \
         [(0, -1, 1), (1, -1, 1)]
     assert fig.data()["layers"][0]["padding"] == [1, 1]
+    assert fig.name.count("reflect") == 1
     assert "nn.ReflectionPad1d((1, 1)), nn.Conv1d(1, 1, 3, stride=1)" in \
         kind.torch_call(fig.spec, options)
