@@ -56,19 +56,21 @@ PALETTES = {
         "background": WHITE, "text": BLACK, "muted": "262626", "line": BLACK,
         "data": "86B6E8", "padding": WHITE, "inserted": "DCDCDC",
         "outpad": "F8B98A", "output": "9ED9E3",
-        "entry": "86B6E8", "current": GOLDENROD,
+        "entry": "86B6E8", "current": GOLDENROD, "copy": mix("86B6E8", WHITE, .45),
     },
     "light": {
         "background": BASE3, "text": BASE03, "muted": "2E3C42", "line": BASE03,
         "data": mix(BLUE, BASE3, .22), "padding": BASE3, "inserted": BASE2,
         "outpad": mix(ORANGE, BASE3, .2), "output": mix(CYAN, BASE3, .25),
         "entry": mix(BLUE, BASE3, .22), "current": mix(YELLOW, BASE3, .72),
+        "copy": mix(BLUE, BASE3, .1),
     },
     "dark": {
         "background": BASE03, "text": BASE3, "muted": BASE2, "line": BASE1,
         "data": mix(BLUE, BASE03, .25), "padding": BASE03, "inserted": "0E3D47",
         "outpad": mix(ORANGE, BASE03, .18), "output": mix(CYAN, BASE03, .24),
         "entry": mix(BLUE, BASE03, .25), "current": mix(YELLOW, BASE03, .55),
+        "copy": mix(BLUE, BASE03, .16),
     },
 }
 #: The kinds of cell a tap of the kernel window can lie on, beside real input ("data",
@@ -116,7 +118,7 @@ for _theme, _bg, _t in (("print", WHITE, .3), ("light", BASE3, .22), ("dark", BA
 GROUPS = len(GROUP_ACCENTS)
 #: Fills a cell can have; text and the highlight are checked against each.
 GROUP_FILLS = tuple(f"group{g}" for g in range(GROUPS))
-FILLS = ("background", "data", "padding", "inserted", "outpad", "output", "entry",
+FILLS = ("background", "data", "padding", "inserted", "outpad", "output", "entry", "copy",
          "current", *(f"current{k}" for k in SEE_THROUGH), *GROUP_FILLS)
 #: Kinds the current-step highlight must stand out from.
 HIGHLIGHTED_AGAINST = ("data", "padding", "inserted", "outpad", "output", "entry",

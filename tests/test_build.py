@@ -288,7 +288,7 @@ def test_classic_gallery_has_the_original_names_and_parameters(tmp_path):
     assert set(CLASSIC) <= set(entries)
     extra = sorted(set(entries) - set(CLASSIC))
     assert [entries[n].kind for n in extra] == ["alphabet"] * 2 + ["channels"] * 4 + \
-        ["im2col"] * 2 + ["stack"]
+        ["im2col"] * 2 + ["stack"] * 2
     assert {n: (entries[n].figure.options.in_channels, entries[n].figure.options.out_channels,
                 entries[n].figure.options.groups, len(entries[n].figure.frames))
             for n in ("im2col_channels_grouped", "alphabet_channels_grouped")} == {
@@ -353,7 +353,7 @@ def test_classic_gallery_builds_every_animation(gallery):
         with Image.open(root / "gif" / f"{name}.gif") as gif:
             assert gif.n_frames == frames, name
         assert str(root / "out" / f"{name}.pdf") in printed
-    assert len(printed) == 2 * 28 + 2
+    assert len(printed) == 2 * 29 + 2
 
 
 def test_gallery_index_shows_every_figure_with_its_torch_call(gallery):
@@ -376,9 +376,11 @@ def test_gallery_index_shows_every_figure_with_its_torch_call(gallery):
     assert '<div class="card wide" id="alphabet_no_padding_no_strides">' in page
     assert '<div class="card" id="dilation">' in page
     # Self-contained: every image inline, nothing fetched.
-    assert page.count('<img src="data:image/gif;base64,') == 28
+    assert page.count('<img src="data:image/gif;base64,') == 29
     assert "## wavenet_dilated_causal\n" in md and "nn.Conv1d(1, 1, 2, stride=1, dilation=8)" in md
     assert "receptive field 16, jump 1, 4 layers, causal" in md
+    assert "## receptive_field_planes\n" in md and "nn.Conv2d(1, 1, 3, stride=1, dilation=2)" in md
+    assert "input 8x8, layers k=3 k=3,d=2, receptive field 7x7, jump 1x1, 2-D, 2 layers; " in md
     assert "`torch.nn.Conv2d(4, 4, kernel_size=3, stride=1, padding=0, groups=2)`" in md
     assert "`torch.nn.Conv2d(2, 4, kernel_size=3, stride=1, padding=0, groups=2)`" in md
     assert "`python -m convanim im2col im2col_channels_grouped -a -i 5 -k 3 -s 2 -p 1 " \

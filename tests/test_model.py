@@ -140,7 +140,8 @@ def test_every_option_has_help_and_states_its_default_once(capsys):
         text = capsys.readouterr().out
         assert "(default: None)" not in text and "(default: )" not in text
         assert "(default: False)" not in text and "goo.gl" not in text
-        input_help = ("the input's length: N, or 1xN (a sequence) (default: 1x16)"
+        input_help = ("the input's length: N, or 1xN (a sequence); HxW with H > 1, or N "
+                      "with --planes, a 2-D input (default: 1x16)"
                       if kind == "stack" else "the input's size, N or HxW (default: 5)")
         assert input_help in " ".join(text.split())
 

@@ -63,7 +63,8 @@ def scene_of(**values):
 ])
 def test_the_scene_highlights_exactly_the_field(values):
     fig, scene = scene_of(**values)
-    layers = [g.StackLayer(l["k"], l["s"], l["d"], *l["padding"]) for l in scene["layers"]]
+    layers = [g.StackLayer(l["k"], l["s"], l["d"], *l["padding"], pool=l["kind"] == "pool")
+              for l in scene["layers"]]
     n = scene["rows"][0]["size"]
     for frame in scene["frames"]:
         reads = g.stack_reads(n, layers, frame["level"], frame["out"][1])
@@ -89,6 +90,7 @@ def test_wavenet_stack_json_and_steps():
     assert [f["size"] for f in data["receptive_field"]] == [2, 4, 8, 16]
     assert [f["jump"] for f in data["receptive_field"]] == [1, 1, 1, 1]
     assert fig.steps == 16  # one per output of the last layer
+    assert fig.name.startswith("stack_k2s1d1-k2s1d2-k2s1d4-k2s1d8_causal_")  # as it was
     last = scene["frames"][-1]
     assert sorted(p for _, p in last["taps"]) == list(range(16))  # output 15 sees them all
     json.dumps(data)
@@ -101,8 +103,8 @@ def test_wavenet_stack_json_and_steps():
     ({"layers": "s=2"}, "needs k="),
     ({"layers": " ".join(["k=2"] * 9)}, "at most 8"),
     ({"input_size": 80, "layers": "k=2"}, "at most 64"),
-    ({"input_size": "4x6", "layers": "k=2"}, "a sequence"),
-    ({"layers": "k=2", "padding_mode": "reflect"}, "zero padding"),
+    ({"input_size": "4x6", "layers": " ".join(["k=1"] * 5)}, "2-D stack figures draw at most 4"),
+    ({"layers": "k=2", "padding": 16, "padding_mode": "reflect"}, "smaller than the input"),
     ({"input_size": 4, "layers": "k=3,d=3"}, "more than its padded"),
 ])
 def test_bad_stacks_are_refused(values, message):

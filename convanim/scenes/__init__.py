@@ -37,13 +37,18 @@ def figure_data(kind: str, spec: ConvSpec, steps: int) -> dict:
 
 
 def canvas_kinds(low: geometry.Lowered, output_padding=(0, 0)) -> np.ndarray:
-    """``(H, W)`` names of the canvas cells: data, padding, inserted or outpad.
+    """``(H, W)`` names of the canvas cells: data, padding, inserted, outpad or copy.
 
     ``outpad`` marks the padding cells that only the transposed conv's output
-    padding adds (the last ``a`` rows and columns).
+    padding adds (the last ``a`` rows and columns). ``copy`` marks a padding cell of
+    reflect, replicate or circular padding: it holds an operand cell's value, so no
+    figure may draw it as a zero.
     """
     kinds = low.canvas_kinds()
     names = np.array(["data", "padding", "inserted"], dtype=object)[kinds]
+    cy = low.rows.reads_from(np.arange(low.rows.canvas))
+    cx = low.cols.reads_from(np.arange(low.cols.canvas))
+    names[(kinds == geometry.PADDING) & (cy[:, None] >= 0) & (cx[None, :] >= 0)] = "copy"
     h, w = low.canvas
     extra = np.zeros(kinds.shape, dtype=bool)
     extra[h - output_padding[0]:, :] = output_padding[0] > 0
@@ -84,7 +89,7 @@ def out_offset(low: geometry.Lowered) -> float:
 
 def cells_by_kind(names: np.ndarray) -> dict[str, list[list[int]]]:
     return {kind: [[int(r), int(c)] for r, c in zip(*np.nonzero(names == kind))]
-            for kind in ("data", "padding", "inserted", "outpad")}
+            for kind in ("data", "padding", "inserted", "outpad", "copy")}
 
 
 def window(low: geometry.Lowered, step: int) -> dict:
@@ -150,7 +155,7 @@ def grid_lines(names: np.ndarray) -> dict[str, list[list[int]]]:
     def style(*kinds) -> str:
         if "data" in kinds:
             return "solid"
-        return "dashed" if {"padding", "outpad"} & set(kinds) else "dotted"
+        return "dashed" if {"padding", "outpad", "copy"} & set(kinds) else "dotted"
 
     lines = {"solid": [], "dashed": [], "dotted": []}
 

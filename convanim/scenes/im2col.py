@@ -105,10 +105,12 @@ class Im2col(Kind):
         matrix = [[e.tolist() if e[0] >= 0 else None for e in row] for row in unfolded]
         zero_kinds = [[None if matrix[r][c] else str(at[r, c]) for c in range(oh * ow)]
                       for r in range(kh * kw)]
+        # entries read from a padding cell that holds a copy: drawn as copies
+        copies = [[bool(at[r, c] == "copy") for c in range(oh * ow)] for r in range(kh * kw)]
         elements = int(unfolded.shape[0] * unfolded.shape[1])
         zeros = low.zeros()
         if has_channels(options):
-            return gemm_scene(spec, options, low, canvas, kinds, matrix, zero_kinds,
+            return gemm_scene(spec, options, low, canvas, kinds, matrix, zero_kinds, copies,
                               _kernel_taps(spec, phase, low), steps, SYMBOLS[phase])
         return {
             "phase": phase,
@@ -123,6 +125,7 @@ class Im2col(Kind):
             "matrix": matrix,
             "compact": oh * ow > LABELLED_COLUMNS or kh * kw > LABELLED_ROWS,
             "zero_kinds": zero_kinds,
+            "copies": copies,
             "counts": {"elements": elements, "zeros": zeros,
                        "sparsity": round(100 * zeros / elements, 1),
                        "kernel_zeros": low.kernel_zeros(), "kernel_taps": kh * kw},

@@ -67,8 +67,9 @@ def gemm_limits(low: geometry.Lowered, options) -> str | None:
 
 
 def gemm_scene(spec, options, low: geometry.Lowered, canvas, kinds, matrix, zero_kinds,
-               taps, steps, symbols) -> dict:
-    """The scene of the GEMM figure; ``matrix``, ``zero_kinds``, ``taps``: one plane's."""
+               copies, taps, steps, symbols) -> dict:
+    """The scene of the GEMM figure; ``matrix``, ``zero_kinds``, ``copies`` (entries read
+    from a padding cell holding a copy), ``taps``: one plane's."""
     phase, c, d, groups = options.phase, options.in_channels, options.out_channels, options.groups
     sh = shape(phase, low, c, d)
     K, N = len(matrix), len(matrix[0])
@@ -80,6 +81,7 @@ def gemm_scene(spec, options, low: geometry.Lowered, canvas, kinds, matrix, zero
         # Xᵀ: one row per tap of dY, one column block of the k x k cells of dW per plane
         big = [[e for j in range(c) for e in row] for row in matrix]
         zk = [[z for j in range(c) for z in row] for row in zero_kinds]
+        ck = [[z for j in range(c) for z in row] for row in copies]
         plane_of = [j for j in range(c) for _ in range(N)]
         weights = [[[q, *t] if t else None for t in taps] for q in range(d)]
         live = [[g.group_of_input(j) == g.group_of_output(q) for j in plane_of]
@@ -88,6 +90,7 @@ def gemm_scene(spec, options, low: geometry.Lowered, canvas, kinds, matrix, zero
     else:
         big = [row for j in range(g.planes_in) for row in matrix]
         zk = [row for j in range(g.planes_in) for row in zero_kinds]
+        ck = [row for j in range(g.planes_in) for row in copies]
         plane_of = [j for j in range(g.planes_in) for _ in range(K)]
         # weight [q, c mod C/G, ky, kx] of Conv2d's tensor where plane and row share a group
         weights = []
@@ -115,13 +118,13 @@ def gemm_scene(spec, options, low: geometry.Lowered, canvas, kinds, matrix, zero
     layout = _layout(phase, sh, low, planes)
     # fills: an entry in its plane's group colour, a zero by its kind (as today)
     if phase == "gradient":
-        x_fill = [[f"group{plane_group[plane_of[col]]}" if e else f"z{zk[r][col]}"
-                   for col, e in enumerate(row)] for r, row in enumerate(big)]
+        x_fill = [[f"{'copy' if ck[r][col] else ''}group{plane_group[plane_of[col]]}" if e
+                   else f"z{zk[r][col]}" for col, e in enumerate(row)] for r, row in enumerate(big)]
         w_fill = [[f"group{row_group[q]}" if e else "inserted" for e in row]
                   for q, row in enumerate(weights)]
     else:
-        x_fill = [[f"group{plane_group[plane_of[r]]}" if e else f"z{zk[r][col]}"
-                   for col, e in enumerate(row)] for r, row in enumerate(big)]
+        x_fill = [[f"{'copy' if ck[r][col] else ''}group{plane_group[plane_of[r]]}" if e
+                   else f"z{zk[r][col]}" for col, e in enumerate(row)] for r, row in enumerate(big)]
         w_fill = [[f"group{row_group[q]}" if e else "padding" for e in row]
                   for q, row in enumerate(weights)]
     return {
@@ -132,7 +135,7 @@ def gemm_scene(spec, options, low: geometry.Lowered, canvas, kinds, matrix, zero
         "planes": planes, "plane_group": plane_group, "row_group": row_group,
         # X and W as the figure and --json hold them; a plane's block of X's rows
         # (its columns in the gradient's Xᵀ) is `block` wide
-        "matrix": big, "zero_kinds": zk, "block": K if phase != "gradient" else N,
+        "matrix": big, "zero_kinds": zk, "copies": ck, "block": K if phase != "gradient" else N,
         "weights": weights, "live": live,
         "sizes": {"x": list(sh["x"]), "w": list(sh["w"]), "y": list(sh["y"])},
         "channels": [c, d], "groups": groups,
