@@ -122,9 +122,10 @@ def test_renders_of_one_process_share_the_cores(monkeypatch):
     try:
         assert pipeline._claim_cores(49, gif) == 2   # a second figure of a build
         pipeline._release_cores()
-        assert pipeline._claim_cores(6, gif) == 1    # a share has SHARE_PAGES pages at least
+        few = 2 * pipeline.SHARE_PAGES - 1           # a share has SHARE_PAGES pages at least
+        assert pipeline._claim_cores(few, gif) == 1
         pipeline._release_cores()
-        assert pipeline._claim_cores(8, gif) == 2
+        assert pipeline._claim_cores(few + 1, gif) == 2
         pipeline._release_cores()
     finally:
         pipeline._release_cores()
