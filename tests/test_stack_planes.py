@@ -270,3 +270,16 @@ def test_moded_stack_arrows_join_each_lit_copy_to_its_source():
     assert fig.name.count("reflect") == 1
     assert "nn.ReflectionPad1d((1, 1)), nn.Conv1d(1, 1, 3, stride=1)" in \
         kind.torch_call(fig.spec, options)
+
+
+@pytest.mark.parametrize("planes, pad", [(False, "nn.ConstantPad1d((1, 0), float('-inf'))"),
+                                         (True, "nn.ConstantPad2d((1, 0, 0, 0), float('-inf'))")])
+def test_a_padded_pooling_layer_pads_with_minus_infinity_in_the_pytorch_call(planes, pad):
+    """Max pooling's padding never wins a max (PyTorch pads it with -inf): zeros would
+    change every window of negative values that reaches into it."""
+    kind, options = figure("stack", input_size=6, layers="k=2 pool,k=2", causal=True,
+                           planes=planes, padding_mode="reflect")
+    call = kind.torch_call(plan(kind, options).spec, options)
+    assert call.count("float('-inf')") == 1 and f"{pad}, nn.MaxPool" in call
+    assert ("ReflectionPad2d((1, 0, 0, 0)), nn.Conv2d" if planes
+            else "ReflectionPad1d((1, 0)), nn.Conv1d") in call

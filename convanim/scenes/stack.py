@@ -352,7 +352,9 @@ class Stack(Kind):
             mod = (f"MaxPool{dim}({k}, stride={s}{dil})" if c.pool
                    else f"Conv{dim}(1, 1, {k}, stride={s}{dil})")
             pad = ""
-            if any(sides):
+            if any(sides) and c.pool:  # max pooling pads with -inf (as its padding= does)
+                pad = f"nn.ConstantPad{dim}({sides}, float('-inf')), "
+            elif any(sides):
                 name = _PAD_MODULES[c.mode]
                 if c.mode == "zeros":
                     pad = (f"nn.ZeroPad2d({sides}), " if plane
