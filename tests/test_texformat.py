@@ -56,7 +56,7 @@ def test_a_figure_command_builds_the_format_in_the_cache_once(workdir, capsys, m
     monkeypatch.setattr(texformat, "_build", lambda *a: pytest.fail("rebuilt a fresh format"))
     assert run(capsys, *FIGURE)[0] == 0
     assert run(capsys, *FIGURE, "--delay", "500")[0] == 0  # another figure, same format
-    assert used == [fmt, fmt]
+    assert len(used) >= 2 and set(used) == {fmt}  # every share of both figures uses it
     assert fmt.stat().st_mtime_ns == built and formats(folder) == [fmt.name]
 
 
@@ -66,7 +66,7 @@ def test_no_cache_compiles_with_the_plain_preamble(workdir, capsys, monkeypatch)
     monkeypatch.setattr(pipeline, "compile_pdf",
                         lambda *a, **k: used.append(a[4:]) or real(*a, **k))
     assert run(capsys, *FIGURE, "--no-cache")[0] == 0
-    assert used == [(None, None)]  # no format, and no pdflatex started early
+    assert used and set(used) == {(None, None)}  # no format, no pdflatex started early
 
 
 def test_the_format_is_rebuilt_when_convanim_or_tex_changes(folder, monkeypatch):
@@ -257,8 +257,10 @@ def test_pdflatex_starts_before_the_document_is_drawn_and_is_used(workdir, capsy
     monkeypatch.setattr(pipeline, "compile_pdf",
                         lambda *a, **k: given.append(a[5]) or real_compile(*a, **k))
     assert run(capsys, *FIGURE)[0] == 0
-    assert len(started) == 1 and given == started
-    assert started[0].returncode == 0 and any(a.startswith("-fmt=") for a in started[0].args)
+    # one for each share the idle cores allowed, each handed to its share's run
+    assert started and sorted(map(id, given)) == sorted(map(id, started))
+    assert all(p.returncode == 0 and any(a.startswith("-fmt=") for a in p.args)
+               for p in started)
     assert len(pdf_pages(workdir / "out/f.pdf")) == 4
 
 
