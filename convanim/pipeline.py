@@ -223,9 +223,9 @@ def stop_tools(work: Path) -> None:
     """Stop our child processes that work in ``work`` (pdflatex, pdftoppm, pdfinfo...).
 
     An interrupt reaches the main thread only, not the pdftoppm calls waiting on
-    worker threads, so they are found in /proc
-    (Linux; elsewhere nothing is found): children of this process whose folder is
-    ``work`` or one inside it (a share's pdflatex), or whose arguments name it. A program embedding convanim keeps its own
+    worker threads, so they are found in /proc (Linux; elsewhere nothing is found):
+    children of this process whose folder is ``work`` or one inside it (a share's
+    pdflatex), or whose arguments name it. A program embedding convanim keeps its own
     child processes.
     """
     me, mark, folder = os.getpid(), os.fsencode(str(work)), os.path.realpath(work)
@@ -296,9 +296,10 @@ def _claim_cores(pages: int, products: list[Product]) -> int:
     asked = os.environ.get("CONVANIM_TEX_JOBS", "").strip()
     if asked and not (asked.isdigit() and int(asked) >= 1):
         raise SpecError(f"CONVANIM_TEX_JOBS must be a whole number >= 1, got {asked!r}")
+    cores = _cores()
     with _renders_lock:
         _renders += 1
-        free = min(_cores() // _renders, _cores() - _busy_elsewhere())
+        free = min(cores // _renders, cores - _busy_elsewhere())
     shares = min(int(asked), pages) if asked else max(1, min(free, pages // SHARE_PAGES))
     whole = any(p.kind in ("pdf", "html", "svg-animation") for p in products)
     if shares > 1 and whole and shutil.which("pdfunite") is None:
@@ -334,12 +335,11 @@ class Typeset:
 
     def locate(self, first: int, last: int) -> list[tuple[Path, int, int]]:
         """Pages ``first``..``last`` of the document as (PDF, first, last) in its shares."""
-        found, start = [], 1
-        for pdf, count in self.shares:
-            a, b = max(first, start), min(last, start + count - 1)
+        found = []
+        for (pdf, _), (lo, hi) in zip(self.shares, self.bounds()):
+            a, b = max(first, lo), min(last, hi)
             if a <= b:
-                found.append((pdf, a - start + 1, b - start + 1))
-            start += count
+                found.append((pdf, a - lo + 1, b - lo + 1))
         return found
 
     def bounds(self) -> list[tuple[int, int]]:
