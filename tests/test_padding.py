@@ -32,12 +32,14 @@ def test_pad_index_equals_walking_the_padding(n, lo, hi, mode):
     assert [None if v < 0 else int(v) for v in g.pad_index(n, lo, hi, mode)] == want
 
 
+def draw_conv(draw):
+    """Input, kernel, stride and dilation pairs of a small conv."""
+    return tuple((draw(st.integers(1, top)), draw(st.integers(1, top))) for top in (8, 4, 3, 3))
+
+
 @st.composite
 def sided_convs(draw):
-    i = (draw(st.integers(1, 8)), draw(st.integers(1, 8)))
-    k = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
-    s = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
-    d = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    i, k, s, d = draw_conv(draw)
     sides = tuple(draw(st.integers(0, 5)) for _ in range(4))
     mode = draw(st.sampled_from(g.PADDING_MODES))
     assume(g.padding_mode_error(i, sides, mode) is None)
@@ -120,10 +122,7 @@ def test_padding_modes_refuse_what_pytorch_refuses(i, sides, mode, bad):
 @st.composite
 def transposable_convs(draw):
     """A conv whose sides are each at most d(k-1): its transposed conv crops nothing."""
-    i = (draw(st.integers(1, 8)), draw(st.integers(1, 8)))
-    k = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
-    s = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
-    d = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    i, k, s, d = draw_conv(draw)
     sides = tuple(draw(st.integers(0, d[a] * (k[a] - 1))) for a in (0, 0, 1, 1))
     assume(min(g.conv_output_size(i, k, s, sides, d)) >= 1)
     return i, k, s, sides, d
