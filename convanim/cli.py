@@ -110,13 +110,17 @@ def build_parser(command: str | None = None) -> _Parser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="KIND",
                                 parser_class=_Parser)
     wanted = (lambda name: True) if command is None else (lambda name: name == command)
+    # the others' lines of help show only in this parser's own --help: when the command
+    # names a known subcommand, their kinds (scene modules) need not be loaded
+    known = command in (*kinds.names(), "stats", "build", "verify", "doctor")
     for name in kinds.names():
-        kind = kinds.get(name)
         if wanted(name):
+            kind = kinds.get(name)
             p = _figure_parser(sub, kind, help=kind.summary, description=kind.summary)
             p.set_defaults(func=_run_figure, kind=kind)
         else:
-            sub.add_parser(name, help=kind.summary, add_config_file_help=False)
+            sub.add_parser(name, help=None if known else kinds.get(name).summary,
+                           add_config_file_help=False)
     for name, add, help_ in (("stats", _stats_parser, _STATS_HELP),
                              ("build", _build_parser, _BUILD_HELP),
                              ("verify", _verify_parser, _VERIFY_HELP),

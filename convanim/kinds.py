@@ -1,20 +1,30 @@
 """The registry of figure kinds: every front end offers exactly these.
 
 A built-in kind is registered here, one line; a program (or a test) adds its own
-with :func:`register` before it draws.
+with :func:`register` before it draws. A built-in kind's module is imported when the
+kind is first asked for, so a figure command loads its own scene, not all six.
 """
 from __future__ import annotations
 
+import threading
+from importlib import import_module
+
 from .errors import SpecError
 from .kind import Kind
-from .scenes.alphabet import Alphabet
-from .scenes.arithmetic import Arithmetic
-from .scenes.channels import Channels
-from .scenes.im2col import Im2col
-from .scenes.numerical import Numerical
-from .scenes.stack import Stack
 
-_KINDS: dict[str, Kind] = {}
+#: The built-in kinds, in the order the command line lists them: name -> module:class.
+_BUILTIN = {
+    "arithmetic": "arithmetic:Arithmetic",
+    "numerical": "numerical:Numerical",
+    "alphabet": "alphabet:Alphabet",
+    "im2col": "im2col:Im2col",
+    "channels": "channels:Channels",
+    "stack": "stack:Stack",
+}
+
+#: Every kind offered: a Kind, or for a built-in not yet asked for, its module:class.
+_KINDS: dict[str, Kind | str] = dict(_BUILTIN)
+_loading = threading.Lock()  # build's threads: one instance per kind
 
 
 def register(kind: Kind) -> Kind:
@@ -36,10 +46,14 @@ def names() -> list[str]:
 def get(name: str) -> Kind:
     """The kind called ``name``; :class:`SpecError` names the known ones otherwise."""
     try:
-        return _KINDS[name]
+        kind = _KINDS[name]
     except (KeyError, TypeError):
         raise SpecError(f"unknown kind {name!r} (choose from {', '.join(_KINDS)})") from None
-
-
-for _kind in (Arithmetic(), Numerical(), Alphabet(), Im2col(), Channels(), Stack()):
-    register(_kind)
+    if isinstance(kind, str):
+        with _loading:
+            kind = _KINDS[name]
+            if isinstance(kind, str):
+                module, cls = kind.split(":")
+                kind = getattr(import_module(f".scenes.{module}", __package__), cls)()
+                _KINDS[name] = kind
+    return kind

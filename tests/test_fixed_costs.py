@@ -141,3 +141,35 @@ def test_the_command_starts_no_blas_thread_pool_unless_the_user_asks(setting, th
     out = subprocess.run([sys.executable, "-c", THREADS_AFTER_CLI], env=env, cwd=PROJECT,
                          capture_output=True, text=True, check=True).stdout.split()
     assert out[-2:] == ["True", str(threads)]
+
+
+SCENES_AFTER_PARSE = """
+import sys
+from convanim.cli import build_parser
+build_parser(sys.argv[1]).parse_args(sys.argv[1:])
+print(*sorted(m for m in sys.modules if m.startswith("convanim.scenes.")))
+"""
+
+
+@pytest.mark.parametrize("command, loaded", [
+    (["arithmetic", "-i", "5"], ["convanim.scenes.arithmetic"]),
+    (["numerical", "-i", "5"], ["convanim.scenes.numerical"]),
+    # alphabet draws grouped convolutions with channels' planes
+    (["alphabet", "-i", "5"], ["convanim.scenes.alphabet", "convanim.scenes.alphabet_channels",
+                               "convanim.scenes.channels", "convanim.scenes.channels_layout"]),
+])
+def test_a_figure_command_loads_only_its_own_scene(command, loaded):
+    """Six scene modules take tens of ms to import; a figure command needs one."""
+    out = subprocess.run([sys.executable, "-c", SCENES_AFTER_PARSE, *command], cwd=PROJECT,
+                         capture_output=True, text=True, check=True).stdout.split()
+    assert out == loaded
+
+
+def test_the_top_level_help_still_has_every_kinds_line():
+    from convanim import kinds
+
+    out = subprocess.run([sys.executable, "-m", "convanim", "--help"], cwd=PROJECT,
+                         capture_output=True, text=True, check=True).stdout
+    for name in kinds.names():
+        first_words = " ".join(kinds.get(name).summary.split()[:4])
+        assert first_words in " ".join(out.split()), name
