@@ -162,6 +162,7 @@ def render(make_tex, pages: int, products: list[Product], settings: Settings = S
     keep = False
     early = []
     claimed = False
+    doc = None
     try:
         cancel.add(work)
         shares, claimed = _claim_cores(pages, products), True
@@ -184,8 +185,12 @@ def render(make_tex, pages: int, products: list[Product], settings: Settings = S
             keep = any((folder / "figure.log").is_file() for folder in folders)
             raise
         cancel.check()
-        made = {name: _make(p, doc, work, pages, settings, progress, captions)
-                for name, p in zip(names, products)}
+        whole = [p.kind in ("pdf", "html", "svg-animation") for p in products]
+        if any(whole):
+            doc.unite_soon()
+        made = {}
+        for n in sorted(range(len(products)), key=whole.__getitem__):  # pdfunite's last
+            made[names[n]] = _make(products[n], doc, work, pages, settings, progress, captions)
         size = natural_size(doc.first.with_suffix(".log"))
         (work / NATURAL).write_text(" ".join(map(str, size)) if size else "")
         made[NATURAL] = work / NATURAL
@@ -204,6 +209,8 @@ def render(make_tex, pages: int, products: list[Product], settings: Settings = S
         cancel.discard(work)
         for proc in early:
             _discard(proc)
+        if doc is not None:
+            doc.close()
         if not keep:
             _remove_tree(work)
 
@@ -318,20 +325,39 @@ class Typeset:
     """The document's pages: one PDF, or one PDF per share of consecutive pages."""
     shares: list[tuple[Path, int]]  # (PDF, its pages), in page order
     work: Path
+    _uniting: subprocess.Popen | None = None
 
     @property
     def first(self) -> Path:
         """The PDF holding page 1 (its log has the page size and the natural size)."""
         return self.shares[0][0]
 
+    def unite_soon(self) -> None:
+        """Start joining the shares (pdfunite, a process of its own), so that it runs
+        while the frames are rasterised rather than before."""
+        if len(self.shares) > 1 and self._uniting is None:
+            self._uniting = subprocess.Popen(
+                ["pdfunite", *(str(pdf) for pdf, _ in self.shares), str(self.work / "whole.pdf")],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                text=True, errors="replace")
+
+    def close(self) -> None:
+        """Stop a pdfunite still running (a product failed before it was needed)."""
+        if self._uniting is not None and self._uniting.poll() is None:
+            self._uniting.kill()
+            self._uniting.communicate()
+
     def whole(self) -> Path:
         """One PDF of every page (the shares joined once, by pdfunite)."""
         if len(self.shares) == 1:
             return self.first
-        out = self.work / "whole.pdf"
-        if not out.is_file():
-            _run(["pdfunite", *(str(pdf) for pdf, _ in self.shares), str(out)])
-        return out
+        self.unite_soon()
+        proc = self._uniting
+        _, err = proc.communicate()
+        if proc.returncode != 0:
+            detail = (err.strip().splitlines() or ["no message"])[0]
+            raise ToolError(f"pdfunite failed: {detail}")
+        return self.work / "whole.pdf"
 
     def locate(self, first: int, last: int) -> list[tuple[Path, int, int]]:
         """Pages ``first``..``last`` of the document as (PDF, first, last) in its shares."""

@@ -194,3 +194,51 @@ def test_sigterm_while_shares_typeset_stops_every_pdflatex(tmp_path):
     assert "Traceback" not in err and out == ""
     assert list(temp.iterdir()) == [] and list(work.iterdir()) == []
     assert all(gone(int(p.name)) for p in pids.iterdir())
+
+
+def _programs(monkeypatch) -> list[str]:
+    """"start NAME" and "end NAME" of the programs pipeline runs, in order, from now on
+    (an end: its output read to the last byte)."""
+    events = []
+    start, communicate = subprocess.Popen.__init__, subprocess.Popen.communicate
+
+    def init(self, args, *a, **k):
+        events.append(f"start {Path(args[0]).name}")
+        start(self, args, *a, **k)
+
+    def read(self, *a, **k):
+        out = communicate(self, *a, **k)
+        events.append(f"end {Path(self.args[0]).name}")
+        return out
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", init)
+    monkeypatch.setattr(subprocess.Popen, "communicate", read)
+    return events
+
+
+def test_the_shares_are_joined_while_the_frames_are_rasterised(tmp_path, monkeypatch):
+    """pdfunite runs beside the first pdftoppm, not before it, and the PDF it makes holds
+    every page."""
+    monkeypatch.setenv("CONVANIM_TEX_JOBS", "2")
+    monkeypatch.chdir(tmp_path)
+    figure = plan_command("arithmetic -i 5 -k 3 -s 2 -a -qa 20 --no-cache --quiet".split())
+    events = _programs(monkeypatch)
+    pdf, gif = figure.make()
+    assert events.count("start pdfunite") == 1
+    assert events.index("start pdftoppm") < events.index("end pdfunite")
+    assert len(pdf_pages(pdf)) == figure.steps == 4
+    assert gif.suffix == ".gif" and gif.stat().st_size > 0
+
+
+def test_a_pdfunite_failure_is_a_tool_error_and_places_nothing(tmp_path, monkeypatch):
+    monkeypatch.setenv("CONVANIM_TEX_JOBS", "2")
+    monkeypatch.chdir(tmp_path)
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "pdfunite").write_text("#!/bin/sh\necho 'Syntax Error: broken' >&2\nexit 1\n")
+    (fake / "pdfunite").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake}{os.pathsep}{os.environ['PATH']}")
+    figure = plan_command("arithmetic -i 5 -k 3 -s 2 -a -qa 20 --no-cache --quiet".split())
+    with pytest.raises(ToolError, match="pdfunite failed: Syntax Error: broken"):
+        figure.make()
+    assert not any(p.suffix in (".pdf", ".gif") for p in tmp_path.rglob("*"))
