@@ -326,6 +326,7 @@ class Typeset:
     shares: list[tuple[Path, int]]  # (PDF, its pages), in page order
     work: Path
     _uniting: subprocess.Popen | None = None
+    _united: bool = False
 
     @property
     def first(self) -> Path:
@@ -351,13 +352,16 @@ class Typeset:
         """One PDF of every page (the shares joined once, by pdfunite)."""
         if len(self.shares) == 1:
             return self.first
-        self.unite_soon()
-        proc = self._uniting
-        _, err = proc.communicate()
-        if proc.returncode != 0:
-            detail = (err.strip().splitlines() or ["no message"])[0]
-            raise ToolError(f"pdfunite failed: {detail}")
-        return self.work / "whole.pdf"
+        out = self.work / "whole.pdf"
+        if not self._united:  # once, for every product that needs it
+            self.unite_soon()
+            proc = self._uniting
+            _, err = proc.communicate()
+            if proc.returncode != 0:
+                detail = (err.strip().splitlines() or ["no message"])[0]
+                raise ToolError(f"pdfunite failed: {detail}")
+            self._united = True
+        return out
 
     def locate(self, first: int, last: int) -> list[tuple[Path, int, int]]:
         """Pages ``first``..``last`` of the document as (PDF, first, last) in its shares."""
