@@ -6,6 +6,10 @@ import sys
 # setting wins).
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
+from .pipeline import start_early  # noqa: E402
+
+start_early(sys.argv[1:])  # TeX loads its format while Python imports the rest
+
 from .cli import main  # noqa: E402
 
 sys.exit(main())

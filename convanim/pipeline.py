@@ -13,6 +13,7 @@ animations (the HTML player, the animated SVG) come from ``web.py``.
 """
 from __future__ import annotations
 
+import atexit
 import math
 import os
 import re
@@ -159,19 +160,20 @@ def render(make_tex, pages: int, products: list[Product], settings: Settings = S
 
     files.sweep(tempfile.gettempdir(), "convanim-*", 24 * 3600)  # a kill -9's work folders
     fmt = texformat.lookup(cache.root / "formats", cancel) if cache is not None else None
-    work = Path(tempfile.mkdtemp(prefix="convanim-"))
+    work, early = _take_early(fmt)
     keep = False
-    early = []
     claimed = False
     doc = None
     try:
         cancel.add(work)
-        shares, claimed = _claim_cores(pages, products), True
+        shares, claimed = _claim_cores(pages, products, len(early)), True
         folders = [work, *(work / f"share-{n}" for n in range(1, shares))]
         for folder in folders[1:]:
-            folder.mkdir()
+            folder.mkdir(exist_ok=True)
+        for proc in early[shares:]:
+            _discard(proc)
         if fmt is not None:  # TeX loads its format while Python draws the document
-            early = [_start_pdflatex(folder, fmt) for folder in folders]
+            early = early[:shares] + [_start_pdflatex(f, fmt) for f in folders[len(early):]]
         with compiled_templates_in(cache.root / "templates" / code_fingerprint()[:16]
                                    if cache is not None else None):
             tex = make_tex()
@@ -294,12 +296,13 @@ def _busy_elsewhere(loadavg: str = "/proc/loadavg") -> int:
         return 0
 
 
-def _claim_cores(pages: int, products: list[Product]) -> int:
+def _claim_cores(pages: int, products: list[Product], own: int = 0) -> int:
     """How many pdflatex runs share this render's pages: one per core that neither
     another render of this process nor another program is using, at least SHARE_PAGES
     pages each; CONVANIM_TEX_JOBS=N says N. A share's set-up is repeated CPU, so a busy
     machine gets one run. Merging the shares into one PDF needs pdfunite (poppler),
-    which a PDF-only user may lack."""
+    which a PDF-only user may lack. ``own``: this render's pdflatex runs already started
+    (still loading their format, they are not another program)."""
     global _renders
     asked = os.environ.get("CONVANIM_TEX_JOBS", "").strip()
     if asked and not (asked.isdigit() and int(asked) >= 1):
@@ -307,7 +310,7 @@ def _claim_cores(pages: int, products: list[Product]) -> int:
     cores = _cores()
     with _renders_lock:
         _renders += 1
-        free = min(cores // _renders, cores - _busy_elsewhere())
+        free = min(cores // _renders, cores - max(0, _busy_elsewhere() - own))
     shares = min(int(asked), pages) if asked else max(1, min(free, pages // SHARE_PAGES))
     whole = any(p.kind in ("pdf", "html", "svg-animation") for p in products)
     if shares > 1 and whole and shutil.which("pdfunite") is None:
@@ -508,6 +511,66 @@ def _start_pdflatex(work: Path, fmt: Path) -> subprocess.Popen:
     return subprocess.Popen(_pdflatex_command(fmt), cwd=work, stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             errors="replace", env={**os.environ, **_TEX_ENV})
+
+
+#: pdflatex runs that :func:`start_early` started: (format, work folder, runs), or None.
+_early: tuple[Path, Path, list[subprocess.Popen]] | None = None
+
+#: Commands that draw no figure, and words after which none is drawn.
+_NO_FIGURE = {"stats", "build", "verify", "doctor", "-h", "--help", "--version", "--no-cache"}
+
+
+def start_early(words: list[str]) -> None:
+    """For a figure command (``words``, the command line's), start a pdflatex per idle
+    core (two at most) on the preamble's format now, before Python imports, parses and
+    draws: TeX's start-up then costs the command nothing. The first render takes them
+    (:func:`_take_early`); unused ones are stopped at exit, and one whose Python was
+    killed ends by itself on the end of its input. Nothing starts without a built
+    format, or when CONVANIM_TEX_JOBS is not a positive number."""
+    global _early
+    if not words or words[0].startswith("-") or _NO_FIGURE.intersection(words):
+        return
+    asked = os.environ.get("CONVANIM_TEX_JOBS", "").strip()
+    if asked and not asked.isdigit():
+        return  # the render refuses it, in words
+    from .cache import cache_root
+
+    fmt = texformat.ready(cache_root() / "formats")
+    if fmt is None or shutil.which("pdflatex") is None:
+        return
+    runs = min(2, int(asked) if asked else max(1, _cores() - _busy_elsewhere()))
+    if runs < 1:
+        return
+    work = Path(tempfile.mkdtemp(prefix="convanim-"))
+    folders = [work, *(work / f"share-{n}" for n in range(1, runs))]
+    for folder in folders[1:]:
+        folder.mkdir()
+    _early = (fmt, work, [_start_pdflatex(folder, fmt) for folder in folders])
+    atexit.register(_drop_early)
+
+
+def _take_early(fmt: Path | None) -> tuple[Path, list[subprocess.Popen]]:
+    """The work folder and the pdflatex runs :func:`start_early` started for this
+    format, once; else a new folder and no run."""
+    global _early
+    taken, _early = _early, None
+    if taken is not None:
+        early_fmt, work, runs = taken
+        if early_fmt == fmt and all(run.poll() is None for run in runs):
+            return work, runs
+        for run in runs:
+            _discard(run)
+        _remove_tree(work)
+    return Path(tempfile.mkdtemp(prefix="convanim-")), []
+
+
+def _drop_early() -> None:
+    global _early
+    taken, _early = _early, None
+    if taken is not None:
+        for run in taken[2]:
+            _discard(run)
+        _remove_tree(taken[1])
 
 
 def _discard(proc: subprocess.Popen) -> None:

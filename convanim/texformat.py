@@ -75,6 +75,15 @@ def _fresh(manifest: Path) -> dict | None:
         return None
 
 
+def ready(folder: Path, stem: str | None = None) -> Path | None:
+    """The format if it is built and current, without building one."""
+    stem = stem or name()
+    if stem is None:
+        return None
+    fmt = folder / f"{stem}.fmt"
+    return fmt if _fresh(folder / f"{stem}.json") is not None and fmt.is_file() else None
+
+
 def lookup(folder: Path, cancel=None) -> Path | None:
     """The format to compile with, built now if there is none; None: the plain preamble.
 
@@ -86,8 +95,7 @@ def lookup(folder: Path, cancel=None) -> Path | None:
     if stem is None:
         return None
     fmt, manifest, failed = (folder / f"{stem}{ext}" for ext in (".fmt", ".json", ".failed"))
-    data = _fresh(manifest)
-    if data is not None and fmt.is_file():
+    if ready(folder, stem) is not None:
         return fmt
     if _fresh(failed) is not None and _age_s(failed) < RETRY_FAILED_S:
         return None

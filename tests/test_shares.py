@@ -242,3 +242,84 @@ def test_a_pdfunite_failure_is_a_tool_error_and_places_nothing(tmp_path, monkeyp
     with pytest.raises(ToolError, match="pdfunite failed: Syntax Error: broken"):
         figure.make()
     assert not any(p.suffix in (".pdf", ".gif") for p in tmp_path.rglob("*"))
+
+
+@pytest.fixture
+def built_format(workdir, capsys):
+    """The session's format, built if this is the first test to need it."""
+    from convanim import texformat
+    from convanim.cache import cache_root
+
+    plan_command("arithmetic -i 3 -k 3 --quiet -y pdf".split()).make()
+    fmt = texformat.ready(cache_root() / "formats")
+    assert fmt is not None
+    yield fmt
+    pipeline._drop_early()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_a_figure_command_starts_tex_before_it_draws_and_the_render_takes_it(
+        built_format, monkeypatch):
+    monkeypatch.setenv("CONVANIM_TEX_JOBS", "2")
+    pipeline.start_early("arithmetic -i 5 -k 3 -s 2 -a -qa 20".split())
+    fmt, work, runs = pipeline._early
+    assert fmt == built_format and len(runs) == 2 and all(r.poll() is None for r in runs)
+    assert [Path(r.args[0]).name for r in runs] == ["pdflatex", "pdflatex"]
+    figure = plan_command("arithmetic -i 5 -k 3 -s 2 -a -qa 20 --quiet".split())
+    events = _programs(monkeypatch)
+    pdf, gif = figure.make()
+    assert "start pdflatex" not in events  # the two started early typeset the two shares
+    assert all(r.returncode == 0 for r in runs)
+    assert pipeline._early is None and not work.exists()
+    assert len(pdf_pages(pdf)) == 4 and gif.stat().st_size > 0
+
+
+@pytest.mark.parametrize("words", ["stats -i 5 -k 3", "build", "verify arithmetic -i 5",
+                                   "doctor", "--version", "arithmetic --help",
+                                   "arithmetic -i 5 --no-cache", ""])
+def test_no_tex_starts_for_a_command_that_draws_nothing(built_format, words):
+    pipeline.start_early(words.split())
+    assert pipeline._early is None
+
+
+def test_no_tex_starts_without_a_built_format(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # an empty cache
+    pipeline.start_early("arithmetic -i 5".split())
+    assert pipeline._early is None
+    assert not (tmp_path / "convanim" / "formats").exists()  # and none is built now
+
+
+def test_runs_started_for_another_format_are_stopped_not_used(built_format, monkeypatch):
+    monkeypatch.setenv("CONVANIM_TEX_JOBS", "1")
+    pipeline.start_early(["arithmetic"])
+    _, work, runs = pipeline._early
+    got, none = pipeline._take_early(built_format.with_name("other.fmt"))
+    assert none == [] and got != work and got.is_dir()
+    got.rmdir()
+    assert runs[0].poll() is not None and not work.exists()
+
+
+START_AND_LEAVE = """
+import sys
+from convanim import pipeline
+pipeline.start_early(["arithmetic", "-i", "5"])
+fmt, work, runs = pipeline._early
+print(work, *(r.pid for r in runs))
+"""
+
+
+def test_runs_never_taken_are_stopped_at_exit(built_format):
+    out = subprocess.run([sys.executable, "-c", START_AND_LEAVE], cwd=PROJECT, check=True,
+                         capture_output=True, text=True, env={**os.environ,
+                         "CONVANIM_TEX_JOBS": "2"}).stdout.split()
+    work, pids = Path(out[0]), [int(p) for p in out[1:]]
+    assert len(pids) == 2
+    assert not work.exists()
+    assert not any(_alive(pid) for pid in pids)
