@@ -8,7 +8,8 @@ the functions it has (before the precompiled preamble: pdf2image for the raster)
 
     python benchmarks/stages.py [--repeat 5] [--baseline DIR] ["alphabet -i 5 -k 3 -a" ...]
 
-Stages: ``imports`` (convanim.cli and what it pulls in), ``parse`` (the parser,
+Stages: ``imports`` (convanim.cli and what it pulls in, after the early start of TeX
+that ``python -m convanim`` makes), ``parse`` (the parser,
 with every figure kind's options), ``draw`` (scene and template: the document's
 TeX), ``pdflatex`` (wall time, its runs on every core together), ``raster``
 (pdftoppm and pdfinfo, summed over threads),
@@ -39,6 +40,11 @@ STAGES = ["imports", "parse", "draw", "pdflatex", "raster", "gif", "place", "res
 PROBE = r'''
 import functools, json, sys, threading, time
 t0 = time.perf_counter()
+try:  # as python -m convanim does: TeX starts on its format before the imports
+    from convanim.pipeline import start_early
+    start_early(sys.argv[1].split())
+except ImportError:
+    pass
 import convanim.cli as cli
 t1 = time.perf_counter()
 from convanim import pipeline, files, figure
