@@ -86,6 +86,27 @@ def test_alphabet_highlights_the_row_of_the_step():
     assert np.allclose(np.diff(ys), ys[1] - ys[0]) and ys[1] < ys[0]
 
 
+@pytest.mark.parametrize("size, pad, transposed", [(4, 1, True), (5, 0, False)])
+def test_alphabet_fills_each_matrix_entry_and_canvas_cell_once_by_kind(size, pad, transposed):
+    """One path per kind (TeX pays per path, not per rectangle): the matrix's non-zero
+    entries in the entry colour at their row and column, the canvas cells in their kind's."""
+    spec = ConvSpec((size, size), (3, 3), (1, 1), (pad, pad), transposed=transposed).validate()
+    scene = Alphabet().scene(spec, [0], FigureOptions(caption=""))
+    source = tex.render(Alphabet.template, scene=scene)
+    rect = r" \(([-\d.]+),([-\d.]+)\) rectangle \+\(([\d.]+),([\d.]+)\)"
+    rects = r"((?: \([-\d.]+,[-\d.]+\) rectangle \+\([\d.]+,[\d.]+\))+);"
+    entries, = re.findall(r"\\path\[entry\]" + rects, source)
+    at = [(float(x), float(y)) for x, y, _, _ in re.findall(rect, entries)]
+    cw, rh = (float(v) for v in re.findall(rect, entries)[0][2:])
+    want = [(c * cw, -(r + 1) * rh) for r, row in enumerate(scene["matrix"])
+            for c, e in enumerate(row) if e]
+    assert np.allclose(at, want)
+    for kind in {cell["kind"] for row in scene["canvas"] for cell in row}:
+        paths = re.findall(r"\\path\[%s\]" % kind + rects, source)
+        cells = sum(cell["kind"] == kind for row in scene["canvas"] for cell in row)
+        assert len(paths) == 1 and len(re.findall(rect, paths[0])) == cells, kind
+
+
 @pytest.mark.parametrize("phase", im2col.PHASES)
 def test_im2col_highlights_the_column_of_the_step_and_styles_zeros_by_kind(phase):
     spec = ConvSpec((5, 5), (3, 3), (2, 2), (1, 1)).validate()
