@@ -49,6 +49,8 @@ def typeset(tex: str, folder: Path) -> tuple[list[str], list[str], int]:
     "im2col -i 4 -k 3 --phase gradient -a",
     "im2col -i 5 -k 3 -s 2 -p 1 --in-channels 4 --out-channels 4 --groups 2 -a",
     "channels -i 4 -k 3 --in-channels 2 --out-channels 2 -a --theme dark",
+    # the arithmetic view places its PDF forms as labels (\cvform)
+    "arithmetic -i 5 -k 3 -p 1 --padding-mode reflect -a",
     # its equation's \parbox holds paragraphs (long arguments); scaled to the width
     "channels -i 5 -k 3 -s 2 -p 1 -t --in-channels 3 --out-channels 2 --width 8.25 -a",
 ])

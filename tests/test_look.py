@@ -114,7 +114,7 @@ def test_arithmetic_draws_no_line_across_the_output_plane():
         spec, [0], ArithmeticOptions(labels=False, caption="")))
     frame = source[source.index(r"\begin{cvframe}"):]
     links = frame.index(r"\draw[link]")
-    assert links < frame.index(r"\pdfrefxform\cvoutputform")  # the plane hides what is behind
+    assert links < frame.index(r"{\cvoutputform}")  # the plane hides what is behind
     assert frame.count(r"\draw[link") == 1 and "dotted" not in frame
 
 
