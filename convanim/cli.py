@@ -110,9 +110,11 @@ def build_parser(command: str | None = None) -> _Parser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="KIND",
                                 parser_class=_Parser)
     wanted = (lambda name: True) if command is None else (lambda name: name == command)
+    others = (("stats", _stats_parser, _STATS_HELP), ("build", _build_parser, _BUILD_HELP),
+              ("verify", _verify_parser, _VERIFY_HELP), ("doctor", _doctor_parser, _DOCTOR_HELP))
     # the others' lines of help show only in this parser's own --help: when the command
     # names a known subcommand, their kinds (scene modules) need not be loaded
-    known = command in (*kinds.names(), "stats", "build", "verify", "doctor")
+    known = command in (*kinds.names(), *(name for name, _, _ in others))
     for name in kinds.names():
         if wanted(name):
             kind = kinds.get(name)
@@ -121,10 +123,7 @@ def build_parser(command: str | None = None) -> _Parser:
         else:
             sub.add_parser(name, help=None if known else kinds.get(name).summary,
                            add_config_file_help=False)
-    for name, add, help_ in (("stats", _stats_parser, _STATS_HELP),
-                             ("build", _build_parser, _BUILD_HELP),
-                             ("verify", _verify_parser, _VERIFY_HELP),
-                             ("doctor", _doctor_parser, _DOCTOR_HELP)):
+    for name, add, help_ in others:
         if wanted(name):
             add(sub)
         else:

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import threading
 from importlib import import_module
+from typing import TYPE_CHECKING
 
 from .errors import SpecError
-from .kind import Kind
+
+if TYPE_CHECKING:  # the registry imports no scene, nor numpy, until a kind is asked for
+    from .kind import Kind
 
 #: The built-in kinds, in the order the command line lists them: name -> module:class.
 _BUILTIN = {

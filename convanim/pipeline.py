@@ -59,6 +59,8 @@ _TOOLS = {"pdf": ["pdflatex"], "png": ["pdflatex", "pdftoppm", "pdfinfo"],
           "html": ["pdflatex", "pdftocairo"], "svg-animation": ["pdflatex", "pdftocairo"]}
 #: Animations made from raster frames besides the GIF (Pillow: WebP, APNG; imageio: video).
 RASTER_ANIMATIONS = ("webp", "apng", "mp4", "webm")
+#: Products made from one PDF of every page (the shares joined by pdfunite).
+WHOLE_PDF = ("pdf", "html", "svg-animation")
 for _kind in RASTER_ANIMATIONS:
     _TOOLS[_kind] = _TOOLS["gif"]
 #: Animation formats (``-y`` with ``-a``) -> product kind and file suffix.
@@ -188,7 +190,7 @@ def render(make_tex, pages: int, products: list[Product], settings: Settings = S
             keep = any((folder / "figure.log").is_file() for folder in folders)
             raise
         cancel.check()
-        whole = [p.kind in ("pdf", "html", "svg-animation") for p in products]
+        whole = [p.kind in WHOLE_PDF for p in products]
         if any(whole):
             doc.unite_soon()
         made = {}
@@ -312,7 +314,7 @@ def _claim_cores(pages: int, products: list[Product], own: int = 0) -> int:
         _renders += 1
         free = min(cores // _renders, cores - max(0, _busy_elsewhere() - own))
     shares = min(int(asked), pages) if asked else max(1, min(free, pages // SHARE_PAGES))
-    whole = any(p.kind in ("pdf", "html", "svg-animation") for p in products)
+    whole = any(p.kind in WHOLE_PDF for p in products)
     if shares > 1 and whole and shutil.which("pdfunite") is None:
         return 1
     return shares
@@ -362,8 +364,7 @@ class Typeset:
             proc = self._uniting
             _, err = proc.communicate()
             if proc.returncode != 0:
-                detail = (err.strip().splitlines() or ["no message"])[0]
-                raise ToolError(f"pdfunite failed: {detail}")
+                raise _failed("pdfunite", err)
             self._united = True
         return out
 
@@ -516,8 +517,8 @@ def _start_pdflatex(work: Path, fmt: Path) -> subprocess.Popen:
 #: pdflatex runs that :func:`start_early` started: (format, work folder, runs), or None.
 _early: tuple[Path, Path, list[subprocess.Popen]] | None = None
 
-#: Commands that draw no figure, and words after which none is drawn.
-_NO_FIGURE = {"stats", "build", "verify", "doctor", "-h", "--help", "--version", "--no-cache"}
+#: Words after which no figure is drawn, or none from the cache's format.
+_NO_FIGURE = {"-h", "--help", "--version", "--no-cache"}
 
 
 def start_early(words: list[str]) -> None:
@@ -528,7 +529,9 @@ def start_early(words: list[str]) -> None:
     killed ends by itself on the end of its input. Nothing starts without a built
     format, or when CONVANIM_TEX_JOBS is not a positive number."""
     global _early
-    if not words or words[0].startswith("-") or _NO_FIGURE.intersection(words):
+    from . import kinds  # the registry's names: no scene module, no numpy
+
+    if not words or words[0] not in kinds.names() or _NO_FIGURE.intersection(words):
         return
     asked = os.environ.get("CONVANIM_TEX_JOBS", "").strip()
     if asked and not asked.isdigit():
@@ -553,14 +556,12 @@ def _take_early(fmt: Path | None) -> tuple[Path, list[subprocess.Popen]]:
     """The work folder and the pdflatex runs :func:`start_early` started for this
     format, once; else a new folder and no run."""
     global _early
-    taken, _early = _early, None
-    if taken is not None:
-        early_fmt, work, runs = taken
+    if _early is not None:
+        early_fmt, work, runs = _early
         if early_fmt == fmt and all(run.poll() is None for run in runs):
+            _early = None
             return work, runs
-        for run in runs:
-            _discard(run)
-        _remove_tree(work)
+        _drop_early()
     return Path(tempfile.mkdtemp(prefix="convanim-")), []
 
 
@@ -867,8 +868,12 @@ def _import_raster_libraries() -> None:
 def _run(cmd: list[str]) -> None:
     proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace")
     if proc.returncode != 0:
-        detail = (proc.stderr.strip().splitlines() or ["no message"])[0]
-        raise ToolError(f"{cmd[0]} failed: {detail}")
+        raise _failed(cmd[0], proc.stderr)
+
+
+def _failed(tool: str, stderr: str) -> ToolError:
+    """A tool's failure, in the first line it wrote."""
+    return ToolError(f"{tool} failed: {(stderr.strip().splitlines() or ['no message'])[0]}")
 
 
 def write_gif(chunks, path: Path, delay_ms: int, colors: int = 64, background: str = "FFFFFF",

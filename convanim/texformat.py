@@ -94,9 +94,10 @@ def lookup(folder: Path, cancel=None) -> Path | None:
     stem = name()
     if stem is None:
         return None
-    fmt, manifest, failed = (folder / f"{stem}{ext}" for ext in (".fmt", ".json", ".failed"))
-    if ready(folder, stem) is not None:
+    fmt = ready(folder, stem)
+    if fmt is not None:
         return fmt
+    failed = folder / f"{stem}.failed"
     if _fresh(failed) is not None and _age_s(failed) < RETRY_FAILED_S:
         return None
     try:
@@ -107,8 +108,8 @@ def lookup(folder: Path, cancel=None) -> Path | None:
     with lock:
         if not _try_lock(lock):
             return None  # another process is building it: this figure goes without
-        data = _fresh(manifest)  # built while we waited for the lock?
-        if data is not None and fmt.is_file():
+        fmt = ready(folder, stem)  # built while we waited for the lock?
+        if fmt is not None:
             return fmt
         return _build(folder, stem, cancel)
 
