@@ -14,9 +14,11 @@ from convanim.cli import plan_command
 
 pytestmark = pytest.mark.usefixtures("tex_tools")
 
-#: The label as it was: every one through \pgftext (and the count, never advanced).
-PGFTEXT = ("\\newcommand\\cvlabel[4][]{\\pgftext[#1,at=\\pgfpointxy{#2}{#3}]{#4}}\n"
-           "\\makeatletter\\newcount\\cv@labels\\makeatother\n")
+#: The label as it was: every one through \pgftext (and the count, never advanced),
+#: keeping the current path's size record as our labels do (see test_a_label_...).
+PGFTEXT = ("\\makeatletter\\newcommand\\cvlabel[4][]{\\pgf@getpathsizes\\cv@sizes"
+           "\\pgftext[#1,at=\\pgfpointxy{#2}{#3}]{#4}\\pgf@setpathsizes\\cv@sizes}\n"
+           "\\newcount\\cv@labels\\makeatother\n")
 FAST = re.compile(r"\\makeatletter\n\\newcount\\cv@labels\n.*?\\makeatother\n", re.S)
 COUNT = "\\makeatletter\\typeout{cv-labels \\the\\cv@labels}\\makeatother\n\\end{document}"
 
@@ -95,3 +97,42 @@ def test_other_transforms_options_and_too_many_labels_go_to_pgftext(tmp_path, fi
     sizes, pixels, _ = typeset(with_pgftext(tex), tmp_path / "pgftext")
     assert count - fill == kept  # "centre" once (used twice), "a_1" while there is room
     assert fast_sizes == sizes and fast_pixels == pixels
+
+
+#: A form at the picture's left edge, then a thick stroke inside the picture, on each of
+#: two pages; the macro \cvA holds a second form on the second.
+FORM = r"\sbox\cvbox{\tikz\path[fill=cv%s] (0,0) rectangle %s;}\pdfxform\cvbox\edef\cvA{\the\pdflastxform}"
+PAGE = r"""\begin{cvframe}\begin{tikzpicture}
+  \path (0,-1) rectangle (3,0);
+  %s
+  \path[draw, line width=1.6pt] (0,-1) rectangle (1,0);
+\end{tikzpicture}\end{cvframe}"""
+
+
+def form_pages(place: str, pages: int = 2) -> str:
+    forms = [FORM % ("data", "(2,1)"), FORM % ("output", "(1,2)")]
+    return document("\\begin{document}\n" + "\n".join(forms[n] + "\n" + PAGE % place
+                                                       for n in range(pages))
+                    + "\n\\end{document}\n")
+
+
+@pytest.mark.parametrize("label", [r"\cvform[left,top]{-0.1}{0.1}{\cvA}",
+                                   r"\cvlabel[left,top]{-0.1}{0.1}{\pdfrefxform\cvA}"])
+def test_a_label_leaves_the_next_paths_bounding_box_alone(tmp_path, label):
+    """pgf's \\pgftext widens the next stroked path's bounding box by half its line
+    width where the text reaches past the path: 0.8 pt beside the forms the templates
+    placed as nodes before. A label (the fast way and \\pgftext's) draws the page the
+    node drew, pixel for pixel."""
+    node = r"\node[inner sep=0, outer sep=0, anchor=north west] at (-0.1,0.1) {\pdfrefxform\cvA};"
+    want = typeset(form_pages(node, 1), tmp_path / "node")
+    fast = typeset(form_pages(label, 1), tmp_path / "fast")
+    slow = typeset(with_pgftext(form_pages(label, 1)), tmp_path / "pgftext")
+    assert fast[:2] == want[:2] == slow[:2]
+    assert want[0] == ["96.20367pt 40.09819pt"]  # 3.1 cm wide (+ 8 pt): to the form's edge
+
+
+def test_a_form_macro_reused_for_another_form_shows_that_form(tmp_path):
+    """\\cvform keys its label on the form's number: a macro set again draws the new form."""
+    sizes, pixels, kept = typeset(form_pages(r"\cvform[left,top]{-0.1}{0.1}{\cvA}"),
+                                  tmp_path / "fast")
+    assert kept == 2 and sizes[0] != sizes[1] and pixels[0] != pixels[1]
