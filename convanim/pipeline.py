@@ -522,33 +522,29 @@ _NO_FIGURE = {"-h", "--help", "--version", "--no-cache"}
 
 
 def start_early(words: list[str]) -> None:
-    """For a figure command (``words``, the command line's), start a pdflatex per idle
-    core (two at most) on the preamble's format now, before Python imports, parses and
-    draws: TeX's start-up then costs the command nothing. The first render takes them
-    (:func:`_take_early`); unused ones are stopped at exit, and one whose Python was
-    killed ends by itself on the end of its input. Nothing starts without a built
-    format, or when CONVANIM_TEX_JOBS is not a positive number."""
+    """For a figure command (``words``, the command line's), start one pdflatex on the
+    preamble's format now, before Python imports, parses and draws: TeX's start-up then
+    costs the command nothing. The first render takes it (:func:`_take_early`) and starts
+    the other shares' runs before it draws, when this one's format is loaded: a second
+    run loading beside the imports slowed them (three processes on two cores; the
+    4-frame animation ended 50-80 ms later). An unused run is stopped at exit, and one
+    whose Python was killed ends by itself on the end of its input. Nothing starts
+    without a built format, or when CONVANIM_TEX_JOBS is not a positive number."""
     global _early
     from . import kinds  # the registry's names: no scene module, no numpy
 
     if not words or words[0] not in kinds.names() or _NO_FIGURE.intersection(words):
         return
     asked = os.environ.get("CONVANIM_TEX_JOBS", "").strip()
-    if asked and not asked.isdigit():
+    if asked and not (asked.isdigit() and int(asked) >= 1):
         return  # the render refuses it, in words
     from .cache import cache_root
 
     fmt = texformat.ready(cache_root() / "formats")
     if fmt is None or shutil.which("pdflatex") is None:
         return
-    runs = min(2, int(asked) if asked else max(1, _cores() - _busy_elsewhere()))
-    if runs < 1:
-        return
     work = Path(tempfile.mkdtemp(prefix="convanim-"))
-    folders = [work, *(work / f"share-{n}" for n in range(1, runs))]
-    for folder in folders[1:]:
-        folder.mkdir()
-    _early = (fmt, work, [_start_pdflatex(folder, fmt) for folder in folders])
+    _early = (fmt, work, [_start_pdflatex(work, fmt)])
     atexit.register(_drop_early)
 
 
