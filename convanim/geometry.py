@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-import numpy as np
+from .lazy import np
 
 Pair = tuple[int, int]
 
@@ -27,7 +27,7 @@ Pair = tuple[int, int]
 PAD = -1        #: a zero of padding, outside the operand
 INSERTED = -2   #: a zero inserted between two operand cells
 
-#: Codes of :meth:`Lowered.canvas_kinds`.
+#: Codes of :meth:`Lowered.kind_at`.
 DATA, PADDING, INSERTION = 0, 1, 2
 
 
@@ -123,19 +123,31 @@ def pad_index(n: int, lo: int, hi: int, mode: str = "zeros") -> np.ndarray:
     return _mode_index(np.arange(-lo, n + hi), n, mode)
 
 
+def _positions(pos):
+    """Canvas positions as given: one int stays an int (no numpy), else an array."""
+    return pos if isinstance(pos, int) else np.asarray(pos)
+
+
+def _where(cond, a, b):
+    """``np.where`` that keeps a single position (a bool condition) in plain ints."""
+    if isinstance(cond, bool):
+        return a if cond else b
+    return np.where(cond, a, b)
+
+
 def _mode_index(rel, n: int, mode: str) -> np.ndarray:
-    """:func:`pad_index` at operand-relative positions ``rel`` (any shape)."""
-    rel = np.asarray(rel)
+    """:func:`pad_index` at operand-relative positions ``rel`` (any shape, or one int)."""
+    rel = _positions(rel)
     if mode == "zeros":
-        return np.where((rel >= 0) & (rel < n), rel, -1)
+        return _where((rel >= 0) & (rel < n), rel, -1)
     if mode == "replicate":
-        return np.clip(rel, 0, n - 1)
+        return _where(rel < 0, 0, _where(rel > n - 1, n - 1, rel))
     if mode == "circular":
         return rel % n
     if n == 1:
-        return np.zeros_like(rel)
+        return rel * 0
     m = rel % (2 * (n - 1))
-    return np.where(m < n, m, 2 * (n - 1) - m)
+    return _where(m < n, m, 2 * (n - 1) - m)
 
 
 def pad(array: np.ndarray, p, mode: str = "zeros") -> np.ndarray:
@@ -266,12 +278,17 @@ class Axis:
         return (np.arange(self.out)[:, None] * self.stride
                 + np.arange(self.k)[None, :] * self.dilation)
 
+    def taps(self, o: int) -> range:
+        """Canvas positions of output ``o``'s taps: row ``o`` of :meth:`positions`."""
+        return range(o * self.stride, o * self.stride + self.extent, self.dilation)
+
     def source(self, pos) -> np.ndarray:
-        """Operand index at canvas positions ``pos``, else PAD or INSERTED."""
-        rel = np.asarray(pos) - self.pad_lo
+        """Operand index at canvas positions ``pos`` (an array, or one int), else PAD or
+        INSERTED."""
+        rel = _positions(pos) - self.pad_lo
         inside = (rel >= 0) & (rel < self.span)
         on_cell = rel % self.spacing == 0
-        return np.where(inside, np.where(on_cell, rel // self.spacing, INSERTED), PAD)
+        return _where(inside, _where(on_cell, rel // self.spacing, INSERTED), PAD)
 
     def reads_from(self, pos) -> np.ndarray:
         """Operand index whose value canvas positions ``pos`` hold, else PAD or INSERTED.
@@ -282,8 +299,8 @@ class Axis:
         src = self.source(pos)
         if self.mode == "zeros":
             return src
-        rel = np.asarray(pos) - self.pad_lo
-        return np.where(src == PAD, _mode_index(rel, self.n, self.mode), src)
+        rel = _positions(pos) - self.pad_lo
+        return _where(src == PAD, _mode_index(rel, self.n, self.mode), src)
 
     def real_taps(self) -> np.ndarray:
         """Which of the ``k`` taps hold a kernel value rather than an inserted zero."""
@@ -353,17 +370,17 @@ class Lowered:
         """Output cell of a step: row-major from the top-left."""
         return divmod(step, self.cols.out)
 
-    def window(self, step: int) -> tuple[np.ndarray, np.ndarray]:
+    def window(self, step: int) -> tuple[range, range]:
         """Canvas rows and columns of the taps at ``step``."""
         oy, ox = self.step_cell(step)
-        return self.rows.positions()[oy], self.cols.positions()[ox]
+        return self.rows.taps(oy), self.cols.taps(ox)
 
-    def canvas_kinds(self) -> np.ndarray:
-        """``(H, W)`` array of DATA, PADDING or INSERTION for each canvas cell."""
-        ry = self.rows.source(np.arange(self.rows.canvas))[:, None]
-        rx = self.cols.source(np.arange(self.cols.canvas))[None, :]
-        pad = (ry == PAD) | (rx == PAD)
-        return np.where(pad, PADDING, np.where((ry < 0) | (rx < 0), INSERTION, DATA))
+    def kind_at(self, r: int, c: int) -> int:
+        """DATA, PADDING or INSERTION: what canvas cell ``(r, c)`` is."""
+        ry, rx = self.rows.source(r), self.cols.source(c)
+        if ry == PAD or rx == PAD:
+            return PADDING
+        return INSERTION if ry < 0 or rx < 0 else DATA
 
     @cached_property
     def gather(self) -> np.ndarray:

@@ -18,10 +18,9 @@ import os
 import re
 from dataclasses import dataclass, field, fields
 
-import numpy as np
-
 from .errors import SpecError
 from .geometry import PADDING_MODES
+from .lazy import numpy_types
 from .spec import INT64_MAX, parse_int, parse_pair, shown
 
 #: ``-y`` of a single step, and of an animation (``-a``); the first of each is the default.
@@ -59,7 +58,7 @@ class ValueType:
 
 
 def _is_bool(value) -> bool:
-    return isinstance(value, (bool, np.bool_))
+    return isinstance(value, (bool, *numpy_types("bool_")))
 
 
 def _integer(value) -> bool:
@@ -86,7 +85,7 @@ class Pair(ValueType):
         if _integer(value):
             v = _int64(value)
             return (v, v)
-        if isinstance(value, (tuple, list, np.ndarray)):
+        if isinstance(value, (tuple, list, *numpy_types("ndarray"))):
             items = list(value)
             if len(items) == 2 and all(_integer(v) for v in items):
                 return (_int64(items[0]), _int64(items[1]))
@@ -126,7 +125,7 @@ class Sides(ValueType):
         return self._check(tuple(parse_int(p) for p in parts))
 
     def from_python(self, value):
-        if isinstance(value, (tuple, list, np.ndarray)) and len(value) == 4 \
+        if isinstance(value, (tuple, list, *numpy_types("ndarray"))) and len(value) == 4 \
                 and all(_integer(v) for v in value):
             return self._check(tuple(_int64(v) for v in value))
         raise SpecError(f"expected four sides (top, bottom, left, right), got {value!r}")

@@ -114,7 +114,8 @@ def test_canvas_cells_are_padding_insertions_and_every_operand_cell(c, transpose
     i, k, s, p, d = c
     low = (g.transposed_conv(i, k, s, p, d, g.auto_output_padding(i, k, s, p, d))
            if transposed else g.forward_conv(i, k, s, p, d))
-    kinds = low.canvas_kinds()
+    kinds = np.array([[low.kind_at(r, c) for c in range(low.canvas[1])]
+                      for r in range(low.canvas[0])])
     assert kinds.shape == low.canvas
     n, sp = low.operand, (low.rows.spacing, low.cols.spacing)
     if min(low.rows.pad_lo, low.cols.pad_lo, low.rows.pad_hi, low.cols.pad_hi) >= 0:
@@ -122,6 +123,26 @@ def test_canvas_cells_are_padding_insertions_and_every_operand_cell(c, transpose
         assert np.count_nonzero(kinds == g.DATA) == n[0] * n[1]
         assert np.count_nonzero(kinds == g.INSERTION) == span[0] * span[1] - n[0] * n[1]
         assert np.count_nonzero(kinds == g.PADDING) == kinds.size - span[0] * span[1]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(1, 9), st.integers(1, 4), st.integers(1, 3), st.integers(1, 3),
+       st.integers(1, 3), st.integers(-2, 4), st.integers(-2, 4), st.sampled_from(g.PADDING_MODES))
+def test_one_position_maps_as_the_array_of_them_does(n, k, stride, dilation, spacing, lo, hi,
+                                                     mode):
+    """An axis's index maps take one int (the figures' way, in plain ints: no numpy) and
+    give exactly the array map's entry, for every padding mode; a window's taps are the
+    row of the positions array."""
+    if mode != "zeros":
+        spacing, lo, hi = 1, max(lo, 0), max(hi, 0)
+    ax = g.Axis(n, k, stride, dilation, spacing, lo, hi, mode=mode)
+    assume(ax.canvas >= ax.extent)
+    where = np.arange(-2, ax.canvas + 2)
+    for name in ("source", "reads_from"):
+        one = [getattr(ax, name)(int(p)) for p in where]
+        assert all(type(v) is int for v in one)
+        assert one == getattr(ax, name)(where).tolist()
+    assert [list(ax.taps(o)) for o in range(ax.out)] == ax.positions().tolist()
 
 
 def test_window_lists_the_taps_of_a_dilated_kernel():

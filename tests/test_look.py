@@ -105,7 +105,7 @@ def test_transposed_grid_dots_only_between_inserted_zeros():
     lines = grid_lines(names)
     for x0, y0, x1, y1 in lines["dotted"]:
         if y0 == y1:  # horizontal: the cells above and below are inserted zeros
-            assert {names[y0 - 1, x0], names[y0, x0]} == {"inserted"}
+            assert {names[y0 - 1][x0], names[y0][x0]} == {"inserted"}
 
 
 def test_arithmetic_draws_no_line_across_the_output_plane():

@@ -10,12 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from .. import geometry
 from ..options import Choice, FigureOptions, Flag, Pair, option
 from ..spec import ConvSpec, SpecError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def figure_data(kind: str, spec: ConvSpec, steps: int) -> dict:
@@ -36,25 +38,30 @@ def figure_data(kind: str, spec: ConvSpec, steps: int) -> dict:
     }
 
 
-def canvas_kinds(low: geometry.Lowered, output_padding=(0, 0)) -> np.ndarray:
-    """``(H, W)`` names of the canvas cells: data, padding, inserted, outpad or copy.
+def canvas_kinds(low: geometry.Lowered, output_padding=(0, 0)) -> list[list[str]]:
+    """Row by row, the names of the canvas cells: data, padding, inserted, outpad or copy.
 
     ``outpad`` marks the padding cells that only the transposed conv's output
     padding adds (the last ``a`` rows and columns). ``copy`` marks a padding cell of
     reflect, replicate or circular padding: it holds an operand cell's value, so no
-    figure may draw it as a zero.
+    figure may draw it as a zero. Plain lists: a canvas has at most a few dozen cells
+    a side, and the arithmetic figure needs no numpy.
     """
-    kinds = low.canvas_kinds()
-    names = np.array(["data", "padding", "inserted"], dtype=object)[kinds]
-    cy = low.rows.reads_from(np.arange(low.rows.canvas))
-    cx = low.cols.reads_from(np.arange(low.cols.canvas))
-    names[(kinds == geometry.PADDING) & (cy[:, None] >= 0) & (cx[None, :] >= 0)] = "copy"
     h, w = low.canvas
-    extra = np.zeros(kinds.shape, dtype=bool)
-    extra[h - output_padding[0]:, :] = output_padding[0] > 0
-    extra[:, w - output_padding[1]:] |= output_padding[1] > 0
-    names[extra & (kinds == geometry.PADDING)] = "outpad"
-    return names
+    cy = [low.rows.reads_from(r) for r in range(h)]
+    cx = [low.cols.reads_from(c) for c in range(w)]
+    names = {geometry.DATA: "data", geometry.PADDING: "padding", geometry.INSERTION: "inserted"}
+
+    def name(r: int, c: int) -> str:
+        kind = low.kind_at(r, c)
+        if kind != geometry.PADDING:
+            return names[kind]
+        if (output_padding[0] and r >= h - output_padding[0]) or \
+                (output_padding[1] and c >= w - output_padding[1]):
+            return "outpad"
+        return "copy" if cy[r] >= 0 and cx[c] >= 0 else "padding"
+
+    return [[name(r, c) for c in range(w)] for r in range(h)]
 
 
 def canvas_grid(low: geometry.Lowered, output_padding=(0, 0)) -> list[list[dict]]:
@@ -62,15 +69,14 @@ def canvas_grid(low: geometry.Lowered, output_padding=(0, 0)) -> list[list[dict]
     and, for a padding cell of reflect, replicate or circular padding, the operand cell
     ``copies`` whose value it holds (None for a zero)."""
     kinds = canvas_kinds(low, output_padding)
-    ys = low.rows.source(np.arange(low.rows.canvas))
-    xs = low.cols.source(np.arange(low.cols.canvas))
-    cy = low.rows.reads_from(np.arange(low.rows.canvas))
-    cx = low.cols.reads_from(np.arange(low.cols.canvas))
-    return [[{"kind": kinds[r, c],
-              "cell": [int(ys[r]), int(xs[c])] if kinds[r, c] == "data" else None,
-              "copies": ([int(cy[r]), int(cx[c])]
-                         if kinds[r, c] != "data" and cy[r] >= 0 and cx[c] >= 0 else None)}
-             for c in range(low.cols.canvas)] for r in range(low.rows.canvas)]
+    h, w = low.canvas
+    ys, xs = [low.rows.source(r) for r in range(h)], [low.cols.source(c) for c in range(w)]
+    cy, cx = [low.rows.reads_from(r) for r in range(h)], [low.cols.reads_from(c) for c in range(w)]
+    return [[{"kind": kinds[r][c],
+              "cell": [ys[r], xs[c]] if kinds[r][c] == "data" else None,
+              "copies": ([cy[r], cx[c]]
+                         if kinds[r][c] != "data" and cy[r] >= 0 and cx[c] >= 0 else None)}
+             for c in range(w)] for r in range(h)]
 
 
 def is_sequence(low: geometry.Lowered) -> bool:
@@ -87,8 +93,8 @@ def out_offset(low: geometry.Lowered) -> float:
     return (low.canvas[1] - low.out[1]) / 2
 
 
-def cells_by_kind(names: np.ndarray) -> dict[str, list[list[int]]]:
-    return {kind: [[int(r), int(c)] for r, c in zip(*np.nonzero(names == kind))]
+def cells_by_kind(names: list[list[str]]) -> dict[str, list[list[int]]]:
+    return {kind: [[r, c] for r, row in enumerate(names) for c, k in enumerate(row) if k == kind]
             for kind in ("data", "padding", "inserted", "outpad", "copy")}
 
 
@@ -142,7 +148,7 @@ def factor(text: str) -> str:
     return f"({text})" if text.startswith("-") else text
 
 
-def grid_lines(names: np.ndarray) -> dict[str, list[list[int]]]:
+def grid_lines(names: list[list[str]]) -> dict[str, list[list[int]]]:
     """The canvas grid as maximal straight runs of edges, by line style.
 
     An edge beside an operand cell is solid (the input keeps its outline), else
@@ -150,7 +156,7 @@ def grid_lines(names: np.ndarray) -> dict[str, list[list[int]]]:
     path ``[x0, y0, x1, y1]`` in cell units (x = column, y = row counted down), so a
     dash pattern runs on evenly across cells instead of restarting in every cell.
     """
-    h, w = names.shape
+    h, w = len(names), len(names[0])
 
     def style(*kinds) -> str:
         if "data" in kinds:
@@ -167,10 +173,10 @@ def grid_lines(names: np.ndarray) -> dict[str, list[list[int]]]:
                 start = i
 
     for r in range(h + 1):  # horizontal edges on row boundary r
-        runs([style(*(names[rr, c] for rr in (r - 1, r) if 0 <= rr < h)) for c in range(w)],
+        runs([style(*(names[rr][c] for rr in (r - 1, r) if 0 <= rr < h)) for c in range(w)],
              lambda a, b, r=r: [a, r, b, r])
     for c in range(w + 1):  # vertical edges on column boundary c
-        runs([style(*(names[r, cc] for cc in (c - 1, c) if 0 <= cc < w)) for r in range(h)],
+        runs([style(*(names[r][cc] for cc in (c - 1, c) if 0 <= cc < w)) for r in range(h)],
              lambda a, b, c=c: [c, a, c, b])
     return lines
 

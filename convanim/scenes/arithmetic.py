@@ -69,7 +69,7 @@ class Arithmetic(Kind):
 
 def _labels(spec: ConvSpec, low: geometry.Lowered, names) -> dict:
     """Sizes, and a key to every kind of cell the figure shows (and only those)."""
-    shown = set(names.ravel().tolist())
+    shown = {name for row in names for name in row}
     done = [what for what, kind in (("zeros inserted", "inserted"), ("padded", "padding"))
             if kind in shown]
     keys = [("padding", "padding"), ("inserted", "inserted zeros"), ("outpad", "output padding")]

@@ -100,7 +100,7 @@ class Im2col(Kind):
         py, px = low.rows.positions(), low.cols.positions()     # (oh, kh), (ow, kw)
         oh, ow = low.out
         kh, kw = low.kernel
-        at = kinds[py[:, None, :, None], px[None, :, None, :]]  # (oh, ow, kh, kw)
+        at = np.array(kinds, dtype=object)[py[:, None, :, None], px[None, :, None, :]]
         at = at.transpose(2, 3, 0, 1).reshape(kh * kw, oh * ow)
         matrix = [[e.tolist() if e[0] >= 0 else None for e in row] for row in unfolded]
         zero_kinds = [[None if matrix[r][c] else str(at[r, c]) for c in range(oh * ow)]
