@@ -12,7 +12,7 @@ beside it) and convanim from an empty figure cache (the preamble's format kept, 
 any user after the first figure). Runs alternate, anchor then convanim, case by case, so
 a noisy spell slows both; the table gives medians and their ratio.
 
-    python benchmarks/anchor.py --anchor DIR [--texinputs DIR] [--repeat 3]
+    python benchmarks/anchor.py --anchor DIR [--texinputs DIR] [--repeat 3] [--case WORDS]
 """
 from __future__ import annotations
 
@@ -65,7 +65,13 @@ def main() -> int:
                     help="a checkout of Jarvis73/conv_arithmetic")
     ap.add_argument("--texinputs", type=Path, help="a folder holding standalone.cls")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--case", action="append", metavar="WORDS",
+                    help="only the case whose command starts with WORDS (repeatable)")
     opts = ap.parse_args()
+    cases = [c for c in CASES if not opts.case or any(c[0].startswith(w) for w in opts.case)]
+    if not cases:
+        raise SystemExit(f"no case starts with {opts.case}; the cases: "
+                         + "; ".join(c for c, _ in CASES))
     for tool in ("convert", "gifsicle", "pdflatex", "pdftoppm"):
         if shutil.which(tool) is None:
             raise SystemExit(f"{tool} not found (Debian: apt-get install imagemagick ghostscript gifsicle)")
@@ -73,11 +79,11 @@ def main() -> int:
     base_env = dict(os.environ)
     if opts.texinputs:
         base_env["TEXINPUTS"] = f"{opts.texinputs.resolve()}//:"
-    times = {case: {"anchor": [], "convanim": []} for case, _ in CASES}
+    times = {case: {"anchor": [], "convanim": []} for case, _ in cases}
     with tempfile.TemporaryDirectory() as installed:
-        shared = prepare_trees({"now": ROOT}, installed, [c.split() for c, _ in CASES])["now"]
+        shared = prepare_trees({"now": ROOT}, installed, [c.split() for c, _ in cases])["now"]
         for _ in range(opts.repeat):
-            for case, anchor_args in CASES:
+            for case, anchor_args in cases:
                 with tempfile.TemporaryDirectory() as tmp:
                     tmp = Path(tmp)
                     times[case]["anchor"].append(run_anchor(opts.anchor, anchor_args, tmp,
@@ -89,7 +95,7 @@ def main() -> int:
     print(f"{os.cpu_count()} CPUs, median of {opts.repeat} alternated cold runs, 150 DPI")
     print("| case | anchor s | convanim s | speed-up |")
     print("|---|---:|---:|---:|")
-    for case, _ in CASES:
+    for case, _ in cases:
         a = statistics.median(times[case]["anchor"])
         c = statistics.median(times[case]["convanim"])
         print(f"| `{case} -a` | {a:.2f} | {c:.3f} | {a / c:.1f}× |".replace(" -a -a", " -a"))
