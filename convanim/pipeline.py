@@ -14,14 +14,17 @@ animations (the HTML player, the animated SVG) come from ``web.py``.
 from __future__ import annotations
 
 import atexit
+import fcntl
 import math
 import os
 import re
+import select
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import termios
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -502,16 +505,58 @@ _TEX_ENV = {"openin_any": "p", "openout_any": "p"}
 
 
 def _pdflatex_command(fmt: Path | None) -> list[str]:
+    # -no-parse-first-line: TeX would read the document's first line for a %& format
+    # name, then open the file again (a FIFO's data is gone once read)
     return ["pdflatex", "-no-shell-escape", "-interaction=nonstopmode", "-halt-on-error",
-            *([f"-fmt={fmt}"] if fmt is not None else [])]
+            "-no-parse-first-line", *([f"-fmt={fmt}"] if fmt is not None else [])]
 
 
 def _start_pdflatex(work: Path, fmt: Path) -> subprocess.Popen:
-    """pdflatex in ``work``, loading ``fmt`` now and then waiting for its first line
-    (the file to read) on stdin: its start-up (30-40 ms) overlaps Python's drawing."""
-    return subprocess.Popen(_pdflatex_command(fmt), cwd=work, stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            errors="replace", env={**os.environ, **_TEX_ENV})
+    """pdflatex in ``work`` on ``fmt``, typesetting ``figure.tex``, a FIFO that
+    :func:`_feed` fills once the document is drawn: TeX loads its format now, which it
+    does only once it has its file's name (a name sent on stdin later made it load the
+    format after the drawing, 50-70 ms of every small figure). This process holds the
+    FIFO open both ways, so TeX's open never waits and, should this process die, TeX
+    reads the end of the file and stops."""
+    fifo = work / "figure.tex"
+    os.mkfifo(fifo)
+    hold = os.open(fifo, os.O_RDWR)
+    try:
+        if hasattr(fcntl, "F_SETPIPE_SZ"):  # Linux: a document of up to 1 MB in one write
+            try:
+                fcntl.fcntl(hold, fcntl.F_SETPIPE_SZ, 1 << 20)
+            except OSError:
+                pass
+        proc = subprocess.Popen(_pdflatex_command(fmt) + [fifo.name], cwd=work,
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True, errors="replace",
+                                env={**os.environ, **_TEX_ENV})
+    except BaseException:
+        os.close(hold)
+        raise
+    proc.fifo = hold  # the FIFO's descriptor until _feed or _discard takes it
+    return proc
+
+
+def _feed(proc: subprocess.Popen, fd: int, data: bytes) -> None:
+    """Write the document into a started run's FIFO (TeX reads it as it typesets), then
+    close it once TeX has read every byte, or has ended."""
+    try:
+        os.set_blocking(fd, False)
+        view = memoryview(data)
+        while view and proc.poll() is None:
+            try:
+                view = view[os.write(fd, view):]
+            except BlockingIOError:  # the pipe is full: TeX is still on the start
+                select.select([], [fd], [], 0.05)
+        unread = bytearray(4)
+        while proc.poll() is None:  # closing before TeX read it all would lose the rest
+            fcntl.ioctl(fd, termios.FIONREAD, unread)
+            if not int.from_bytes(unread, sys.byteorder):
+                break
+            time.sleep(0.002)
+    finally:
+        os.close(fd)
 
 
 #: pdflatex runs that :func:`start_early` started: (format, work folder, runs), or None.
@@ -575,6 +620,9 @@ def _discard(proc: subprocess.Popen) -> None:
     if proc.poll() is None:
         proc.kill()
         proc.wait()
+    fd, proc.fifo = getattr(proc, "fifo", None), None
+    if fd is not None:
+        os.close(fd)
     for pipe in (proc.stdin, proc.stdout):
         try:
             if pipe is not None:
@@ -587,16 +635,17 @@ def _pdflatex(tex: str, work: Path, pages: int, progress: bool, fmt: Path | None
               started: subprocess.Popen | None = None, check_page=None, shared_bar=None) -> bool:
     """One pdflatex run: True when it made the PDF; False when, from ``fmt``, it failed
     with no TeX error (the format's fault); else a ToolError."""
-    (work / "figure.tex").write_text(tex, encoding="utf-8")
     bar = shared_bar if shared_bar is not None else _bar(pages, "typesetting", progress)
+    feeder = None
     if started is not None:
         proc = started
-        try:  # not a backslash: TeX reads the line as \input figure.tex, job "figure"
-            proc.stdin.write("figure.tex\n")
-            proc.stdin.close()
-        except OSError:  # it has ended already (a format it refused): judged below
-            pass
+        fd, proc.fifo = proc.fifo, None
+        feeder = threading.Thread(target=_feed, args=(proc, fd, tex.encode("utf-8")),
+                                  daemon=True)
+        feeder.start()
     else:
+        (work / "figure.tex").unlink(missing_ok=True)  # a discarded run's FIFO
+        (work / "figure.tex").write_text(tex, encoding="utf-8")
         proc = subprocess.Popen(_pdflatex_command(fmt) + ["figure.tex"], cwd=work,
                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True, errors="replace",
@@ -626,6 +675,10 @@ def _pdflatex(tex: str, work: Path, pages: int, progress: bool, fmt: Path | None
             proc.kill()
             proc.wait()
         proc.stdout.close()
+        if feeder is not None:  # the FIFO becomes the document, as a run on a file leaves it
+            feeder.join()
+            (work / "figure.tex").unlink()
+            (work / "figure.tex").write_text(tex, encoding="utf-8")
         if bar is not None and shared_bar is None:
             bar.close()
     log, pdf = work / "figure.log", work / "figure.pdf"

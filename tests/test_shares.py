@@ -327,3 +327,96 @@ def test_runs_never_taken_are_stopped_at_exit(built_format):
     assert len(pids) == 1
     assert not work.exists()
     assert not any(_alive(pid) for pid in pids)
+
+
+def _open_files(pid: int) -> list[str]:
+    """What process ``pid`` has open (Linux's /proc)."""
+    out = []
+    try:
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                out.append(os.readlink(f"/proc/{pid}/fd/{fd}"))
+            except OSError:
+                pass
+    except OSError:
+        pass
+    return out
+
+
+def _opened(pid: int, name: str) -> None:
+    """Wait until process ``pid`` has a file ending in ``name`` open."""
+    deadline = time.monotonic() + 20
+    while not any(f.endswith(name) for f in _open_files(pid)):
+        assert _alive(pid) and time.monotonic() < deadline, "TeX never opened it"
+        time.sleep(0.02)
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="reads /proc")
+def test_a_started_pdflatex_loads_its_format_before_it_has_the_document(built_format, tmp_path):
+    """TeX loads its format only once it has its file's name: a started run is given
+    the name of a FIFO at once, so it loads the format and opens the file while Python
+    draws; the document fed in later is typeset as from a file, and left as one."""
+    proc = pipeline._start_pdflatex(tmp_path, built_format)
+    fifo = tmp_path / "figure.tex"
+    _opened(proc.pid, "/figure.tex")  # past the format: never so before it had the name
+    assert proc.poll() is None
+    tex = plan_command("arithmetic -i 5 -k 3 -s 2 -a --quiet".split()).tex()
+    pdf = pipeline.compile_pdf(tex, tmp_path, 4, False, built_format, proc)
+    assert proc.returncode == 0 and len(pdf_pages(pdf)) == 4
+    assert fifo.is_file() and _as_typeset(fifo, tex)  # a file, as the log counts its lines
+
+
+def test_a_document_larger_than_the_pipe_reaches_tex_whole(built_format, tmp_path):
+    head = plan_command("arithmetic -i 3 -k 3 --quiet -y pdf".split()).tex()
+    filler = ("%" + "x" * 99 + "\n") * 30000  # 3 MB of comments before the page
+    at = head.index("\\begin{document}")
+    tex = head[:at] + filler + head[at:]
+    proc = pipeline._start_pdflatex(tmp_path, built_format)
+    pdf = pipeline.compile_pdf(tex, tmp_path, 1, False, built_format, proc)
+    assert len(pdf_pages(pdf)) == 1 and proc.returncode == 0
+
+
+def test_a_tex_error_from_a_started_run_keeps_the_document_as_a_file(built_format, tmp_path):
+    head = plan_command("arithmetic -i 3 -k 3 --quiet -y pdf".split()).tex()
+    tex = head.replace("\\end{document}", "\\undefinedcommand\n\\end{document}")
+    proc = pipeline._start_pdflatex(tmp_path, built_format)
+    with pytest.raises(ToolError, match="Undefined control sequence"):
+        pipeline.compile_pdf(tex, tmp_path, 1, False, built_format, proc)
+    assert _as_typeset(tmp_path / "figure.tex", tex)
+
+
+def _as_typeset(path: Path, tex: str) -> bool:
+    """``path`` holds ``tex`` as typeset from the format: its preamble's lines blank."""
+    from convanim import texformat
+
+    text = path.read_text(encoding="utf-8")
+    return text.count("\n") == tex.count("\n") and text.endswith(texformat.split(tex))
+
+
+KILLED_WHILE_TEX_WAITS = """
+import os, signal, sys, time
+from pathlib import Path
+from convanim import pipeline
+pipeline.start_early(["arithmetic", "-i", "5"])
+fmt, work, runs = pipeline._early
+print(runs[0].pid, flush=True)
+sys.stdin.readline()  # the test has seen TeX open the FIFO
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="reads /proc")
+def test_a_started_pdflatex_ends_by_itself_when_python_is_killed(built_format):
+    """No clean-up runs after SIGKILL: TeX, reading the FIFO only this process held open
+    for writing, meets the end of the file and stops."""
+    child = subprocess.Popen([sys.executable, "-c", KILLED_WHILE_TEX_WAITS], cwd=PROJECT,
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    pid = int(child.stdout.readline())
+    _opened(pid, "/figure.tex")
+    child.stdin.write("go\n")
+    child.stdin.flush()
+    assert child.wait(timeout=20) == -signal.SIGKILL
+    deadline = time.monotonic() + 20
+    while _alive(pid):
+        assert time.monotonic() < deadline, "TeX outlived its killed Python"
+        time.sleep(0.05)
