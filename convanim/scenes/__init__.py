@@ -48,8 +48,7 @@ def canvas_kinds(low: geometry.Lowered, output_padding=(0, 0)) -> list[list[str]
     a side, and the arithmetic figure needs no numpy.
     """
     h, w = low.canvas
-    cy = [low.rows.reads_from(r) for r in range(h)]
-    cx = [low.cols.reads_from(c) for c in range(w)]
+    cy, cx = _per_axis(low, "reads_from")
     names = {geometry.DATA: "data", geometry.PADDING: "padding", geometry.INSERTION: "inserted"}
 
     def name(r: int, c: int) -> str:
@@ -64,14 +63,19 @@ def canvas_kinds(low: geometry.Lowered, output_padding=(0, 0)) -> list[list[str]
     return [[name(r, c) for c in range(w)] for r in range(h)]
 
 
+def _per_axis(low: geometry.Lowered, index_map: str) -> tuple[list[int], list[int]]:
+    """An axis index map (``source``, ``reads_from``) at every canvas row, and column."""
+    return ([getattr(low.rows, index_map)(r) for r in range(low.rows.canvas)],
+            [getattr(low.cols, index_map)(c) for c in range(low.cols.canvas)])
+
+
 def canvas_grid(low: geometry.Lowered, output_padding=(0, 0)) -> list[list[dict]]:
     """Row by row, each canvas cell's kind, the operand cell ``[y, x]`` it holds (or None)
     and, for a padding cell of reflect, replicate or circular padding, the operand cell
     ``copies`` whose value it holds (None for a zero)."""
     kinds = canvas_kinds(low, output_padding)
     h, w = low.canvas
-    ys, xs = [low.rows.source(r) for r in range(h)], [low.cols.source(c) for c in range(w)]
-    cy, cx = [low.rows.reads_from(r) for r in range(h)], [low.cols.reads_from(c) for c in range(w)]
+    (ys, xs), (cy, cx) = _per_axis(low, "source"), _per_axis(low, "reads_from")
     return [[{"kind": kinds[r][c],
               "cell": [ys[r], xs[c]] if kinds[r][c] == "data" else None,
               "copies": ([cy[r], cx[c]]
