@@ -403,21 +403,27 @@ class Lowered:
         oh, ow, kh, kw, _ = self.gather.shape
         return self.gather.transpose(2, 3, 0, 1, 4).reshape(kh * kw, oh * ow, 2)
 
-    def matrix(self) -> np.ndarray:
-        """The convolution as a matrix, ``(oh*ow, nh*nw, 2)``: output = matrix @ operand.
+    def matrix(self) -> list[list[tuple[int, int] | None]]:
+        """The convolution as a matrix, ``oh*ow`` rows of ``nh*nw`` entries: output =
+        matrix @ operand.
 
-        Entry ``[out, cell]`` is the tap ``(ty, tx)`` that multiplies operand
-        ``cell`` into output ``out`` (both row-major), or ``(-1, -1)``.
+        Entry ``[out][cell]`` is the tap ``(ty, tx)`` that multiplies operand
+        ``cell`` into output ``out`` (both row-major), or None. Plain lists: alphabet,
+        its only user, draws at most 64x64 entries and so needs no numpy.
         """
-        oh, ow, kh, kw, _ = self.gather.shape
         nh, nw = self.operand
-        out = np.full((oh * ow, nh * nw, 2), -1, dtype=np.int64)
-        oy, ox, ty, tx = np.meshgrid(np.arange(oh), np.arange(ow), np.arange(kh), np.arange(kw),
-                                     indexing="ij")
-        real = self.gather[..., 0] >= 0
-        rows = (oy * ow + ox)[real]
-        cols = (self.gather[..., 0] * nw + self.gather[..., 1])[real]
-        out[rows, cols] = np.stack([ty[real], tx[real]], axis=-1)
+        ys = [[self.rows.reads_from(p) for p in self.rows.taps(o)] for o in range(self.rows.out)]
+        xs = [[self.cols.reads_from(p) for p in self.cols.taps(o)] for o in range(self.cols.out)]
+        out = []
+        for sy in ys:
+            for sx in xs:
+                row: list = [None] * (nh * nw)
+                for ty, y in enumerate(sy):
+                    if y >= 0:
+                        for tx, x in enumerate(sx):
+                            if x >= 0:
+                                row[y * nw + x] = (ty, tx)
+                out.append(row)
         return out
 
     @property

@@ -191,10 +191,14 @@ print("numpy" in sys.modules)
 @pytest.mark.parametrize("argv", ["arithmetic -i 5 -k 3 -s 2 -a -qa 20",
                                   "arithmetic -i 5 -k 3 -p 1 --padding-mode reflect --copies "
                                   "--labels -y pdf",
-                                  "arithmetic -i 1x9 -k 1x3 --causal -t -y pdf"])
-def test_the_arithmetic_figure_never_imports_numpy(tmp_path, argv):
-    """Its scene is a few dozen integers; numpy's import was a sixth of the 4-frame
-    animation's command (60-170 ms)."""
+                                  "arithmetic -i 1x9 -k 1x3 --causal -t -y pdf",
+                                  "alphabet -i 5 -k 3 -a -qa 20",
+                                  "alphabet -i 5 -k 3 -s 2 -t -y pdf",
+                                  "alphabet -i 4 -k 3 --in-channels 2 --out-channels 4 "
+                                  "--groups 2 -y pdf"])
+def test_the_arithmetic_and_alphabet_figures_never_import_numpy(tmp_path, argv):
+    """Their scenes are a few dozen integers (alphabet's matrix at most 64x64 entries);
+    numpy's import was a sixth of the 4-frame animation's command (60-170 ms)."""
     out = subprocess.run([sys.executable, "-c", NUMPY_AFTER_ARITHMETIC, *argv.split()],
                          cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(PROJECT)},
                          capture_output=True, text=True, check=True).stdout.split()

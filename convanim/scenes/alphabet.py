@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from ..kind import Kind
 from ..options import ChannelOptions, has_channels
 from ..spec import ConvSpec, SpecError
@@ -28,12 +26,13 @@ LABELLED_COLUMNS = 20
 LABELLED_ROWS = 30
 
 
-def kernel_entries(spec: ConvSpec, taps: np.ndarray) -> np.ndarray:
-    """Kernel entry each tap multiplies: the transposed conv's kernel is flipped."""
-    if not spec.transposed:
-        return taps
-    k = np.array(spec.kernel_size)
-    return np.where(taps >= 0, k - 1 - taps, -1)
+def kernel_entries(spec: ConvSpec, matrix: list[list]) -> list[list]:
+    """The kernel entry ``[ky, kx]`` each tap of ``matrix`` multiplies (None stays None):
+    the transposed conv's kernel is flipped."""
+    kh, kw = spec.kernel_size
+    if spec.transposed:
+        return [[[kh - 1 - e[0], kw - 1 - e[1]] if e else None for e in row] for row in matrix]
+    return [[list(e) if e else None for e in row] for row in matrix]
 
 
 def _elide(cells: list, shown: set) -> list:
@@ -92,20 +91,21 @@ class Alphabet(Kind):
 
     def scene(self, spec: ConvSpec, steps: list[int], options) -> dict:
         low = spec.lowered()
-        matrix = kernel_entries(spec, low.matrix())           # (m, n, 2)
+        matrix = kernel_entries(spec, low.matrix())           # m rows of n entries
         if has_channels(options):
             return channel_scene(spec, options, grouped(spec, options), matrix,
                                  ["b", "c"] if spec.transposed else ["a", "b"], steps)
-        m, n = matrix.shape[:2]
+        m, n = len(matrix), len(matrix[0])
         nh, nw = low.operand
         oh, ow = low.out
         canvas = canvas_grid(low, spec.output_padding)
-        taps = kernel_entries(spec, np.moveaxis(np.indices(spec.kernel_size), 0, -1))
+        kh, kw = spec.kernel_size
+        weights = kernel_entries(spec, [[(ty, tx) for ty in range(kh) for tx in range(kw)]])[0]
         frames = []
         for step in steps:
             frame = window(low, step)
-            frame["weights"] = taps.reshape(-1, 2).tolist()
-            used = set(np.nonzero(matrix[step, :, 0] >= 0)[0].tolist())
+            frame["weights"] = weights
+            used = {c for c, e in enumerate(matrix[step]) if e}
             frame["x_slots"] = _elide([[c // nw, c % nw] for c in range(n)], used)
             near = range(max(0, step - CONTEXT), min(m, step + CONTEXT + 1))
             shown = set(range(m)) if m <= 2 * CONTEXT + 3 else set(near)
@@ -122,7 +122,7 @@ class Alphabet(Kind):
             "canvas": canvas,
             "grid": grid_lines(canvas_kinds(low, spec.output_padding)),
             "compact": n > LABELLED_COLUMNS or m > LABELLED_ROWS,
-            "matrix": [[e.tolist() if e[0] >= 0 else None for e in row] for row in matrix],
+            "matrix": matrix,
             "slots": max(max(len(f["x_slots"]), len(f["y_slots"])) for f in frames),
             "frames": frames,
             "caption": options.caption,

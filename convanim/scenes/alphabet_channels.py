@@ -10,8 +10,6 @@ One step per row: output plane by plane, row-major within each, as channels draw
 """
 from __future__ import annotations
 
-import numpy as np
-
 from .. import geometry
 from . import canvas_grid, canvas_kinds, grid_lines, too_large
 
@@ -62,13 +60,11 @@ def channel_limits(spec, options, g: geometry.Grouped) -> str | None:
     return None
 
 
-def channel_scene(spec, options, g: geometry.Grouped, plane_matrix: np.ndarray,
-                  symbols, steps) -> dict:
-    """The scene; ``plane_matrix``: one plane's matrix of kernel entries, (O², I², 2)."""
+def channel_scene(spec, options, g: geometry.Grouped, one: list[list], symbols, steps) -> dict:
+    """The scene; ``one``: one plane's matrix of kernel entries, O² rows of I²."""
     low = g.plane
-    m, n = plane_matrix.shape[:2]
+    m, n = len(one), len(one[0])
     per = options.in_channels // options.groups
-    one = [[e.tolist() if e[0] >= 0 else None for e in row] for row in plane_matrix]
     blank = [None] * n
     matrix, blocks = [], []
     for q in range(g.planes_out):

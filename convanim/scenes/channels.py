@@ -18,10 +18,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from .. import geometry, shading
 from ..kind import Kind
+from ..lazy import np
 from ..options import COLUMNS, Array, ChannelOptions, Flag, Int, option
 from ..spec import ConvSpec
 from ..theme import GROUPS
