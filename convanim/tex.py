@@ -10,6 +10,7 @@ can never inject TeX.
 from __future__ import annotations
 
 import contextvars
+import math
 import os
 import re
 import tempfile
@@ -139,6 +140,39 @@ def number(value: str):
     return Markup(f"$-${escape(value[1:])}") if value.startswith("-") else escape(value)
 
 
+def fills(cells):
+    """Filled rectangles as TeX (the ``fills`` filter): one path per style, the styles
+    in order of first use. ``cells``: (style, x, y, w, h), (x, y) the lower left corner
+    in the picture's units; cells of different styles must not overlap, as their order
+    changes.
+
+    A path costs TeX about 0.7 ms, a rectangle in it a few µs more; and each rectangle
+    is a ``\\cvrect`` (base.tex.j2), pgf's basic layer: TikZ's parser took 0.56 ms
+    for ``(x,y) rectangle +(w,h)``, 0.09 ms this way, for the same PDF operators. One
+    path also fills neighbouring cells of a colour without a seam between them.
+    """
+    from markupsafe import Markup
+
+    paths: dict[str, list[str]] = {}
+    for style, *box in cells:
+        paths.setdefault(style, []).append("\\cvrect" + "".join(f"{{{real(v)}}}" for v in box))
+    return Markup("".join(f"  \\path[{escape(style)}]\\pgfextra{{{''.join(rects)}}};\n"
+                          for style, rects in paths.items()))
+
+
+def real(value) -> str:
+    """A number as TeX reads a factor: plain decimals (Python prints 1e-05, which TeX
+    cannot read), enough of them that TeX rounds it as it rounds the full float."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if not isinstance(value, float):
+        raise TypeError(f"a coordinate must be a number, got {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"a coordinate must be finite, got {value!r}")
+    digits = f"{value:.10f}".rstrip("0").rstrip(".")
+    return "0" if digits in ("", "-0") else digits
+
+
 @lru_cache(maxsize=1)
 def environment():
     import jinja2
@@ -153,6 +187,8 @@ def environment():
     )
     env.filters["text"] = text
     env.filters["kinds_at"] = kinds_at
+    env.filters["fills"] = fills
+    env.filters["real"] = real
     from .theme import TAP_FILLS
 
     env.globals["tap_fills"] = list(TAP_FILLS.items())

@@ -1,3 +1,4 @@
+import re
 import subprocess
 from pathlib import Path
 
@@ -28,3 +29,14 @@ def pdf_pages(path) -> list[tuple[float, float]]:
 
 def files_under(root) -> list[Path]:
     return sorted(p.relative_to(root) for p in Path(root).rglob("*") if p.is_file())
+
+
+_FILL = re.compile(r"\\path\[([^\]]*)\]\\pgfextra\{((?:\\cvrect(?:\{[-\d.]+\}){4})*)\};")
+_CVRECT = re.compile(r"\\cvrect\{([-\d.]+)\}\{([-\d.]+)\}\{([-\d.]+)\}\{([-\d.]+)\}")
+
+
+def fill_paths(source: str) -> list[tuple[str, list[tuple[float, float, float, float]]]]:
+    """Every path the ``fills`` filter wrote in a document: (style, its rectangles as
+    (x, y, w, h)), in order."""
+    return [(style, [tuple(map(float, r)) for r in _CVRECT.findall(body)])
+            for style, body in _FILL.findall(source)]

@@ -20,7 +20,7 @@ from convanim.errors import SpecError
 from convanim.figure import figure, plan
 from convanim.scenes.channels import equation_text
 
-from helpers import files_under, pdf_pages, run
+from helpers import files_under, fill_paths, pdf_pages, run
 
 BACKEND = os.environ.get("CONVANIM_TEST_BACKEND", "simulator")
 
@@ -200,9 +200,10 @@ def test_the_template_highlights_the_group_and_colours_it():
     frames = source.split(r"\begin{cvframe}")[1:]
     assert len(frames) == fig.steps == 16
     for frame, f in zip(frames, fig.scene()["frames"]):
-        # a window on each plane of the group (its taps filled by the cells under them:
+        # a window on each plane of the group (its 9 taps filled by the cells under them:
         # all input here), a slice per plane, the output cell
-        assert frame.count(r"\path[fill=cvcurrent] (") == 2
+        assert [(style, len(rects)) for style, rects in fill_paths(frame)] == [
+            ("fill=cvcurrent", 2 * 9)]
         assert frame.count(r"\path[tap]") == 2 + 1
         assert frame.count(r"\path[window]") == 2 + 2 + 1
         assert f"$y_{{{f['plane']}}}[{f['out'][0]},{f['out'][1]}] = " in frame

@@ -18,6 +18,7 @@ from convanim.scenes.im2col import Im2col, Im2colOptions
 from convanim.scenes.numerical import Numerical, NumericalOptions
 
 import reference as ref
+from helpers import fill_paths
 
 
 def num_args(**kw):
@@ -92,19 +93,16 @@ def test_alphabet_fills_each_matrix_entry_and_canvas_cell_once_by_kind(size, pad
     entries in the entry colour at their row and column, the canvas cells in their kind's."""
     spec = ConvSpec((size, size), (3, 3), (1, 1), (pad, pad), transposed=transposed).validate()
     scene = Alphabet().scene(spec, [0], FigureOptions(caption=""))
-    source = tex.render(Alphabet.template, scene=scene)
-    rect = r" \(([-\d.]+),([-\d.]+)\) rectangle \+\(([\d.]+),([\d.]+)\)"
-    rects = r"((?: \([-\d.]+,[-\d.]+\) rectangle \+\([\d.]+,[\d.]+\))+);"
-    entries, = re.findall(r"\\path\[entry\]" + rects, source)
-    at = [(float(x), float(y)) for x, y, _, _ in re.findall(rect, entries)]
-    cw, rh = (float(v) for v in re.findall(rect, entries)[0][2:])
+    paths = fill_paths(tex.render(Alphabet.template, scene=scene))
+    entries, = [rects for style, rects in paths if style == "entry"]
+    cw, rh = entries[0][2:]
     want = [(c * cw, -(r + 1) * rh) for r, row in enumerate(scene["matrix"])
             for c, e in enumerate(row) if e]
-    assert np.allclose(at, want)
+    assert np.allclose([r[:2] for r in entries], want)
     for kind in {cell["kind"] for row in scene["canvas"] for cell in row}:
-        paths = re.findall(r"\\path\[%s\]" % kind + rects, source)
+        found = [rects for style, rects in paths if style == kind]
         cells = sum(cell["kind"] == kind for row in scene["canvas"] for cell in row)
-        assert len(paths) == 1 and len(re.findall(rect, paths[0])) == cells, kind
+        assert len(found) == 1 and len(found[0]) == cells, kind
 
 
 @pytest.mark.parametrize("phase", im2col.PHASES)

@@ -18,6 +18,8 @@ from convanim.scenes.channels import Channels, ChannelsOptions
 from convanim.scenes.numerical import Numerical, NumericalOptions
 from convanim.spec import ConvSpec
 
+from helpers import fill_paths
+
 PT_PER_CM = 72 / 2.54
 WORD = re.compile(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">'
                   r'([^<]*)</word>')
@@ -107,7 +109,8 @@ def test_the_window_shows_what_lies_under_it(name):
 def test_taps_are_filled_by_the_kind_they_lie_on(kind, spec, steps, options, fills):
     """The window was one opaque block: every tap "current", whatever lay under it."""
     source = tex.render(kind.template, scene=kind().scene(spec.validate(), steps, options))
-    used = set(re.findall(r"\\path\[fill=cv(current\w*)\] \(", source))
+    used = {style[len("fill=cv"):] for style, _ in fill_paths(source)
+            if style.startswith("fill=cvcurrent")}
     assert fills <= used, used
 
 

@@ -95,8 +95,8 @@ def test_padding_grid_is_continuous_lines():
     source = tex.render(Arithmetic.template, scene=Arithmetic().scene(
         spec, [0], ArithmeticOptions(labels=False, caption="")))
     dashed = [p for p in source.splitlines() if p.strip().startswith(r"\path[cvdashed]")]
-    assert dashed and all("rectangle" not in p and "--" in p for p in dashed)
-    assert "(0,5) -- (5,5)" in dashed[0]  # the top padding edge is one path of 5 cells
+    assert dashed and all("rect" not in p and "\\cvline" in p for p in dashed)
+    assert "\\cvline{0}{5}{5}{5}" in dashed[0]  # the top padding edge is one line of 5 cells
 
 
 def test_transposed_grid_dots_only_between_inserted_zeros():
