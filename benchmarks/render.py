@@ -90,8 +90,11 @@ def floor(command: str, work: Path, cpu: tuple | None = None, tree: Path | None 
     if tree is None:
         (work / "figure.tex").write_text(figure.tex())
     else:
+        # in the tree: `python -c` puts its working folder first on sys.path, before
+        # PYTHONPATH, so run from this checkout it would import this checkout's convanim
         tex = subprocess.run([sys.executable, "-c", DOCUMENT, command], check=True, text=True,
-                             capture_output=True, env={**os.environ, "PYTHONPATH": str(tree)})
+                             capture_output=True, cwd=tree,
+                             env={**os.environ, "PYTHONPATH": str(tree)})
         (work / "figure.tex").write_text(tex.stdout)
     o = figure.options
     dpi = str(o.quality_animation if o.animation else o.quality)
