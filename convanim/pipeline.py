@@ -44,6 +44,10 @@ MAX_GIF_PIXELS = 400_000_000
 MAX_FRAME_PIXELS = 120_000_000
 #: Pages rasterised per pdftoppm call.
 CHUNK = 12
+#: Frames of at most this many pixels in all are held in full colour at once (36 MB),
+#: so their palette comes from the frames themselves: no sample of their own to
+#: rasterise first (three more pdftoppm runs, one after another).
+SMALL_PIXELS = 12_000_000
 #: Fewest pages per pdflatex run when typesetting is shared among cores: every share
 #: repeats the document's set-up (its planes' PDF forms). Two already repay it: the
 #: 4-frame stride-2 animation ran at 1.14x its floor in two shares, 1.21x in one.
@@ -794,7 +798,7 @@ def _raster_chunks(doc: Typeset | Path, work: Path, pages: int, dpi: int, progre
 
     picks = sorted({1, (pages + 1) // 2, pages})
     cores = os.cpu_count() or 1
-    small = pages <= CHUNK  # the sample comes from the frames themselves
+    small = pages <= CHUNK or w * h * pages <= SMALL_PIXELS  # the sample: the frames
     if small and len(doc.shares) > 1:  # one pdftoppm per share, each on its own PDF
         ranges = doc.bounds()
     elif small:  # one pdftoppm per core on a share of the pages (alphabet's 9: two calls)

@@ -203,3 +203,32 @@ def test_the_arithmetic_and_alphabet_figures_never_import_numpy(tmp_path, argv):
                          cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(PROJECT)},
                          capture_output=True, text=True, check=True).stdout.split()
     assert out[-1] == "False"
+
+
+@pytest.mark.usefixtures("tex_tools")
+def test_frames_of_few_pixels_take_their_palette_sample_from_themselves(tmp_path, monkeypatch):
+    """Past CHUNK pages, a figure of few pixels in all (16 frames of alphabet with groups:
+    4.3 Mpx) is held whole, so it needs no sample rasterised at half the DPI first: three
+    pdftoppm runs one after another, 0.1 s of a 0.9 s command. Its frames are the same."""
+    fig = figure("alphabet", "-i", "4", "-k", "3", "--in-channels", "2", "--out-channels", "4",
+                 "--groups", "2", "-a")
+    pages = fig.steps
+    assert pages > pipeline.CHUNK
+    pdf = pipeline.compile_pdf(fig.tex(), tmp_path, pages, False)
+    calls = []
+    real_run = pipeline._run
+    monkeypatch.setattr(pipeline, "_run", lambda cmd: (calls.append(cmd), real_run(cmd))[1])
+
+    def rasterised(small_pixels):
+        monkeypatch.setattr(pipeline, "SMALL_PIXELS", small_pixels)
+        calls.clear()
+        sample, *chunks = pipeline._raster_chunks(pdf, tmp_path, pages, 40, False)
+        return ([c[c.index("-r") + 1] for c in calls], [im.tobytes() for im in sample],
+                [im.tobytes() for chunk in chunks for im in chunk])
+
+    dpis, sample, frames = rasterised(pipeline.SMALL_PIXELS)
+    assert set(dpis) == {"40"}
+    picks = sorted({1, (pages + 1) // 2, pages})
+    assert sample == [frames[p - 1] for p in picks]
+    big_dpis, _, big_frames = rasterised(0)  # as a large figure: a half-DPI sample first
+    assert big_dpis.count("20") == 3 and big_frames == frames
