@@ -212,6 +212,7 @@ def test_palette_sample_and_chunks_never_share_file_names(tmp_path, monkeypatch)
         return real(cmd)
 
     monkeypatch.setattr(render, "_run", record)
+    monkeypatch.setattr(render, "SMALL_PIXELS", 0)  # rasterised as a large figure is
     work = tmp_path / "w"
     work.mkdir()
     tex = render.compile_pdf(r"\documentclass{article}\pagestyle{empty}\begin{document}"
