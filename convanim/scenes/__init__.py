@@ -83,6 +83,11 @@ def canvas_grid(low: geometry.Lowered, output_padding=(0, 0)) -> list[list[dict]
              for c in range(w)] for r in range(h)]
 
 
+def grid_kinds(canvas: list[list[dict]]) -> list[list[str]]:
+    """The cell names of a :func:`canvas_grid` (its canvas_kinds, not computed again)."""
+    return [[cell["kind"] for cell in row] for row in canvas]
+
+
 def is_sequence(low: geometry.Lowered) -> bool:
     """A 1-D figure: one row of operand, canvas and output (``-i 1xN -k 1xK``), drawn as a
     sequence rather than as a flat 2-D slab."""

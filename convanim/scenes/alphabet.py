@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from ..kind import Kind
 from ..options import ChannelOptions, has_channels
 from ..spec import ConvSpec, SpecError
-from . import canvas_grid, canvas_kinds, grid_lines, is_sequence, too_large, window
+from . import canvas_grid, grid_kinds, grid_lines, is_sequence, too_large, window
 from .alphabet_channels import TEMPLATE as CHANNELS_TEMPLATE, channel_limits, channel_scene
 from .channels import grouped
 
@@ -120,7 +120,7 @@ class Alphabet(Kind):
             "sequence": is_sequence(low),
             "output_size": list(low.out),
             "canvas": canvas,
-            "grid": grid_lines(canvas_kinds(low, spec.output_padding)),
+            "grid": grid_lines(grid_kinds(canvas)),
             "compact": n > LABELLED_COLUMNS or m > LABELLED_ROWS,
             "matrix": matrix,
             "slots": max(max(len(f["x_slots"]), len(f["y_slots"])) for f in frames),

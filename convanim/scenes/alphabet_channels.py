@@ -11,7 +11,7 @@ One step per row: output plane by plane, row-major within each, as channels draw
 from __future__ import annotations
 
 from .. import geometry
-from . import canvas_grid, canvas_kinds, grid_lines, too_large
+from . import canvas_grid, grid_kinds, grid_lines, too_large
 
 TEMPLATE = "alphabet_channels.tex.j2"
 #: Planes a side: one group colour each.
@@ -74,8 +74,8 @@ def channel_scene(spec, options, g: geometry.Grouped, one: list[list], symbols, 
         # the weight slice of each block: indices into the kernel tensor, or None
         blocks.append([(([j, q % per] if spec.transposed else [q, j % per]) if same[j] else None)
                        for j in range(g.planes_in)])
-    kinds = canvas_kinds(low, spec.output_padding)
     canvas = canvas_grid(low, spec.output_padding)
+    kinds = grid_kinds(canvas)
     frames = []
     for step in steps:
         q, oy, ox = g.step_cell(step)

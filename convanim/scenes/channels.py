@@ -24,7 +24,7 @@ from ..lazy import np
 from ..options import COLUMNS, Array, ChannelOptions, Flag, Int, option
 from ..spec import ConvSpec
 from ..theme import GROUPS
-from . import (ValuesOptions, canvas_grid, canvas_kinds, channels_layout, factor, format_number,
+from . import (ValuesOptions, canvas_grid, channels_layout, factor, format_number, grid_kinds,
                grid_lines, image_hint, is_sequence, shape_mismatch, too_large, width)
 
 #: Planes drawn on either side: each is a grid of numbers, and eight of them stacked
@@ -247,8 +247,8 @@ class Channels(Kind):
 
         def shade(v, which):
             return shading.level(v, bounds[which]) if by_value else None
-        names = canvas_kinds(low, spec.output_padding)
         canvas = canvas_grid(low, spec.output_padding)
+        names = grid_kinds(canvas)
         planes_drawn = []
         def drawn(j: int, cell: dict) -> dict:
             held = cell["cell"] or cell["copies"]  # a padding cell may copy one

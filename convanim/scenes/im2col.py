@@ -15,7 +15,7 @@ from .. import geometry
 from ..kind import Kind, format_torch, torch_pad
 from ..options import ChannelOptions, Choice, has_channels, option
 from ..spec import ConvSpec, SpecError
-from . import canvas_grid, canvas_kinds, grid_lines, is_sequence, too_large, window
+from . import canvas_grid, grid_kinds, grid_lines, is_sequence, too_large, window
 from .im2col_gemm import GEMM_TEMPLATE, gemm_limits, gemm_scene
 
 PHASES = ("forward", "loss", "gradient")
@@ -93,8 +93,8 @@ class Im2col(Kind):
         phase = options.phase
         low = self.lowered(spec, options)
         a = loss_output_padding(spec) if phase == "loss" else (0, 0)
-        kinds = canvas_kinds(low, a)
         canvas = canvas_grid(low, a)
+        kinds = grid_kinds(canvas)
         unfolded = low.im2col()                                 # (taps, outputs, 2)
         # the kind of zero each null entry reads: where its tap lands on the canvas
         py, px = low.rows.positions(), low.cols.positions()     # (oh, kh), (ow, kw)

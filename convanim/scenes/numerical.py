@@ -13,7 +13,7 @@ from .. import shading
 from ..kind import Kind, format_torch, torch_pad
 from ..options import Array, Choice, Int, option
 from ..spec import ConvSpec, SpecError, format_pair
-from . import (ValuesOptions, canvas_grid, canvas_kinds, factor, format_number, grid_lines,
+from . import (ValuesOptions, canvas_grid, factor, format_number, grid_kinds, grid_lines,
                image_hint, is_sequence, out_offset, shape_mismatch, too_large,
                values_or_seeded, width, window)
 
@@ -193,7 +193,7 @@ class Numerical(Kind):
             "out_offset": out_offset(low),
             "output_size": list(low.out),
             "canvas": canvas,
-            "grid": grid_lines(canvas_kinds(low, spec.output_padding)),
+            "grid": grid_lines(grid_kinds(canvas)),
             "frames": frames,
             "caption": options.caption,
             # figure data (--json)
