@@ -19,7 +19,7 @@ from pathlib import Path
 
 TEX_APT = "sudo apt-get install texlive-latex-base texlive-latex-recommended texlive-pictures"
 POPPLER_APT = "sudo apt-get install poppler-utils"
-#: Files the templates load (templates/preamble.tex.j2), and the Debian package of each.
+#: Files the templates load (convanim/templates/preamble.tex.j2), and the Debian package of each.
 TEX_FILES = {"article.cls": "texlive-latex-base", "graphicx.sty": "texlive-latex-base",
              "tikz.sty": "texlive-pictures", "tikzlibrarycalc.code.tex": "texlive-pictures"}
 TINY = r"""\documentclass{article}

@@ -59,7 +59,7 @@ class Kind:
     summary: str = ""
     #: Its options: a frozen dataclass over :class:`FigureOptions`.
     Options: type = FigureOptions
-    #: The Jinja LaTeX template (templates/) that draws its scene, or its text in
+    #: The Jinja LaTeX template (convanim/templates/) that draws its scene, or its text in
     #: ``template_source`` for a kind defined outside the package.
     template: str = ""
     template_source: str | None = None

@@ -16,7 +16,6 @@ import re
 import tempfile
 from contextlib import contextmanager
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
 _SPECIAL = {
@@ -63,16 +62,8 @@ def text(value: str):
 
 
 def template_dir() -> Path:
-    """templates/ of an installed wheel (package data), else of the source checkout."""
-    try:
-        installed = resources.files("convanim.templates")
-    except ModuleNotFoundError:
-        installed = None
-    if installed is not None:
-        base = installed.joinpath("base.tex.j2")  # a plain path, also for a namespace package
-        if base.is_file():
-            return Path(str(base)).parent
-    return Path(__file__).resolve().parent.parent / "templates"
+    """The package's templates (package data: the same folder in a checkout and a wheel)."""
+    return Path(__file__).resolve().parent / "templates"
 
 
 _COMPILED = contextvars.ContextVar("convanim_compiled_templates", default=None)
@@ -216,7 +207,7 @@ def kinds_at(cells) -> dict[str, str]:
 
 
 def render(template: str, source: str | None = None, **context) -> str:
-    """The TeX source of ``template`` (a file name under templates/), or of the template
+    """The TeX source of ``template`` (a file name under convanim/templates/), or of the template
     text ``source`` (a kind that ships its own; it may extend ``base.tex.j2`` too);
     ``style`` defaults to the print theme at natural size."""
     if "style" not in context:

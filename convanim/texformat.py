@@ -1,7 +1,7 @@
 """A pdflatex format with the figures' preamble (article, TikZ, graphicx) already loaded.
 
 Loading TikZ is about half of a small figure's pdflatex time. ``pdflatex -ini``
-reads ``templates/preamble.tex.j2`` once and ``\\dump``s the result; a figure whose
+reads ``convanim/templates/preamble.tex.j2`` once and ``\\dump``s the result; a figure whose
 document starts with that preamble then runs ``pdflatex -fmt=<it>`` on the rest.
 The format is stored uncompressed: pdftex writes it gzipped, and inflating its
 18 MB costs more than loading TikZ would save (0.14 s against 0.03 s a run).

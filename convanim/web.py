@@ -10,7 +10,7 @@ content and equal ones collapse into one; the static layers every frame repeats
 numbers) is written per frame. A 49-frame figure is then about the size of a
 few of its pages.
 
-- :func:`write_html` renders ``templates/player.html.j2``: one self-contained
+- :func:`write_html` renders ``convanim/templates/player.html.j2``: one self-contained
   file (no network, no external script or style) with play/pause, a step
   slider, previous/next, speed, arrow keys and a caption line per step. Every id
   and class is prefixed by a hash of the figure, so two players can share a page
@@ -301,7 +301,7 @@ def write_svg(d: Deck, path: Path, delay_ms: int) -> None:
 
 def write_html(d: Deck, path: Path, delay_ms: int, captions: list[str], title: str,
                background: str, transparent: bool = False) -> None:
-    """The player, from ``templates/player.html.j2`` (Jinja with HTML autoescape).
+    """The player, from ``convanim/templates/player.html.j2`` (Jinja with HTML autoescape).
 
     ``background`` is the figure's page colour (hex). The file's own page takes it,
     with text that contrasts with it (a dark theme gets light text), unless the

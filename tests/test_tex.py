@@ -46,3 +46,19 @@ def test_user_text_is_escaped_once_and_long_words_may_break_anywhere():
     long = "#" + "q" * (LONG_WORD - 1)
     assert text(f"go {long}") == "go " + r"\allowbreak{}".join([r"\#"] + ["q"] * (LONG_WORD - 1))
     assert isinstance(text(short), Markup) and escape(text(short)) == text(short)
+
+
+def test_a_wheel_ships_the_templates(tmp_path):
+    """The templates are package data: a wheel built from the checkout carries each one."""
+    import subprocess
+    import sys
+    import zipfile
+    from pathlib import Path
+
+    root = Path(tex.__file__).resolve().parent.parent
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
+                    "-w", str(tmp_path), str(root)], check=True, capture_output=True)
+    (wheel,) = tmp_path.glob("convanim-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    want = {f"convanim/templates/{p.name}" for p in tex.template_dir().glob("*.j2")}
+    assert len(want) >= 10 and want <= names
