@@ -41,13 +41,25 @@ PROBE = r'''
 import functools, json, sys, threading, time
 t0 = time.perf_counter()
 try:  # as python -m convanim does: TeX starts on its format before the imports
-    from convanim.pipeline import start_early
-    start_early(sys.argv[1].split())
-except ImportError:
-    pass
+    from convanim import kinds
+    from convanim.cache import cache_root
+    from convanim.engine.texpool import POOL
+    if kinds.figure_command(sys.argv[1].split()):
+        POOL.start_early(cache_root() / "formats")
+except ImportError:  # a tree from before the render engine's package
+    try:
+        from convanim.pipeline import start_early
+        start_early(sys.argv[1].split())
+    except ImportError:
+        pass
 import convanim.cli as cli
 t1 = time.perf_counter()
-from convanim import pipeline, files, figure
+from convanim import files, figure
+try:
+    from convanim.engine import encoders, raster, texpool, tools
+except ImportError:
+    from convanim import pipeline as encoders
+    raster = texpool = tools = encoders
 T = {"imports": t1 - t0}
 lock = threading.Lock()
 
@@ -67,11 +79,11 @@ def wrap(mod, name, stage):
 
 wrap(figure.Figure, "tex", "draw")
 # the typesetting's wall time: all of its shares (one pdflatex per core) together
-wrap(pipeline, "typeset" if hasattr(pipeline, "typeset") else "compile_pdf", "pdflatex")
-wrap(pipeline, "write_gif", "gif")
-wrap(pipeline, "_page_pixels", "raster")
+wrap(texpool, "typeset" if hasattr(texpool, "typeset") else "compile_pdf", "pdflatex")
+wrap(encoders, "write_gif", "gif")
+wrap(raster, "page_pixels" if hasattr(raster, "page_pixels") else "_page_pixels", "raster")
 wrap(files, "place_all", "place")
-wrap(pipeline, "_run", "raster")  # pdftoppm, this tree
+wrap(tools, "run" if hasattr(tools, "run") else "_run", "raster")  # pdftoppm, this tree
 try:
     import pdf2image  # the baseline's raster
     wrap(pdf2image, "convert_from_path", "raster")

@@ -6,9 +6,13 @@ import sys
 # setting wins).
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-from .pipeline import start_early  # noqa: E402
+from . import kinds  # noqa: E402  (the registry's names: no scene module, no numpy)
 
-start_early(sys.argv[1:])  # TeX loads its format while Python imports the rest
+if kinds.figure_command(sys.argv[1:]):  # TeX loads its format while Python imports the rest
+    from .cache import cache_root
+    from .engine.texpool import POOL
+
+    POOL.start_early(cache_root() / "formats")
 
 from .cli import main  # noqa: E402
 

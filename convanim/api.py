@@ -14,6 +14,11 @@ import base64
 from pathlib import Path
 
 from .figure import figure, plan
+from .engine import formats
+
+#: What a notebook shows of the files written, the first found: an animation (GIF first),
+#: else the frame.
+_INLINE = (".gif", *(s for s in formats.SUFFIXES if s not in (".gif", ".pdf", ".png")), ".png")
 
 
 class Figures(list):
@@ -29,23 +34,22 @@ class Figures(list):
         notebook for an output they do not trust, GitHub, innerHTML anywhere); a
         document of its own in an iframe still runs its script, and keeps the
         player's styles and keys to itself."""
-        path = self._first(".gif", ".webp", ".html", ".mp4", ".webm", ".svg", ".png")
+        path = self._first(*_INLINE)
         if path is None:
             return None
         if path.suffix == ".html":
             import html
 
-            from .web import player_size
+            from .engine.web import player_size
 
             page = path.read_text(encoding="utf-8")
             w, h = player_size(page)
             return (f'<iframe class="convanim" srcdoc="{html.escape(page, quote=True)}" '
                     f'title="{html.escape(path.stem)}" style="width: {w}px; max-width: 100%; '
                     f'height: {h}px; border: 0;"></iframe>')
-        mime = {".gif": "image/gif", ".png": "image/png", ".svg": "image/svg+xml",
-                ".webp": "image/webp", ".mp4": "video/mp4", ".webm": "video/webm"}[path.suffix]
+        mime = formats.mime(path.suffix)
         data = base64.b64encode(path.read_bytes()).decode()
-        if path.suffix in (".mp4", ".webm"):
+        if path.suffix in formats.VIDEO_SUFFIXES:
             return (f'<video src="data:{mime};base64,{data}" autoplay loop muted playsinline '
                     f'controls></video>')
         return f'<img src="data:{mime};base64,{data}" alt="{path.name}">'

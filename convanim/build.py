@@ -333,7 +333,7 @@ def build(config: Config, root: Path, jobs: int, cache: bool = True, progress: b
                 folder.mkdir(parents=True, exist_ok=True)
             except OSError:
                 pass  # the figure fails with this error in its worker, and is named
-    from .pipeline import Cancel
+    from .engine import Cancel
 
     stop = Cancel()
     pool = ThreadPoolExecutor(max(1, min(jobs, len(todo) or 1)))

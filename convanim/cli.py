@@ -190,8 +190,8 @@ def _build_parser(sub) -> None:
     p.add_argument("-j", "--jobs", type=_argtype(Int(1, 256)), default=os.cpu_count() or 1,
                    help="figures drawn at once (default: the cores)")
     p.add_argument("--format", type=_argtype(Choice(ANIMATION_FORMATS)), metavar="FORMAT",
-                   help="draw every animation in this format (gif, webp, apng, mp4, webm, "
-                        "html, svg), whatever the config says")
+                   help=f"draw every animation in this format ({', '.join(ANIMATION_FORMATS)}), "
+                        "whatever the config says")
     p.add_argument("--check", action="store_true",
                    help="build nothing; exit 1 listing every output missing or out of date")
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")

@@ -17,6 +17,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from .engine.formats import VIDEO_WORDS
+
+#: The formats that need ffmpeg.
+_VIDEO = ", ".join(VIDEO_WORDS)
 TEX_APT = "sudo apt-get install texlive-latex-base texlive-latex-recommended texlive-pictures"
 POPPLER_APT = "sudo apt-get install poppler-utils"
 #: Files the templates load (convanim/templates/preamble.tex.j2), and the Debian package of each.
@@ -114,7 +118,7 @@ def ffmpeg() -> Check:
     try:
         import imageio_ffmpeg
     except ImportError:
-        return Check("ffmpeg", False, "imageio-ffmpeg is not installed (mp4, webm)", fix, False)
+        return Check("ffmpeg", False, f"imageio-ffmpeg is not installed ({_VIDEO})", fix, False)
     try:
         exe = imageio_ffmpeg.get_ffmpeg_exe()
     except RuntimeError as e:
@@ -122,7 +126,7 @@ def ffmpeg() -> Check:
     from importlib.util import find_spec
 
     if find_spec("imageio") is None:
-        return Check("ffmpeg", False, "imageio is not installed (mp4, webm)", fix, False)
+        return Check("ffmpeg", False, f"imageio is not installed ({_VIDEO})", fix, False)
     line = _first_line([exe, "-version"]).split(" Copyright")[0]
     return Check("ffmpeg", True, f"{line} ({exe})", needed=False)
 

@@ -20,6 +20,7 @@ from .errors import VerifyError
 from .kind import Kind
 from .layout import fit
 from .options import ANIMATION_FORMATS, COLUMNS, FORMATS, SINGLE_FORMATS, FigureOptions
+from .engine.formats import VIDEO_WORDS, listed
 from .spec import ConvSpec, SpecError, format_pair, resolve_padding
 
 #: Frames one animation may have; beyond it TeX runs for minutes and the GIF is unwatchable.
@@ -114,15 +115,14 @@ class Figure:
         return params
 
     def products(self):
-        from .pipeline import ANIMATIONS, Product
+        from .engine import Product, formats
 
         out, gif = Path(self.options.out_dir), Path(self.options.gif_dir)
+        fmt = formats.of_word(output_format(self.options), self.options.animation)
         if self.options.animation:
-            kind, suffix = ANIMATIONS[output_format(self.options)]
             return [Product("pdf", out / f"{self.name}.pdf"),
-                    Product(kind, gif / f"{self.name}{suffix}")]
-        kind = output_format(self.options)
-        return [Product(kind, out / f"{self.name}_{self.frames[0]:02d}.{kind}")]
+                    Product(fmt.kind, gif / f"{self.name}{fmt.suffix}")]
+        return [Product(fmt.kind, out / f"{self.name}_{self.frames[0]:02d}{fmt.suffix}")]
 
     def json_path(self) -> Path | None:
         return Path(self.options.out_dir) / f"{self.name}.json" if self.options.json else None
@@ -137,18 +137,18 @@ class Figure:
         return out
 
     def settings(self):
-        from . import pipeline
+        from .engine import Settings
 
         style = self.style()
-        return pipeline.Settings(dpi=self.options.quality, gif_dpi=self.options.quality_animation,
+        return Settings(dpi=self.options.quality, gif_dpi=self.options.quality_animation,
                                  delay_ms=self.options.delay, transparent=style["transparent"],
                                  background=style["colors"]["background"])
 
     def key(self) -> str:
         """The content key :meth:`make` caches under: equal keys, equal files."""
-        from . import pipeline
+        from .engine import product_key
 
-        return pipeline.product_key(self.params(), self.products(), self.settings())
+        return product_key(self.params(), self.products(), self.settings())
 
     def outputs(self) -> list[Path]:
         """Every path :meth:`make` writes, in its order."""
@@ -169,14 +169,14 @@ class Figure:
     def make(self, cache: bool = True, progress: bool = False, cancel=None) -> list[Path]:
         """Verify (``--verify``), render and place every file (all or none); returns their
         paths. ``cache=False`` or ``--no-cache`` neither reads nor writes the cache;
-        ``cancel`` (a :class:`pipeline.Cancel`) lets another thread stop it.
+        ``cancel`` (a :class:`engine.Cancel`) lets another thread stop it.
 
         First, before any TeX runs, a destination that must not be replaced (a folder,
         a device, a path through a file) raises :class:`SpecError`; here rather than in
         :func:`plan` so that one such figure of a ``build`` does not stop the others.
         """
-        from . import pipeline
         from .cache import Cache
+        from .engine import TooManyPixels, render
 
         for dest in self.outputs():
             files.target(dest)
@@ -193,10 +193,13 @@ class Figure:
             extra[self.json_path()] = (json.dumps(self.data(), indent=1) + "\n").encode()
         use_cache = cache and not self.options.no_cache
         natural: list[float] = []
-        paths = pipeline.render(self.tex, len(self.frames), self.products(), self.settings(),
-                                params=self.params(), cache=Cache() if use_cache else None,
-                                progress=progress, extra=extra, captions=self.captions,
-                                cancel=cancel, natural=natural)
+        try:
+            paths = render(self.tex, len(self.frames), self.products(), self.settings(),
+                           params=self.params(), cache=Cache() if use_cache else None,
+                           progress=progress, extra=extra, captions=self.captions,
+                           cancel=cancel, natural=natural)
+        except TooManyPixels as e:
+            raise SpecError(too_many_pixels(e)) from None
         if self.width and len(natural) == 2:
             from .layout import warning
 
@@ -204,6 +207,15 @@ class Figure:
             if line:
                 sys.stderr.write(line + "\n")
         return paths
+
+
+def too_many_pixels(e) -> str:
+    """A render's pixel budget exceeded, with the options that lower it."""
+    if e.product == "png":
+        return (f"PNG too large: {e.w}x{e.h} px at -q {e.dpi} exceeds {e.limit_mpx} Mpx; "
+                f"lower -q, or use -y pdf or svg")
+    return (f"GIF too large: {e.pages} frames of {e.w}x{e.h} px at -qa {e.dpi} exceed "
+            f"{e.limit_mpx} Mpx; lower -qa or draw fewer steps")
 
 
 def output_format(options: FigureOptions) -> str:
@@ -288,9 +300,10 @@ def plan(kind: Kind, options: FigureOptions) -> Figure:
         raise SpecError(f"--delay {options.delay}: a GIF stores delays in hundredths of a "
                         f"second and browsers play less than 20 ms as 100 ms; give a multiple "
                         f"of 10 from 20 (other formats take any delay)")
-    if fmt in ("mp4", "webm") and options.transparent:
-        raise SpecError(f"--transparent: {fmt} video has no alpha channel; use webp, apng, "
-                        f"html or svg")
+    if fmt in VIDEO_WORDS and options.transparent:
+        alpha = [w for w in ANIMATION_FORMATS if w not in VIDEO_WORDS and w != "gif"]
+        raise SpecError(f"--transparent: {fmt} video has no alpha channel; use "
+                        f"{listed(alpha)}")
     name = options.name or default_name(kind.name, spec, kind.name_parts(options))
     if not _NAME.fullmatch(name) or len(name) > MAX_NAME:
         raise SpecError(f"NAME must be at most {MAX_NAME} letters, digits and . _ + - "

@@ -19,11 +19,11 @@ from .version import __version__
 from .theme import LEGEND
 from .spec import format_pair
 from .options import Array
+from .engine import formats
 
-_MIME = {".gif": "image/gif", ".png": "image/png", ".svg": "image/svg+xml",
-         ".webp": "image/webp", ".mp4": "video/mp4", ".webm": "video/webm",
-         ".html": "text/html"}
-_VIDEO = {".mp4", ".webm"}
+#: What the page shows of a figure's files: any but the PDF of its pages.
+_SHOWN = tuple(s for s in formats.SUFFIXES if s != ".pdf")
+_VIDEO = formats.VIDEO_SUFFIXES
 
 
 def paths(root: Path) -> list[Path]:
@@ -107,7 +107,7 @@ def md_code(text: str) -> str:
 
 def _image(entry) -> Path | None:
     """The animation (of any format), else the single frame, that the page shows."""
-    return next((p for p in entry.figure.outputs() if p.suffix in _MIME), None)
+    return next((p for p in entry.figure.outputs() if p.suffix in _SHOWN), None)
 
 
 def _markdown_media(name: str, rel: str, suffix: str) -> str:
@@ -125,7 +125,7 @@ def _html_media(image: Path, name: str) -> str:
     if image.suffix == ".html":
         return (f'<iframe class="player" title="{html.escape(name)}" '
                 f'srcdoc="{html.escape(image.read_text(encoding="utf-8"))}"></iframe>')
-    data = f"data:{_MIME[image.suffix]};base64,{base64.b64encode(image.read_bytes()).decode()}"
+    data = f"data:{formats.mime(image.suffix)};base64,{base64.b64encode(image.read_bytes()).decode()}"
     if image.suffix in _VIDEO:
         return f'<video src="{data}" autoplay loop muted playsinline controls></video>'
     return f'<img src="{data}" alt="{html.escape(name)}">'

@@ -46,6 +46,16 @@ def names() -> list[str]:
     return list(_KINDS)
 
 
+#: Words after which a figure command draws nothing, or nothing from the cache's format.
+_NO_FIGURE = {"-h", "--help", "--version", "--no-cache"}
+
+
+def figure_command(words: list[str]) -> bool:
+    """Whether a command line (``words``) draws a figure with the cache's TeX format, so
+    that a pdflatex started before Python imports the rest will be used."""
+    return bool(words) and words[0] in _KINDS and not _NO_FIGURE.intersection(words)
+
+
 def get(name: str) -> Kind:
     """The kind called ``name``; :class:`SpecError` names the known ones otherwise."""
     try:

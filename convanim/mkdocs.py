@@ -48,6 +48,8 @@ from mkdocs.config.base import Config
 from mkdocs.plugins import BasePlugin
 from mkdocs.structure.files import File, Files
 
+from .engine import formats
+
 log = logging.getLogger("mkdocs.plugins.convanim")
 
 
@@ -202,11 +204,11 @@ class ConvanimPlugin(BasePlugin[ConvanimConfig]):
             # Markdown links are resolved by MkDocs from the source file; raw HTML is not,
             # so its path is relative to where the page is written (foo/index.html).
             rel = posixpath.relpath(uri, posixpath.dirname(page.file.dest_uri) or ".")
-            if suffix in (".mp4", ".webm"):
+            if suffix in formats.VIDEO_SUFFIXES:
                 return (f'<video src="{html.escape(rel)}" autoplay loop muted playsinline '
                         f'controls aria-label="{html.escape(alt)}"></video>')
             if suffix == ".html":
-                from .web import player_size
+                from .engine.web import player_size
 
                 try:
                     w, h = player_size((self.root / uri).read_text(encoding="utf-8"))

@@ -21,12 +21,15 @@ from dataclasses import dataclass, field, fields
 from .errors import SpecError
 from .geometry import PADDING_MODES
 from .lazy import numpy_types
+from .engine import formats
 from .spec import INT64_MAX, parse_int, parse_pair, shown
 
 #: ``-y`` of a single step, and of an animation (``-a``); the first of each is the default.
-SINGLE_FORMATS = ("png", "pdf", "svg")
-ANIMATION_FORMATS = ("gif", "webp", "apng", "mp4", "webm", "html", "svg")
-FORMATS = ("pdf", "png", "svg", "gif", "webp", "apng", "mp4", "webm", "html")
+SINGLE_FORMATS = ("png", *(w for w in formats.SINGLE_WORDS if w != "png"))
+ANIMATION_FORMATS = formats.ANIMATION_WORDS
+FORMATS = formats.WORDS
+_ANIMATION_HELP = [f.word + (" (default)" if n == 0 else f" ({f.note})" if f.note else "")
+                   for n, f in enumerate(f for f in formats.TABLE if f.animation)]
 BACKENDS = ("auto", "cuda", "simulator", "numpy", "torch")
 #: --column: the widths (cm) of the common paper columns.
 COLUMNS = {"narrow": 8.25, "wide": 16.0}
@@ -364,8 +367,8 @@ class FigureOptions:
                                   "animation, GIF/NAME.gif (or -y's format)")
     type: str | None = option(
         None, "-y", "--type", "--format", type=Choice(FORMATS, metavar="TYPE"), picture=False,
-        help="a single step: png (default), pdf or svg; with -a the animation: gif (default), "
-             "webp, apng, mp4, webm, html (interactive player) or svg (animated, no script)")
+        help=f"a single step: {formats.listed(['png (default)', *SINGLE_FORMATS[1:]])}; with "
+             f"-a the animation: {formats.listed(_ANIMATION_HELP)}")
     quality: int = option(600, "-q", "--quality", type=Int(10, 2400, "DPI"), picture=False,
                           help="DPI of a single step")
     quality_animation: int = option(

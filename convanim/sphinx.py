@@ -13,7 +13,7 @@ without a value), plus ``:caption:``, ``:alt:`` and ``:width:`` of the figure, a
 ``:format:``, the animation's file type (``convanim_format`` in conf.py for every
 figure; gif by default). HTML builders get the animation as a file of the build, copied
 to its image folder like any image: gif, svg (animated, no script) and apng as an image
-Sphinx picks itself; webp as an ``<img>``, mp4 and webm as a ``<video>`` and html (the
+Sphinx picks itself; webp as an ``<img>``, the videos as a ``<video>`` and html (the
 interactive player) as an ``<iframe>`` of the copied player page (Sphinx's HTML builder
 takes no webp, video or page as an image, so the directive registers the file with the
 environment's images and points at the copy). LaTeX builders get one step as a PDF
@@ -44,6 +44,7 @@ from sphinx import addnodes
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
+from .engine import formats
 from .version import __version__
 
 logger = logging.getLogger(__name__)
@@ -54,8 +55,7 @@ _OWN = {"out_dir", "gif_dir", "animation", "type", "json", "quiet", "caption"}
 #: registers for copying itself and points at with its own HTML (Sphinx's HTML builder
 #: takes no webp, video or page as an image).
 _AS_IMAGE = ("gif", "svg", "apng")
-_MEDIA = ("html", "webp", "mp4", "webm")
-_SUFFIX = {"html": ".html", "webp": ".webp", "mp4": ".mp4", "webm": ".webm"}
+_MEDIA = tuple(w for w in formats.ANIMATION_WORDS if w not in _AS_IMAGE)
 
 
 class convanim_media(nodes.General, nodes.Element):
@@ -125,12 +125,12 @@ class ConvanimDirective(SphinxDirective):
         if fmt in _MEDIA:  # HTML pages point at the copied file, other builders get the PDF
             image["uri"] = uri + ".pdf"
             web = addnodes.only(expr="html")
-            media = Path(f"{path}{_SUFFIX[fmt]}")
+            media = Path(f"{path}{formats.of_word(fmt, True).suffix}")
             src = os.path.relpath(media, self.env.srcdir)
             self.env.images.add_file(self.env.docname, src)  # purged and merged by Sphinx
             size = None
             if fmt == "html":
-                from .web import player_size
+                from .engine.web import player_size
 
                 size = player_size(media.read_text(encoding="utf-8"))
             web += convanim_media(src=src, fmt=fmt, alt=alt, width=self.options.get("width"),

@@ -88,7 +88,7 @@ def lookup(folder: Path, cancel=None) -> Path | None:
     """The format to compile with, built now if there is none; None: the plain preamble.
 
     Never raises for a problem with the format itself: a figure must not fail
-    because its speed-up did. ``cancel`` (a ``pipeline.Cancel``) is told of the dump's
+    because its speed-up did. ``cancel`` (a ``engine.Cancel``) is told of the dump's
     folder, so a build stopped by a signal stops the dump too.
     """
     stem = name()

@@ -101,10 +101,10 @@ def test_api_refuses_bad_options(workdir, kind, options, message):
 
 
 def test_render_is_an_ordinary_function_of_the_package():
-    """`convanim.render` is the API's function; the rendering module is `convanim.pipeline`."""
+    """`convanim.render` is the API's function; the render engine is `convanim.engine`."""
     import inspect
 
-    from convanim import api, pipeline, render
+    from convanim import api, engine, render
 
     assert render is convanim.render is api.render and inspect.isfunction(render)
-    assert pipeline.Product.__module__ == "convanim.pipeline"
+    assert engine.Product.__module__ == "convanim.engine"

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops, ImageStat
 
-from convanim import pipeline, tex
+from convanim import tex
+from convanim.cache import code_fingerprint
+from convanim.engine import encoders, raster, texpool, tools
 from convanim.cache import Cache
 
 from helpers import PROJECT, run
@@ -72,7 +74,7 @@ def test_a_figure_command_keeps_its_compiled_templates_in_the_cache(workdir, cap
     assert run(capsys, *FIGURE)[0] == 0
     stored = list((Cache().root / "templates").rglob("*.cache"))
     assert len(stored) == 4
-    assert {p.parent.name for p in stored} == {pipeline.code_fingerprint()[:16]}
+    assert {p.parent.name for p in stored} == {code_fingerprint()[:16]}
 
 
 @pytest.mark.usefixtures("tex_tools")
@@ -90,8 +92,8 @@ def gif_error(pdf: Path, work: Path, limit: int, monkeypatch) -> float:
         with Image.open(p) as im:
             frames.append(im.convert("RGB"))
     picks = sorted({1, (len(frames) + 1) // 2, len(frames)})
-    monkeypatch.setattr(pipeline, "PALETTE_PIXELS", limit)
-    pipeline.write_gif([[frames[p - 1] for p in picks], frames], work / "o.gif", 100)
+    monkeypatch.setattr(encoders, "PALETTE_PIXELS", limit)
+    encoders.write_gif([[frames[p - 1] for p in picks], frames], work / "o.gif", 100)
     worst = 0.0
     with Image.open(work / "o.gif") as gif:
         assert gif.n_frames == len(frames)
@@ -110,11 +112,11 @@ def test_a_subsampled_palette_sample_quantizes_as_well_as_the_full_one(tmp_path,
                                                                        args):
     work = tmp_path / "tex"
     work.mkdir()
-    pdf = pipeline.compile_pdf(figure(*args).tex(), work, 1, False)
-    w, h = pipeline._page_pixels(pdf, 150)
-    assert 3 * w * h > pipeline.PALETTE_PIXELS, "the sample is subsampled"
+    pdf = texpool.compile_pdf(figure(*args).tex(), work, 1, False)
+    w, h = raster.page_pixels(pdf, 150)
+    assert 3 * w * h > encoders.PALETTE_PIXELS, "the sample is subsampled"
     full = gif_error(pdf, work, 10**12, monkeypatch)
-    sub = gif_error(pdf, work, pipeline.PALETTE_PIXELS, monkeypatch)
+    sub = gif_error(pdf, work, encoders.PALETTE_PIXELS, monkeypatch)
     assert sub <= full * 1.05 + 0.05, (sub, full)
     assert full < 4  # a few antialiased edge pixels off, the flat colours exact
     assert sub < 1  # under one level of 255 on average
@@ -196,6 +198,7 @@ print("numpy" in sys.modules)
                                   "alphabet -i 5 -k 3 -s 2 -t -y pdf",
                                   "alphabet -i 4 -k 3 --in-channels 2 --out-channels 4 "
                                   "--groups 2 -y pdf"])
+@pytest.mark.usefixtures("tex_tools")
 def test_the_arithmetic_and_alphabet_figures_never_import_numpy(tmp_path, argv):
     """Their scenes are a few dozen integers (alphabet's matrix at most 64x64 entries);
     numpy's import was a sixth of the 4-frame animation's command (60-170 ms)."""
@@ -213,20 +216,20 @@ def test_frames_of_few_pixels_take_their_palette_sample_from_themselves(tmp_path
     fig = figure("alphabet", "-i", "4", "-k", "3", "--in-channels", "2", "--out-channels", "4",
                  "--groups", "2", "-a")
     pages = fig.steps
-    assert pages > pipeline.CHUNK
-    pdf = pipeline.compile_pdf(fig.tex(), tmp_path, pages, False)
+    assert pages > raster.CHUNK
+    pdf = texpool.compile_pdf(fig.tex(), tmp_path, pages, False)
     calls = []
-    real_run = pipeline._run
-    monkeypatch.setattr(pipeline, "_run", lambda cmd: (calls.append(cmd), real_run(cmd))[1])
+    real_run = tools.run
+    monkeypatch.setattr(tools, "run", lambda cmd: (calls.append(cmd), real_run(cmd))[1])
 
     def rasterised(small_pixels):
-        monkeypatch.setattr(pipeline, "SMALL_PIXELS", small_pixels)
+        monkeypatch.setattr(raster, "SMALL_PIXELS", small_pixels)
         calls.clear()
-        sample, *chunks = pipeline._raster_chunks(pdf, tmp_path, pages, 40, False)
+        sample, *chunks = raster.raster_chunks(pdf, tmp_path, pages, 40, False)
         return ([c[c.index("-r") + 1] for c in calls], [im.tobytes() for im in sample],
                 [im.tobytes() for chunk in chunks for im in chunk])
 
-    dpis, sample, frames = rasterised(pipeline.SMALL_PIXELS)
+    dpis, sample, frames = rasterised(raster.SMALL_PIXELS)
     assert set(dpis) == {"40"}
     picks = sorted({1, (pages + 1) // 2, pages})
     assert sample == [frames[p - 1] for p in picks]

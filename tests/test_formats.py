@@ -3,7 +3,9 @@ import imageio.v2 as imageio
 import pytest
 from PIL import Image
 
-from convanim import pipeline as render
+from convanim import engine
+from convanim.engine import encoders, texpool
+from convanim.errors import ToolError
 from helpers import files_under, run
 
 pytestmark = pytest.mark.usefixtures("tex_tools")
@@ -80,9 +82,9 @@ def test_transparent_webp_and_apng_keep_an_alpha_channel(workdir, capsys):
 
 def test_the_format_is_part_of_the_cache_key(workdir, capsys, monkeypatch):
     calls = []
-    real = render.compile_pdf
+    real = texpool.compile_pdf
     # one call per render (its other shares, if the cores were idle, run in share-N folders)
-    monkeypatch.setattr(render, "compile_pdf", lambda *a, **k: (
+    monkeypatch.setattr(texpool, "compile_pdf", lambda *a, **k: (
         None if a[1].name.startswith("share-") else calls.append(1)) or real(*a, **k))
     for fmt in ("gif", "webp", "html", "svg", "mp4"):
         run(capsys, *FIGURE, "-y", fmt)
@@ -95,9 +97,9 @@ def test_the_format_is_part_of_the_cache_key(workdir, capsys, monkeypatch):
 
 def test_a_failed_video_writes_nothing(workdir, capsys, monkeypatch):
     def broken(*a, **k):
-        raise render.ToolError("ffmpeg failed writing mp4: simulated")
+        raise ToolError("ffmpeg failed writing mp4: simulated")
 
-    monkeypatch.setattr(render, "_write_video", broken)
+    monkeypatch.setattr(encoders, "_write_video", broken)
     status, out, err = run(capsys, *FIGURE, "-y", "mp4")
     assert status == 1 and out == []
     assert err == ["convanim: error: ffmpeg failed writing mp4: simulated"]
@@ -106,8 +108,8 @@ def test_a_failed_video_writes_nothing(workdir, capsys, monkeypatch):
 
 def test_video_without_imageio_says_how_to_install_it_before_tex(workdir, capsys, monkeypatch):
     calls = []
-    monkeypatch.setattr(render, "have_video", lambda: False)
-    monkeypatch.setattr(render, "compile_pdf", lambda *a, **k: calls.append(1))
+    monkeypatch.setattr(engine, "have_video", lambda: False)
+    monkeypatch.setattr(texpool, "compile_pdf", lambda *a, **k: calls.append(1))
     status, out, err = run(capsys, *FIGURE, "-y", "webm", "--no-cache")
     assert status == 1 and out == [] and calls == []
     assert err == ["convanim: error: webm needs imageio and imageio-ffmpeg: pip install "

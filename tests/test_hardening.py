@@ -404,18 +404,18 @@ def test_a_full_disk_names_the_file(tmp_path, monkeypatch):
 
 
 def test_tex_reads_nothing_outside_its_folder(tmp_path):
-    from convanim import pipeline
+    from convanim.engine import texpool
     from convanim.errors import ToolError
 
     doc = (r"\documentclass{article}\begin{document}\input{/etc/hostname}x\end{document}")
     with pytest.raises(ToolError, match="not found"):
-        pipeline.compile_pdf(doc, tmp_path, 1, progress=False)
+        texpool.compile_pdf(doc, tmp_path, 1, progress=False)
 
 
 def test_a_pixel_budget_stops_tex_at_its_first_page(tmp_path):
     """The GIF and PNG pixel limits need the page size, which TeX knows at its first page:
     it is stopped there, not after typesetting every frame."""
-    from convanim import pipeline
+    from convanim.engine import texpool
     from convanim.errors import SpecError
 
     pages = "".join(r"\begin{cvframe}\rule{3cm}{2cm}\end{cvframe}" for _ in range(200))
@@ -431,7 +431,7 @@ def test_a_pixel_budget_stops_tex_at_its_first_page(tmp_path):
         return "too large"
 
     with pytest.raises(SpecError, match="too large"):
-        pipeline.compile_pdf(base + pages + r"\end{document}", tmp_path, 200, False,
+        texpool.compile_pdf(base + pages + r"\end{document}", tmp_path, 200, False,
                              check_page=budget)
     assert seen == [(85, 57)]  # 3 cm x 2 cm in PDF points, seen once
     assert "convanim-page 200" not in (tmp_path / "figure.log").read_text(errors="replace")

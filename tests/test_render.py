@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from convanim import pipeline as render
+from convanim import engine
+from convanim.engine import encoders, raster, texpool, tools
 from convanim import theme
 from convanim.errors import ToolError
 
@@ -70,7 +71,7 @@ def test_a_failed_render_leaves_earlier_outputs_untouched(workdir, capsys, monke
     def broken(*a, **k):
         raise ToolError("LaTeX failed: ! simulated")
 
-    monkeypatch.setattr(render, "compile_pdf", broken)
+    monkeypatch.setattr(texpool, "compile_pdf", broken)
     temp = workdir.parent / "tmp"
     temp.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(temp))
@@ -90,7 +91,7 @@ def test_an_unchanged_figure_is_served_from_the_cache_without_tex(workdir, capsy
     def no_tex(*a, **k):
         raise AssertionError("pdflatex ran on a cache hit")
 
-    monkeypatch.setattr(render, "compile_pdf", no_tex)
+    monkeypatch.setattr(texpool, "compile_pdf", no_tex)
     status, _, _ = run(capsys, "arithmetic", "c", "-a", "--quiet", "-qa", "30")
     assert status == 0 and (workdir / "gif/c.gif").read_bytes() == first
     # another name for the same picture is still a hit; another picture is not
@@ -102,8 +103,8 @@ def test_an_unchanged_figure_is_served_from_the_cache_without_tex(workdir, capsy
 def test_no_cache_always_compiles(workdir, capsys, monkeypatch):
     run(capsys, "arithmetic", "n", "--quiet", "-q", "30")
     calls = []
-    real = render.compile_pdf
-    monkeypatch.setattr(render, "compile_pdf",
+    real = texpool.compile_pdf
+    monkeypatch.setattr(texpool, "compile_pdf",
                         lambda *a, **k: calls.append(1) or real(*a, **k))
     run(capsys, "arithmetic", "n", "--quiet", "-q", "30", "--no-cache")
     assert calls == [1]
@@ -112,7 +113,7 @@ def test_no_cache_always_compiles(workdir, capsys, monkeypatch):
 def test_tex_error_names_the_first_bang_line_and_the_log(tmp_path):
     bad = r"\documentclass{article}\begin{document}\undefinedmacro\end{document}"
     with pytest.raises(ToolError) as e:
-        render.compile_pdf(bad, tmp_path, 1, progress=False)
+        texpool.compile_pdf(bad, tmp_path, 1, progress=False)
     message = str(e.value)
     assert message.startswith("LaTeX failed: ! Undefined control sequence.")
     log = message.split("(log: ")[1].rstrip(")")
@@ -133,7 +134,7 @@ def test_missing_pdflatex_says_how_to_install_it(workdir):
 
 def test_gif_frames_of_different_sizes_are_padded_onto_one_canvas(tmp_path):
     frames = [Image.new("RGB", (20, 10), "blue"), Image.new("RGB", (16, 12), "red")]
-    render.write_gif([frames, frames[:1], frames[1:]], tmp_path / "f.gif", 100)
+    encoders.write_gif([frames, frames[:1], frames[1:]], tmp_path / "f.gif", 100)
     with Image.open(tmp_path / "f.gif") as gif:
         assert gif.size == (20, 12) and gif.n_frames == 2
         gif.seek(1)
@@ -153,14 +154,14 @@ def test_an_unwritable_folder_is_one_line_and_leaves_nothing(workdir, capsys):
 def test_work_folders_are_removed_unless_tex_failed(workdir, capsys, monkeypatch, tmp_path):
     scratch = tmp_path / "scratch"
     scratch.mkdir()
-    monkeypatch.setattr(render.tempfile, "tempdir", str(scratch))
+    monkeypatch.setattr(engine.tempfile, "tempdir", str(scratch))
     assert run(capsys, "arithmetic", "w", "--quiet", "-q", "30")[0] == 0
     assert list(scratch.iterdir()) == []
 
     def broken(*a, **k):
         raise RuntimeError("raster failed")
 
-    monkeypatch.setattr(render, "_make", broken)
+    monkeypatch.setattr(engine, "_WRITERS", dict.fromkeys(engine._WRITERS, broken))
     with pytest.raises(RuntimeError):
         run(capsys, "arithmetic", "w", "--quiet", "-q", "30", "--no-cache")
     assert list(scratch.iterdir()) == []
@@ -168,7 +169,7 @@ def test_work_folders_are_removed_unless_tex_failed(workdir, capsys, monkeypatch
         (work / "figure.log").write_text("! simulated\n")
         raise ToolError("LaTeX failed")
 
-    monkeypatch.setattr(render, "compile_pdf", tex_failed)
+    monkeypatch.setattr(texpool, "compile_pdf", tex_failed)
     run(capsys, "arithmetic", "w", "--quiet", "-q", "30", "--no-cache")
     kept = list(scratch.iterdir())
     assert len(kept) == 1 and (kept[0] / "figure.log").is_file()  # kept for its log
@@ -177,12 +178,12 @@ def test_work_folders_are_removed_unless_tex_failed(workdir, capsys, monkeypatch
 def test_tex_error_message_keeps_its_continuation_lines(tmp_path):
     bad = r"\documentclass{article}\begin{document}\begin{tabular}\end{document}"
     with pytest.raises(ToolError) as e:
-        render.compile_pdf(bad, tmp_path, 1, progress=False)
+        texpool.compile_pdf(bad, tmp_path, 1, progress=False)
     assert "LaTeX failed: !" in str(e.value) and "(log: " in str(e.value)
 
 
 def test_a_gif_beyond_the_pixel_budget_is_refused(workdir, capsys, monkeypatch):
-    monkeypatch.setattr(render, "MAX_GIF_PIXELS", 1000)
+    monkeypatch.setattr(raster, "MAX_GIF_PIXELS", 1000)
     status, out, err = run(capsys, "arithmetic", "big", "-a", "--quiet")
     assert status == 2 and out == []
     assert err[0].startswith("convanim: error: GIF too large: 9 frames of ")
@@ -193,8 +194,8 @@ def test_a_gif_beyond_the_pixel_budget_is_refused(workdir, capsys, monkeypatch):
 def test_what_changes_the_picture_changes_the_cache_key(workdir, capsys, monkeypatch, change):
     run(capsys, "arithmetic", "k", "--quiet", "-q", "30")
     calls = []
-    real = render.compile_pdf
-    monkeypatch.setattr(render, "compile_pdf",
+    real = texpool.compile_pdf
+    monkeypatch.setattr(texpool, "compile_pdf",
                         lambda *a, **k: calls.append(1) or real(*a, **k))
     run(capsys, "arithmetic", "k", "--quiet", "-q", "30", *change)
     assert calls == [1]
@@ -204,20 +205,20 @@ def test_palette_sample_and_chunks_never_share_file_names(tmp_path, monkeypatch)
     """At -qa 10 the half-resolution sample ran at the chunks' DPI and wrote the same
     p00001-10*.ppm names from another thread: frames were read half-written or deleted."""
     calls = []
-    real = render._run
+    real = tools.run
 
     def record(cmd):
         if cmd[0] == "pdftoppm":
             calls.append((Path(cmd[-1]).name, cmd[cmd.index("-f") + 1], cmd[cmd.index("-l") + 1]))
         return real(cmd)
 
-    monkeypatch.setattr(render, "_run", record)
-    monkeypatch.setattr(render, "SMALL_PIXELS", 0)  # rasterised as a large figure is
+    monkeypatch.setattr(tools, "run", record)
+    monkeypatch.setattr(raster, "SMALL_PIXELS", 0)  # rasterised as a large figure is
     work = tmp_path / "w"
     work.mkdir()
-    tex = render.compile_pdf(r"\documentclass{article}\pagestyle{empty}\begin{document}"
+    tex = texpool.compile_pdf(r"\documentclass{article}\pagestyle{empty}\begin{document}"
                              + r"x\newpage " * 25 + r"\end{document}", work, 25, False)
-    chunks = list(render._raster_chunks(tex, work, 25, 10, False))
+    chunks = list(raster.raster_chunks(tex, work, 25, 10, False))
     assert [len(c) for c in chunks] == [3, 12, 12, 1]  # sample of 3, then every page
     names = [name for name, *_ in calls]
     assert len(set(names)) == len(names), calls

@@ -13,7 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from convanim import pipeline
+from convanim import kinds
+from convanim.cache import cache_root
+from convanim.engine import raster, texpool
+from convanim.engine.texpool import POOL, TexPool
 from convanim.cli import plan_command
 from convanim.errors import SpecError, ToolError
 from helpers import PROJECT, pdf_pages
@@ -26,11 +29,11 @@ def typeset_in(tmp_path, tex, pages, shares, **kw):
     folders = [tmp_path] + [tmp_path / f"share-{n}" for n in range(1, shares)]
     for folder in folders[1:]:
         folder.mkdir()
-    return pipeline.typeset(tex, folders, pages, False, **kw)
+    return texpool.typeset(tex, folders, pages, False, **kw)
 
 
 def frames(doc, work, pages):
-    chunks = list(pipeline._raster_chunks(doc, work, pages, 24, False))[1:]
+    chunks = list(raster.raster_chunks(doc, work, pages, 24, False))[1:]
     return [hashlib.sha1(im.tobytes()).hexdigest() for chunk in chunks for im in chunk]
 
 
@@ -53,14 +56,14 @@ def test_shared_typesetting_draws_every_page_as_one_run_does(tmp_path, argv):
     assert frames(three, tmp_path / "three", pages) == want
     whole = three.whole()
     assert len(pdf_pages(whole)) == pages
-    assert frames(pipeline.Typeset([(whole, pages)], tmp_path), tmp_path, pages) == want
+    assert frames(texpool.Typeset([(whole, pages)], tmp_path), tmp_path, pages) == want
 
 
 def test_each_share_keeps_the_documents_lines_and_numbers_its_pages():
     tex = ("\\documentclass{article}\n\\newcounter{cvpage}\n\\begin{document}\n"
            + "".join(f"\\begin{{cvframe}}\nframe {n}\n\\end{{cvframe}}\n" for n in range(7))
            + "\\end{document}\n")
-    parts = pipeline.share_frames(tex, 7, 3)
+    parts = texpool.share_frames(tex, 7, 3)
     assert [count for _, count in parts] == [2, 2, 3]
     for text, _ in parts:
         assert text.count("\n") == tex.count("\n")  # an error's line is the document's
@@ -70,7 +73,7 @@ def test_each_share_keeps_the_documents_lines_and_numbers_its_pages():
     assert "\\setcounter{cvpage}{2}\\begin{cvframe}" in parts[1][0]
     assert "\\setcounter{cvpage}{4}\\begin{cvframe}" in parts[2][0]
     # not one frame per page: typeset whole
-    assert pipeline.share_frames(tex, 8, 2) is None
+    assert texpool.share_frames(tex, 8, 2) is None
 
 
 def children() -> set[int]:
@@ -114,42 +117,47 @@ def test_a_size_refused_on_page_one_stops_the_other_shares_at_once(tmp_path):
 
 
 def test_renders_of_one_process_share_the_cores(monkeypatch):
-    monkeypatch.setattr(pipeline, "_cores", lambda: 4)
-    monkeypatch.setattr(pipeline, "_busy_elsewhere", lambda: 0)
+    pool = TexPool(cores=lambda: 4, busy=lambda: 0)
     monkeypatch.delenv("CONVANIM_TEX_JOBS", raising=False)
-    gif = [pipeline.Product("gif", PROJECT / "x.gif")]
-    assert pipeline._claim_cores(49, gif) == 4
+    assert pool.claim(49, False) == 4
     try:
-        assert pipeline._claim_cores(49, gif) == 2   # a second figure of a build
-        pipeline._release_cores()
-        few = 2 * pipeline.SHARE_PAGES - 1           # a share has SHARE_PAGES pages at least
-        assert pipeline._claim_cores(few, gif) == 1
-        pipeline._release_cores()
-        assert pipeline._claim_cores(few + 1, gif) == 2
-        pipeline._release_cores()
+        assert pool.claim(49, False) == 2   # a second figure of a build
+        pool.release()
+        few = 2 * texpool.SHARE_PAGES - 1   # a share has SHARE_PAGES pages at least
+        assert pool.claim(few, False) == 1
+        pool.release()
+        assert pool.claim(few + 1, False) == 2
+        pool.release()
     finally:
-        pipeline._release_cores()
-    assert pipeline._renders == 0
+        pool.release()
+    assert pool.renders == 0
 
 
 def test_cores_busy_with_other_programs_are_left_to_them_unless_asked(monkeypatch):
-    gif = [pipeline.Product("gif", PROJECT / "x.gif")]
-    monkeypatch.setattr(pipeline, "_cores", lambda: 4)
+    busy = 0
+    pool = TexPool(cores=lambda: 4, busy=lambda: busy)
     monkeypatch.delenv("CONVANIM_TEX_JOBS", raising=False)
     for busy, shares in [(0, 4), (1, 3), (3, 1), (9, 1)]:
-        monkeypatch.setattr(pipeline, "_busy_elsewhere", lambda: busy)
-        assert pipeline._claim_cores(49, gif) == shares
-        pipeline._release_cores()
+        assert pool.claim(49, False) == shares
+        pool.release()
     monkeypatch.setenv("CONVANIM_TEX_JOBS", "3")
-    assert pipeline._claim_cores(49, gif) == 3  # busy or not
-    pipeline._release_cores()
-    assert pipeline._claim_cores(2, gif) == 2   # never more runs than pages
-    pipeline._release_cores()
+    assert pool.claim(49, False) == 3  # busy or not
+    pool.release()
+    assert pool.claim(2, False) == 2   # never more runs than pages
+    pool.release()
     for bad in ("0", "two", "-1"):
         monkeypatch.setenv("CONVANIM_TEX_JOBS", bad)
         with pytest.raises(SpecError, match="CONVANIM_TEX_JOBS must be a whole number"):
-            pipeline._claim_cores(49, gif)
-    assert pipeline._renders == 0
+            pool.claim(49, False)
+    assert pool.renders == 0
+
+
+def test_a_pool_of_its_own_leaves_the_process_pool_alone(monkeypatch):
+    """Pools are objects: one a test (or a program) makes claims nothing of another's."""
+    monkeypatch.delenv("CONVANIM_TEX_JOBS", raising=False)
+    mine = TexPool(cores=lambda: 2, busy=lambda: 0)
+    assert mine.claim(10, False) == 2 and mine.renders == 1 and POOL.renders == 0
+    mine.release()
 
 
 def test_the_instant_load_is_read_without_this_process(tmp_path):
@@ -157,18 +165,18 @@ def test_the_instant_load_is_read_without_this_process(tmp_path):
     for text, busy in [("2.95 1.10 0.40 3/120 4567\n", 2), ("0.00 0.00 0.00 1/80 12\n", 0),
                        ("garbage\n", 0)]:
         loadavg.write_text(text)
-        assert pipeline._busy_elsewhere(str(loadavg)) == busy
-    assert pipeline._busy_elsewhere(str(tmp_path / "none")) == 0  # not Linux: all cores
+        assert texpool.busy_elsewhere(str(loadavg)) == busy
+    assert texpool.busy_elsewhere(str(tmp_path / "none")) == 0  # not Linux: all cores
 
 
 def test_a_pdflatex_stopped_by_a_signal_is_not_blamed_on_the_format(tmp_path):
     """A share stopped because another failed must not make the format be thrown away."""
     fmt = Path(subprocess.run(["kpsewhich", "-engine=pdftex", "pdflatex.fmt"],
                               capture_output=True, text=True).stdout.strip())
-    proc = pipeline._start_pdflatex(tmp_path, fmt)
+    proc = texpool.start_pdflatex(tmp_path, fmt)
     threading.Timer(0.5, proc.kill).start()
     with pytest.raises(ToolError, match="stopped"):  # TeX loops until killed
-        pipeline._pdflatex("\\def\\x{\\x}\\x\n", tmp_path, 1, False, fmt, proc)
+        texpool.run_pdflatex("\\def\\x{\\x}\\x\n", tmp_path, 1, False, fmt, proc)
 
 
 def test_sigterm_while_shares_typeset_stops_every_pdflatex(tmp_path):
@@ -197,7 +205,7 @@ def test_sigterm_while_shares_typeset_stops_every_pdflatex(tmp_path):
 
 
 def _programs(monkeypatch) -> list[str]:
-    """"start NAME" and "end NAME" of the programs pipeline runs, in order, from now on
+    """"start NAME" and "end NAME" of the programs a render runs, in order, from now on
     (an end: its output read to the last byte)."""
     events = []
     start, communicate = subprocess.Popen.__init__, subprocess.Popen.communicate
@@ -254,7 +262,7 @@ def built_format(workdir, capsys):
     fmt = texformat.ready(cache_root() / "formats")
     assert fmt is not None
     yield fmt
-    pipeline._drop_early()
+    POOL.drop_early()
 
 
 def _alive(pid: int) -> bool:
@@ -268,8 +276,8 @@ def _alive(pid: int) -> bool:
 def test_a_figure_command_starts_tex_before_it_draws_and_the_render_takes_it(
         built_format, monkeypatch):
     monkeypatch.setenv("CONVANIM_TEX_JOBS", "2")
-    pipeline.start_early("arithmetic -i 5 -k 3 -s 2 -a -qa 20".split())
-    fmt, work, runs = pipeline._early
+    POOL.start_early(cache_root() / "formats")
+    fmt, work, runs = POOL.early
     assert fmt == built_format and len(runs) == 1 and runs[0].poll() is None
     assert Path(runs[0].args[0]).name == "pdflatex"
     figure = plan_command("arithmetic -i 5 -k 3 -s 2 -a -qa 20 --quiet".split())
@@ -281,7 +289,7 @@ def test_a_figure_command_starts_tex_before_it_draws_and_the_render_takes_it(
     # before the document is drawn, to load its format meanwhile
     assert events[:2] == ["start pdflatex", "draw"] and events.count("start pdflatex") == 1
     assert runs[0].returncode == 0
-    assert pipeline._early is None and not work.exists()
+    assert POOL.early is None and not work.exists()
     assert len(pdf_pages(pdf)) == 4 and gif.stat().st_size > 0
 
 
@@ -289,22 +297,26 @@ def test_a_figure_command_starts_tex_before_it_draws_and_the_render_takes_it(
                                    "doctor", "--version", "arithmetic --help",
                                    "arithmetic -i 5 --no-cache", ""])
 def test_no_tex_starts_for_a_command_that_draws_nothing(built_format, words):
-    pipeline.start_early(words.split())
-    assert pipeline._early is None
+    assert not kinds.figure_command(words.split())
+
+
+@pytest.mark.parametrize("words", ["arithmetic -i 5", "stack --layers conv,k=3", "alphabet -a"])
+def test_a_figure_command_starts_tex_early(words):
+    assert kinds.figure_command(words.split())
 
 
 def test_no_tex_starts_without_a_built_format(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # an empty cache
-    pipeline.start_early("arithmetic -i 5".split())
-    assert pipeline._early is None
+    POOL.start_early(cache_root() / "formats")
+    assert POOL.early is None
     assert not (tmp_path / "convanim" / "formats").exists()  # and none is built now
 
 
 def test_runs_started_for_another_format_are_stopped_not_used(built_format, monkeypatch):
     monkeypatch.setenv("CONVANIM_TEX_JOBS", "1")
-    pipeline.start_early(["arithmetic"])
-    _, work, runs = pipeline._early
-    got, none = pipeline._take_early(built_format.with_name("other.fmt"))
+    POOL.start_early(cache_root() / "formats")
+    _, work, runs = POOL.early
+    got, none = POOL.take_early(built_format.with_name("other.fmt"))
     assert none == [] and got != work and got.is_dir()
     got.rmdir()
     assert runs[0].poll() is not None and not work.exists()
@@ -312,9 +324,10 @@ def test_runs_started_for_another_format_are_stopped_not_used(built_format, monk
 
 START_AND_LEAVE = """
 import sys
-from convanim import pipeline
-pipeline.start_early(["arithmetic", "-i", "5"])
-fmt, work, runs = pipeline._early
+from convanim.cache import cache_root
+from convanim.engine.texpool import POOL
+POOL.start_early(cache_root() / "formats")
+fmt, work, runs = POOL.early
 print(work, *(r.pid for r in runs))
 """
 
@@ -356,12 +369,12 @@ def test_a_started_pdflatex_loads_its_format_before_it_has_the_document(built_fo
     """TeX loads its format only once it has its file's name: a started run is given
     the name of a FIFO at once, so it loads the format and opens the file while Python
     draws; the document fed in later is typeset as from a file, and left as one."""
-    proc = pipeline._start_pdflatex(tmp_path, built_format)
+    proc = texpool.start_pdflatex(tmp_path, built_format)
     fifo = tmp_path / "figure.tex"
     _opened(proc.pid, "/figure.tex")  # past the format: never so before it had the name
     assert proc.poll() is None
     tex = plan_command("arithmetic -i 5 -k 3 -s 2 -a --quiet".split()).tex()
-    pdf = pipeline.compile_pdf(tex, tmp_path, 4, False, built_format, proc)
+    pdf = texpool.compile_pdf(tex, tmp_path, 4, False, built_format, proc)
     assert proc.returncode == 0 and len(pdf_pages(pdf)) == 4
     assert fifo.is_file() and _as_typeset(fifo, tex)  # a file, as the log counts its lines
 
@@ -371,17 +384,17 @@ def test_a_document_larger_than_the_pipe_reaches_tex_whole(built_format, tmp_pat
     filler = ("%" + "x" * 99 + "\n") * 30000  # 3 MB of comments before the page
     at = head.index("\\begin{document}")
     tex = head[:at] + filler + head[at:]
-    proc = pipeline._start_pdflatex(tmp_path, built_format)
-    pdf = pipeline.compile_pdf(tex, tmp_path, 1, False, built_format, proc)
+    proc = texpool.start_pdflatex(tmp_path, built_format)
+    pdf = texpool.compile_pdf(tex, tmp_path, 1, False, built_format, proc)
     assert len(pdf_pages(pdf)) == 1 and proc.returncode == 0
 
 
 def test_a_tex_error_from_a_started_run_keeps_the_document_as_a_file(built_format, tmp_path):
     head = plan_command("arithmetic -i 3 -k 3 --quiet -y pdf".split()).tex()
     tex = head.replace("\\end{document}", "\\undefinedcommand\n\\end{document}")
-    proc = pipeline._start_pdflatex(tmp_path, built_format)
+    proc = texpool.start_pdflatex(tmp_path, built_format)
     with pytest.raises(ToolError, match="Undefined control sequence"):
-        pipeline.compile_pdf(tex, tmp_path, 1, False, built_format, proc)
+        texpool.compile_pdf(tex, tmp_path, 1, False, built_format, proc)
     assert _as_typeset(tmp_path / "figure.tex", tex)
 
 
@@ -396,9 +409,10 @@ def _as_typeset(path: Path, tex: str) -> bool:
 KILLED_WHILE_TEX_WAITS = """
 import os, signal, sys, time
 from pathlib import Path
-from convanim import pipeline
-pipeline.start_early(["arithmetic", "-i", "5"])
-fmt, work, runs = pipeline._early
+from convanim.cache import cache_root
+from convanim.engine.texpool import POOL
+POOL.start_early(cache_root() / "formats")
+fmt, work, runs = POOL.early
 print(runs[0].pid, flush=True)
 sys.stdin.readline()  # the test has seen TeX open the FIFO
 os.kill(os.getpid(), signal.SIGKILL)

@@ -149,7 +149,7 @@ def test_an_interrupt_between_two_submits_still_stops_the_tool_already_running(
     import threading
     from concurrent.futures import ThreadPoolExecutor
 
-    from convanim import pipeline
+    from convanim.engine import raster, tools
 
     running, release, stopped = threading.Event(), threading.Event(), []
 
@@ -171,10 +171,10 @@ def test_an_interrupt_between_two_submits_still_stops_the_tool_already_running(
             raise KeyboardInterrupt
         return real_submit(self, fn, *args)
 
-    monkeypatch.setattr(pipeline, "_page_pixels", lambda pdf, dpi: (10, 10))
-    monkeypatch.setattr(pipeline, "_run", slow_tool)
-    monkeypatch.setattr(pipeline, "stop_tools", stop)
+    monkeypatch.setattr(raster, "page_pixels", lambda pdf, dpi: (10, 10))
+    monkeypatch.setattr(tools, "run", slow_tool)
+    monkeypatch.setattr(tools, "stop_tools", stop)
     monkeypatch.setattr(ThreadPoolExecutor, "submit", submit)
     with pytest.raises(KeyboardInterrupt):
-        list(pipeline._raster_chunks(tmp_path / "figure.pdf", tmp_path, pages, 20, False))
+        list(raster.raster_chunks(tmp_path / "figure.pdf", tmp_path, pages, 20, False))
     assert stopped and set(stopped) == {tmp_path}

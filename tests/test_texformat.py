@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops
 
-from convanim import pipeline, texformat
+from convanim import engine, texformat
+from convanim.engine import raster, texpool
 from convanim.cache import Cache
 from convanim.errors import ToolError
 
@@ -50,8 +51,8 @@ def test_a_figure_command_builds_the_format_in_the_cache_once(workdir, capsys, m
     assert fmt.read_bytes()[:2] != b"\x1f\x8b", "stored uncompressed: it loads 4x faster"
     built = fmt.stat().st_mtime_ns
     used = []
-    real = pipeline.compile_pdf
-    monkeypatch.setattr(pipeline, "compile_pdf",
+    real = texpool.compile_pdf
+    monkeypatch.setattr(texpool, "compile_pdf",
                         lambda *a, **k: used.append(a[4]) or real(*a, **k))
     monkeypatch.setattr(texformat, "_build", lambda *a: pytest.fail("rebuilt a fresh format"))
     assert run(capsys, *FIGURE)[0] == 0
@@ -62,8 +63,8 @@ def test_a_figure_command_builds_the_format_in_the_cache_once(workdir, capsys, m
 
 def test_no_cache_compiles_with_the_plain_preamble(workdir, capsys, monkeypatch):
     used = []
-    real = pipeline.compile_pdf
-    monkeypatch.setattr(pipeline, "compile_pdf",
+    real = texpool.compile_pdf
+    monkeypatch.setattr(texpool, "compile_pdf",
                         lambda *a, **k: used.append(a[4:]) or real(*a, **k))
     assert run(capsys, *FIGURE, "--no-cache")[0] == 0
     assert used and set(used) == {(None, None)}  # no format, no pdflatex started early
@@ -114,7 +115,7 @@ def test_a_failed_dump_falls_back_to_the_plain_preamble(tmp_path, folder, monkey
     assert texformat.lookup(folder) is None
     work = tmp_path / "w"
     work.mkdir()
-    pdf = pipeline.compile_pdf(figure_tex("arithmetic", "-e", "2"), work, 1, False, None)
+    pdf = texpool.compile_pdf(figure_tex("arithmetic", "-e", "2"), work, 1, False, None)
     assert len(pdf_pages(pdf)) == 1
 
 
@@ -135,7 +136,7 @@ def test_a_format_pdflatex_refuses_is_dropped_and_the_figure_still_made(tmp_path
     fmt.write_bytes(b"not a format")  # as a format of another pdftex would be refused
     work = tmp_path / "w"
     work.mkdir()
-    pdf = pipeline.compile_pdf(figure_tex("arithmetic", "-e", "2"), work, 1, False, fmt)
+    pdf = texpool.compile_pdf(figure_tex("arithmetic", "-e", "2"), work, 1, False, fmt)
     assert len(pdf_pages(pdf)) == 1
     assert not fmt.exists() and not fmt.with_suffix(".json").exists()
     assert texformat.lookup(folder) == fmt and fmt.stat().st_size > 1_000_000  # built anew
@@ -149,7 +150,7 @@ def test_a_tex_error_is_reported_once_with_the_full_documents_line_number(tmp_pa
         work = tmp_path / str(use is None)
         work.mkdir()
         with pytest.raises(ToolError, match=r"^LaTeX failed: ! Undefined control sequence"):
-            pipeline.compile_pdf(tex, work, 1, False, use)
+            texpool.compile_pdf(tex, work, 1, False, use)
         log = (work / "figure.log").read_text()
         lines.append([x for x in log.splitlines() if x.startswith("l.")])
     assert lines[0] == lines[1] == ["l.7 \\undefinedmacro"]
@@ -176,7 +177,7 @@ def test_the_format_makes_the_same_pdf_as_the_plain_preamble(tmp_path, folder, a
     for use in (fmt, None):
         work = tmp_path / ("fmt" if use else "plain")
         work.mkdir()
-        pdf = pipeline.compile_pdf(tex, work, 1, False, use)
+        pdf = texpool.compile_pdf(tex, work, 1, False, use)
         made[use] = (pdf_pages(pdf), rasters(pdf, work))
         assert ("preloaded format=" + fmt.stem in (work / "figure.log").read_text()) == bool(use)
     (pages, images), (plain_pages, plain_images) = made[fmt], made[None]
@@ -198,7 +199,7 @@ def test_two_threads_on_first_use_both_draw_and_one_format_is_built(tmp_path, fo
         try:
             work = tmp_path / f"w{n}"
             work.mkdir()
-            pdf = pipeline.compile_pdf(tex, work, 1, False, texformat.lookup(folder))
+            pdf = texpool.compile_pdf(tex, work, 1, False, texformat.lookup(folder))
             results[n] = pdf_pages(pdf)
         except BaseException as e:  # noqa: BLE001 - reported below
             errors.append(e)
@@ -235,26 +236,26 @@ def test_the_page_size_comes_from_the_log_and_matches_pdfinfo(tmp_path, folder, 
     """The raster size check reads the size our documents log; pdfinfo says the same."""
     work = tmp_path / "w"
     work.mkdir()
-    pdf = pipeline.compile_pdf(figure_tex("alphabet", "-i", "5", "-k", "3", "-a"), work, 9,
+    pdf = texpool.compile_pdf(figure_tex("alphabet", "-i", "5", "-k", "3", "-a"), work, 9,
                                False, texformat.lookup(folder))
-    from_log = pipeline._page_pixels(pdf, 150)
+    from_log = raster.page_pixels(pdf, 150)
     (w, h), = set(pdf_pages(pdf))
     assert abs(from_log[0] - w / 72 * 150) <= 1 and abs(from_log[1] - h / 72 * 150) <= 1
     ran = []
-    monkeypatch.setattr(pipeline.subprocess, "run", lambda *a, **k: ran.append(a))
-    assert pipeline._page_pixels(pdf, 150) == from_log and ran == []  # no pdfinfo
+    monkeypatch.setattr(raster.subprocess, "run", lambda *a, **k: ran.append(a))
+    assert raster.page_pixels(pdf, 150) == from_log and ran == []  # no pdfinfo
     monkeypatch.undo()
     pdf.with_suffix(".log").unlink()  # any other PDF: pdfinfo
-    assert pipeline._page_pixels(pdf, 150) == (round(w / 72 * 150), round(h / 72 * 150))
+    assert raster.page_pixels(pdf, 150) == (round(w / 72 * 150), round(h / 72 * 150))
 
 
 def test_pdflatex_starts_before_the_document_is_drawn_and_is_used(workdir, capsys,
                                                                   monkeypatch):
     started, given = [], []
-    real_start, real_compile = pipeline._start_pdflatex, pipeline.compile_pdf
-    monkeypatch.setattr(pipeline, "_start_pdflatex",
+    real_start, real_compile = texpool.start_pdflatex, texpool.compile_pdf
+    monkeypatch.setattr(texpool, "start_pdflatex",
                         lambda *a: started.append(real_start(*a)) or started[-1])
-    monkeypatch.setattr(pipeline, "compile_pdf",
+    monkeypatch.setattr(texpool, "compile_pdf",
                         lambda *a, **k: given.append(a[5]) or real_compile(*a, **k))
     assert run(capsys, *FIGURE)[0] == 0
     # one for each share the idle cores allowed, each handed to its share's run
@@ -266,20 +267,20 @@ def test_pdflatex_starts_before_the_document_is_drawn_and_is_used(workdir, capsy
 
 def test_a_failure_while_drawing_stops_the_early_pdflatex(tmp_path, monkeypatch):
     started = []
-    real_start = pipeline._start_pdflatex
-    monkeypatch.setattr(pipeline, "_start_pdflatex",
+    real_start = texpool.start_pdflatex
+    monkeypatch.setattr(texpool, "start_pdflatex",
                         lambda *a: started.append(real_start(*a)) or started[-1])
     scratch = tmp_path / "scratch"
     scratch.mkdir()
-    monkeypatch.setattr(pipeline.tempfile, "tempdir", str(scratch))
+    monkeypatch.setattr(engine.tempfile, "tempdir", str(scratch))
 
     def broken():
         assert started and started[0].poll() is None, "pdflatex waits for its input"
         raise RuntimeError("scene failed")
 
-    products = [pipeline.Product("pdf", tmp_path / "f.pdf")]
+    products = [engine.Product("pdf", tmp_path / "f.pdf")]
     with pytest.raises(RuntimeError, match="scene failed"):
-        pipeline.render(broken, 1, products, params={"x": 1}, cache=Cache(tmp_path / "c"))
+        engine.render(broken, 1, products, params={"x": 1}, cache=Cache(tmp_path / "c"))
     assert started[0].returncode is not None  # stopped and reaped
     assert list(scratch.iterdir()) == [] and not (tmp_path / "f.pdf").exists()
 
@@ -288,8 +289,8 @@ def test_an_early_pdflatex_is_not_used_for_a_document_of_another_preamble(tmp_pa
     fmt = texformat.lookup(folder)
     work = tmp_path / "w"
     work.mkdir()
-    early = pipeline._start_pdflatex(work, fmt)
+    early = texpool.start_pdflatex(work, fmt)
     tex = "\\documentclass{article}\\pagestyle{empty}\\begin{document}x\\end{document}\n"
-    pdf = pipeline.compile_pdf(tex, work, 1, False, fmt, early)
+    pdf = texpool.compile_pdf(tex, work, 1, False, fmt, early)
     assert early.returncode is not None and len(pdf_pages(pdf)) == 1
     assert "preloaded format=" + fmt.stem not in (work / "figure.log").read_text()

@@ -11,7 +11,7 @@ from PIL import Image
 from browser import Browser, serve
 from helpers import run
 
-from convanim import web
+from convanim.engine import web
 
 pytestmark = pytest.mark.usefixtures("tex_tools")
 

@@ -30,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ToolError
+from ..errors import ToolError
 
 SVG_NS = "http://www.w3.org/2000/svg"
 #: Stands for the figure's id prefix until the content (and so the prefix) is known.
@@ -311,8 +311,8 @@ def write_html(d: Deck, path: Path, delay_ms: int, captions: list[str], title: s
     import jinja2
     from markupsafe import Markup
 
-    from .tex import template_dir
-    from .theme import luminance
+    from ..tex import template_dir
+    from ..theme import luminance
 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(template_dir())),
                              autoescape=True, trim_blocks=True, lstrip_blocks=True)
