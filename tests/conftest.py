@@ -32,6 +32,19 @@ def workdir(tmp_path, monkeypatch):
     return d
 
 
+#: Markers a test gets from the fixtures it uses: pdflatex and poppler, a browser.
+_MARKED_BY_FIXTURE = {"tex_tools": "tex", "browser": "browser"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """`pytest -m "not tex and not browser"` runs the quick tests: a test that uses the
+    TeX fixture is marked ``tex``, one that uses the browser fixture ``browser``."""
+    for item in items:
+        for fixture, marker in _MARKED_BY_FIXTURE.items():
+            if fixture in getattr(item, "fixturenames", ()):
+                item.add_marker(marker)
+
+
 @pytest.fixture(scope="session")
 def tex_tools():
     """The pipeline tests need TeX and poppler; `make test` installs them. Fail, never skip."""

@@ -52,6 +52,7 @@ def test_a_failed_rename_undoes_the_renames_before_it(workdir, monkeypatch):
     assert (workdir / "out/a.pdf").read_bytes() == b"old pdf"
 
 
+@pytest.mark.usefixtures("tex_tools")
 def test_the_cli_names_the_real_cause_and_leaves_nothing(workdir, capsys, monkeypatch):
     (workdir / "gif").mkdir()
     real_mkstemp = tempfile.mkstemp

@@ -224,6 +224,7 @@ def test_verify_from_json_recomputes_every_plane(capsys, tmp_path, kind, values)
     ("alphabet", dict(in_channels=2, out_channels=2, groups=2, input_size=3, stride=2,
                       transposed=True, caption="a_1 & 100%")),
 ])
+@pytest.mark.usefixtures("tex_tools")
 def test_the_api_draws_them_with_the_declared_options(tmp_path, monkeypatch, kind, values):
     """The Python API (like build and Sphinx) takes the channel options of the declaration;
     one page of each new template compiles."""

@@ -42,6 +42,7 @@ def measure(tmp_path, *args):
     ["arithmetic", "-i", "5", "-k", "3", "-s", "2", "-p", "1", "-t", "--labels", "--caption",
      "labels below", "--column", "narrow"],                                      # 4.9 pt
 ])
+@pytest.mark.usefixtures("tex_tools")
 def test_a_two_column_paper_gets_text_of_5pt(tmp_path, args):
     w, h, smallest, err = measure(tmp_path, *args)
     assert w == pytest.approx(8.25, abs=0.05)
@@ -49,6 +50,7 @@ def test_a_two_column_paper_gets_text_of_5pt(tmp_path, args):
     assert err == ""
 
 
+@pytest.mark.usefixtures("tex_tools")
 def test_a_tall_matrix_is_rearranged_to_fit_a_page(tmp_path):
     """alphabet -i 7 -k 3 -p 1 -t was 16 x 28.6 cm at --width 16."""
     w, h, smallest, err = measure(tmp_path, "alphabet", "-i", "7", "-k", "3", "-p", "1", "-t",
@@ -58,6 +60,7 @@ def test_a_tall_matrix_is_rearranged_to_fit_a_page(tmp_path):
     assert err == ""
 
 
+@pytest.mark.usefixtures("tex_tools")
 def test_a_figure_that_cannot_fit_says_so_once_and_still_draws(tmp_path):
     for _ in range(2):  # drawn, then from the cache: the warning both times
         r = draw(tmp_path, "numerical", "-i", "3", "-k", "2", "--width", "1.5", "--quiet")
@@ -68,6 +71,7 @@ def test_a_figure_that_cannot_fit_says_so_once_and_still_draws(tmp_path):
         assert "pt (under 5 pt)" in lines[0]
 
 
+@pytest.mark.usefixtures("tex_tools")
 def test_width_and_column_must_agree(workdir, capsys):
     status, out, err = run(capsys, "arithmetic", "--width", "10", "--column", "narrow")
     assert status == 2 and out == [] and "disagree" in err[0]

@@ -37,6 +37,7 @@ def words(tmp_path, *args) -> list[tuple[float, float, float, float, str]]:
     return [(float(a), float(b), float(c), float(d), t) for a, b, c, d, t in WORD.findall(html)]
 
 
+@pytest.mark.usefixtures("tex_tools")
 def test_weights_stand_clear_of_the_cell_edges(tmp_path):
     """``numerical -i 5 -k 3 -t -e 2``: each ``×w`` sat on its cell's right edge, where a
     dashed line or the window's frame cut through it."""
@@ -65,6 +66,7 @@ def labels(ws, letter):
     return out
 
 
+@pytest.mark.usefixtures("tex_tools")
 def test_matrix_entries_never_run_into_each_other(tmp_path):
     """The alphabet matrix's ``w00 w01 w02`` touched (1.6 pt apart at 8 pt)."""
     ws = words(tmp_path, "alphabet", "-i", "4", "-k", "3")

@@ -58,6 +58,7 @@ def test_contrast_formula():
     "im2col -i 7 -k 3 -p 1 -d 2 --phase loss", "numerical -i 7 -k 3 -p 1 -s 2 -t",
     "numerical -i 6 -k 2 -s 2 -m average", "arithmetic -i 7 -k 3 -p 1 -s 2 -t --labels",
 ])
+@pytest.mark.usefixtures("tex_tools")
 def test_smallest_text_in_a_16cm_column_is_at_least_5pt(tmp_path, case):
     pdf = figure_pdf(tmp_path, *case.split())
     html = subprocess.run(["pdftotext", "-bbox", pdf, "-"], capture_output=True, text=True).stdout
@@ -72,6 +73,7 @@ def test_smallest_text_in_a_16cm_column_is_at_least_5pt(tmp_path, case):
     "numerical -i 5 -k 3 -p 1 -s 2 -a", "alphabet -i 5 -k 3 -s 2 -p 1 -t -a",
     "im2col -i 5 -k 3 -s 2 -p 1 --phase gradient -a", "arithmetic -i 5 -k 3 -p 2 -d 2 -a --labels",
 ])
+@pytest.mark.usefixtures("tex_tools")
 def test_every_page_of_a_figure_has_one_size(tmp_path, case):
     env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache"))
     r = subprocess.run([sys.executable, "-m", "convanim", *case.split(), "fig", "--quiet",
@@ -81,6 +83,7 @@ def test_every_page_of_a_figure_has_one_size(tmp_path, case):
     assert len(page_sizes(str(tmp_path / "fig.pdf"))) == 1
 
 
+@pytest.mark.usefixtures("tex_tools")
 def test_width_scales_the_page(tmp_path):
     pdf = figure_pdf(tmp_path, "alphabet", "-i", "5", "--width", "8")
     (size,) = page_sizes(pdf)
@@ -147,6 +150,7 @@ def test_dark_theme_and_transparent_page():
     assert r"\color{cvbackground}\vrule" in default
 
 
+@pytest.mark.usefixtures("tex_tools")
 def test_transparent_png_has_alpha(tmp_path):
     from PIL import Image
 
@@ -160,6 +164,7 @@ def test_transparent_png_has_alpha(tmp_path):
 
 
 @pytest.mark.parametrize("case", ["im2col -i 6 -k 3 -p 1 --phase loss", "im2col -i 7 -k 3"])
+@pytest.mark.usefixtures("tex_tools")
 def test_im2col_product_label_stands_clear_of_the_operand(tmp_path, case):
     """The "dy =" / "y =" label left of the product row sits in the gap between the
     operand and the matrix: at least 0.3 cm right of the operand's last column of labels
@@ -208,6 +213,7 @@ def test_every_table_has_all_its_edges(argv):
 @pytest.mark.parametrize("argv", [["-i", "5", "-k", "3", "-s", "2", "-p", "1", "-e", "3"],
                                   ["-i", "6", "-k", "3", "-s", "2", "-p", "1", "--phase",
                                    "gradient"]])
+@pytest.mark.usefixtures("tex_tools")
 def test_im2col_statistics_never_hyphenate(tmp_path, argv):
     """"spar-sity" across two lines reads as a typo in a paper; words stay whole."""
     pdf = figure_pdf(tmp_path, "im2col", *argv)
@@ -217,6 +223,7 @@ def test_im2col_statistics_never_hyphenate(tmp_path, argv):
 
 
 @pytest.mark.parametrize("extra", [["--theme", "dark"], ["--transparent"], []])
+@pytest.mark.usefixtures("tex_tools")
 def test_the_page_border_is_even_and_painted(tmp_path, extra):
     """The page's background reaches every edge, and the planes sit as far from the top
     as from the bottom (a blank strip ran along the top and the content touched the

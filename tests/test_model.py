@@ -154,6 +154,7 @@ def test_python_values_of_every_spelling_are_one_size(value):
     assert ArithmeticOptions(input_size=value).input_size == (5, 5)
 
 
+@pytest.mark.usefixtures("tex_tools")
 def test_the_api_takes_numpy_integers_and_paths(workdir):
     result = convanim.render("arithmetic", "np", input_size=np.int64(4), stride=np.int32(2),
                              out_dir=Path("frames"), type="pdf", quality=np.int64(30))
@@ -224,6 +225,7 @@ def corners():
     kinds.unregister("corners")
 
 
+@pytest.mark.usefixtures("tex_tools")
 def test_a_new_kind_is_drawn_from_the_cli(workdir, capsys, corners):
     status, out, err = run(capsys, "corners", "-i", "4", "-s", "2", "--shade", "strong", "-a",
                            "-qa", "20", "--quiet", "--json")
@@ -240,6 +242,7 @@ def test_a_new_kind_is_drawn_from_the_cli(workdir, capsys, corners):
                                    "numbers to verify"]
 
 
+@pytest.mark.usefixtures("tex_tools")
 def test_a_new_kind_is_drawn_from_the_api(workdir, corners):
     result = convanim.render("corners", "c", input_size=(5, 4), animation=True,
                              quality_animation=20, quiet=True)
@@ -249,6 +252,7 @@ def test_a_new_kind_is_drawn_from_the_api(workdir, corners):
         convanim.render("corners", labels=True)
 
 
+@pytest.mark.usefixtures("tex_tools")
 def test_a_new_kind_is_drawn_from_a_build_config(workdir, capsys, corners):
     (workdir / "figs.toml").write_text(textwrap.dedent("""
         index = true
@@ -279,6 +283,7 @@ def test_a_new_kind_is_drawn_from_a_build_config(workdir, capsys, corners):
 BACKEND = __import__("os").environ.get("CONVANIM_TEST_BACKEND", "simulator")
 
 
+@pytest.mark.usefixtures("tex_tools")
 def test_verify_from_the_api(workdir, monkeypatch):
     result = convanim.render("numerical", "v", input_size=5, stride=2, type="pdf",
                              verify=True, backend=BACKEND)
@@ -294,6 +299,7 @@ def test_verify_from_the_api(workdir, monkeypatch):
     assert files_under(workdir) == [Path("out/v_00.pdf")]
 
 
+@pytest.mark.usefixtures("tex_tools")
 def test_verify_from_a_build_config(workdir, capsys, monkeypatch):
     (workdir / "figs.toml").write_text(textwrap.dedent(f"""
         [defaults]
@@ -319,6 +325,7 @@ def test_verify_from_a_build_config(workdir, capsys, monkeypatch):
            "nothing written" in err
 
 
+@pytest.mark.usefixtures("tex_tools")
 def test_verify_from_a_sphinx_page(tmp_path):
     src = tmp_path / "src"
     src.mkdir()

@@ -113,6 +113,7 @@ def test_bad_stacks_are_refused(values, message):
         plan(kind, options)
 
 
+@pytest.mark.usefixtures("tex_tools")
 def test_terminal_prints_the_receptive_fields(tmp_path, capsys, monkeypatch):
     from convanim.cli import main
 

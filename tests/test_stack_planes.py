@@ -173,6 +173,7 @@ def test_plane_causal_pads_the_width_on_the_left_only():
         assert max(x for l, y, x in frame["lit"] if l == 0) == t
 
 
+@pytest.mark.usefixtures("tex_tools")
 def test_plane_json_gives_per_axis_fields(tmp_path, capsys, monkeypatch):
     from convanim.cli import main
 

@@ -301,6 +301,7 @@ def test_fills_follow_the_values_sign_and_size():
     assert format_number(1 / 256) == "0.0039" and format_number(-0.004) == "-0.004"
 
 
+@pytest.mark.usefixtures("tex_tools")
 def test_no_numbers_and_legend_are_drawn(tmp_path):
     """One small compile: the fills alone; a negative cell is red, a positive one blue."""
     fig = plan(*figure("numerical", None, input="-4 0; 0 4", kernel="1", legend=True,

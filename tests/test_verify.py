@@ -38,6 +38,7 @@ def test_verify_prints_the_table(capsys):
     assert lines[2].split()[-1] == "pass"
 
 
+@pytest.mark.usefixtures("tex_tools")
 def test_a_corrupted_figure_fails(workdir, capsys):
     run(capsys, "numerical", "f", "-i", "6", "-k", "3", "-s", "2", "-p", "1", "-y", "pdf",
         "--json", "--quiet")
@@ -52,6 +53,7 @@ def test_a_corrupted_figure_fails(workdir, capsys):
     assert capsys.readouterr().out.splitlines()[2].split()[-1] == "FAIL"
 
 
+@pytest.mark.usefixtures("tex_tools")
 def test_a_corrupted_matrix_fails(workdir, capsys):
     run(capsys, "alphabet", "m", "-i", "4", "-k", "3", "-y", "pdf", "--json", "--quiet")
     path = workdir / "out/m.json"
@@ -61,6 +63,7 @@ def test_a_corrupted_matrix_fails(workdir, capsys):
     assert run(capsys, "verify", "alphabet", "--from-json", str(path), "--backend", "numpy")[0] == 1
 
 
+@pytest.mark.usefixtures("tex_tools")
 def test_figure_with_verify_renders_only_when_its_numbers_hold(workdir, capsys, monkeypatch):
     assert run(capsys, "numerical", "ok", "--verify", "--backend", "numpy", "-y", "pdf",
                "--quiet")[0] == 0
@@ -129,6 +132,7 @@ def test_verify_against_torch_is_a_second_witness(workdir, capsys, args):
     assert all(r.split()[-1] == "pass" for r in rows)
 
 
+@pytest.mark.usefixtures("tex_tools")
 def test_a_corrupted_figure_fails_against_torch_too(workdir, capsys):
     run(capsys, "numerical", "f", "-i", "5", "-k", "3", "-y", "pdf", "--json", "--quiet")
     path = workdir / "out/f.json"
