@@ -21,7 +21,7 @@ from helpers import PROJECT, files_under, run
 
 ROW_STACK = "module 'numpy' has no attribute 'row_stack'"
 FOUND = {"numba": "0.68.1", "numba-cuda": "0.30.4", "numpy": "2.5.0"}
-WHAT = (f"the {{}} backend cannot start: importing numba.cuda failed (AttributeError: "
+WHAT = (f"the {{}} backend cannot start: numba.cuda failed to load (AttributeError: "
         f"{ROW_STACK}) with numba 0.68.1, numba-cuda 0.30.4, numpy 2.5.0")
 FIX = "numba-cuda 0.30.4 supports numpy < 2.5: pip install 'numpy<2.5'"
 
@@ -90,7 +90,7 @@ def test_doctor_reports_it_with_the_fix(broken, monkeypatch):
 def test_other_failures_name_the_versions_and_a_general_fix(monkeypatch):
     monkeypatch.setattr(backend, "_version", {**FOUND, "numpy": "2.4.6"}.get)
     what, fix = backend.start_failure("cuda", ImportError("libnvrtc.so.13: cannot open\nmore"))
-    assert what == ("the cuda backend cannot start: importing numba.cuda failed (ImportError: "
+    assert what == ("the cuda backend cannot start: numba.cuda failed to load (ImportError: "
                     "libnvrtc.so.13: cannot open) with numba 0.68.1, numba-cuda 0.30.4, "
                     "numpy 2.4.6")
     assert fix == "reinstall a matching set: pip install --upgrade numba numba-cuda"
@@ -128,7 +128,7 @@ def test_a_fresh_process_prints_one_line_not_a_traceback(tmp_path):
     assert proc.returncode == 1 and proc.stdout == ""
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
     assert proc.stderr.startswith("convanim: error: the simulator backend cannot start: "
-                                  f"importing numba.cuda failed (AttributeError: {ROW_STACK}) "
+                                  f"numba.cuda failed to load (AttributeError: {ROW_STACK}) "
                                   f"with {backend.versions()}; ")
     doctor = _fresh(tmp_path, "doctor")
     assert "Traceback" not in doctor.stdout + doctor.stderr
@@ -152,3 +152,34 @@ def test_the_install_files_keep_numpy_below_what_numba_cuda_imports_with():
         assert any(r.startswith("numba-cuda") for r in extras[extra])
         assert bound in extras[extra]
     assert bound in (PROJECT / "requirements.txt").read_text().splitlines()
+
+
+LOAD = """
+import numpy
+if {remove}:
+    del numpy.row_stack  # what numpy 2.5 removed
+from convanim.sparse import backend
+try:
+    backend.cuda_module("cuda")
+    print("started")
+except backend.BackendError as e:
+    print(e)
+"""
+
+
+@pytest.mark.parametrize("remove", [False, True])
+def test_the_gpu_mode_loads_the_registries_where_numpy_2_5_breaks(remove):
+    """Not mocked: ``import numba.cuda`` alone succeeds under numpy 2.5, and numba-cuda
+    0.30 fails later, loading its CUDA registries (at the first compilation). The cuda
+    backend loads them when it starts, with no GPU needed, so a numpy without
+    ``row_stack`` fails there, as one line."""
+    env = {**os.environ, "PYTHONPATH": str(PROJECT), "NUMBA_ENABLE_CUDASIM": "0"}
+    proc = subprocess.run([sys.executable, "-c", LOAD.format(remove=remove)], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    if not remove:
+        assert proc.stdout == "started\n"
+        return
+    assert proc.stdout.startswith("the cuda backend cannot start: numba.cuda failed to load "
+                                  f"(AttributeError: {ROW_STACK}) with ")
+    assert proc.stdout.count("\n") == 1

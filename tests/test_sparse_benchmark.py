@@ -104,6 +104,6 @@ def test_a_backend_that_cannot_start_is_one_line(bench, monkeypatch, capsys, tmp
     assert bench.main(["--quick", "--csv", str(tmp_path / "q.csv")]) == 1
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1 and err[0].startswith(
-        "sparse_gpu: error: the cuda backend cannot start: importing numba.cuda failed "
+        "sparse_gpu: error: the cuda backend cannot start: numba.cuda failed to load "
         "(AttributeError: module 'numpy' has no attribute 'row_stack')")
     assert not (tmp_path / "q.csv").exists()

@@ -85,14 +85,14 @@ def versions() -> str:
 
 
 def start_failure(name: str, error: BaseException) -> tuple[str, str]:
-    """(what happened, the fix) when ``import numba.cuda`` raised ``error``: one line
+    """(what happened, the fix) when loading numba.cuda raised ``error``: one line
     each, the versions found in the first, a pip command in the second."""
     lines = str(error).strip().splitlines()
     why = f"{type(error).__name__}: {lines[0] if lines else ''}".rstrip(": ")
     if _version("numba") is None or _version("numba-cuda") is None:
         return (f"the {name} backend needs numba and numba-cuda ({versions()})",
                 "pip install numba numba-cuda")
-    what = f"the {name} backend cannot start: importing numba.cuda failed ({why}) " \
+    what = f"the {name} backend cannot start: numba.cuda failed to load ({why}) " \
            f"with {versions()}"
     numpy = _version("numpy")
     if _release(numpy) >= NUMPY_BELOW and _release(_version("numba-cuda")) <= (0, 30):
@@ -102,18 +102,31 @@ def start_failure(name: str, error: BaseException) -> tuple[str, str]:
     return what, "reinstall a matching set: pip install --upgrade numba numba-cuda"
 
 
+_loaded = False
+
+
 def _import_cuda():
+    """numba.cuda, with (on a GPU) the CUDA target's typing and lowering registries
+    loaded now rather than inside the first kernel's compilation, where numba-cuda
+    0.30.4 under numpy 2.5 fails (its np.row_stack overload): importing alone succeeds.
+    The simulator compiles nothing and loads none of them."""
+    global _loaded
     from numba import cuda
 
+    if not _loaded and os.environ.get("NUMBA_ENABLE_CUDASIM") != "1":
+        from numba.cuda.descriptor import cuda_target
+
+        cuda_target.target_context.refresh()
+    _loaded = True
     return cuda
 
 
 def cuda_module(name: str):
     """Import numba.cuda in the mode of backend ``name`` (cuda or simulator).
 
-    Any failure of that import (a missing package, or numba-cuda breaking inside its
-    own import on a numpy it does not support) becomes one BackendError line with the
-    versions found and the fix, never a traceback.
+    Any failure of that import (a missing package, or numba-cuda breaking on a numpy
+    it does not support) becomes one BackendError line with the versions found and
+    the fix, never a traceback.
     """
     if _numba_mode() is None:
         os.environ["NUMBA_ENABLE_CUDASIM"] = "1" if name == "simulator" else "0"
