@@ -13,8 +13,6 @@ import pytest
 
 from helpers import PROJECT
 
-BACKEND = os.environ.get("CONVANIM_TEST_BACKEND", "simulator")
-
 
 @pytest.fixture
 def bench():
