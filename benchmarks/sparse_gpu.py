@@ -21,6 +21,13 @@ device's FP32 and memory peaks (from its attributes, or --peak-tflops/--peak-gbs
     python benchmarks/sparse_gpu.py --batches 1 --csv b1.csv          # in pieces, then
     python benchmarks/sparse_gpu.py --from-csv b1.csv b8.csv --markdown gpu.md
     python benchmarks/sparse_gpu.py --smoke     # one tiny layer on the CUDA simulator
+    python benchmarks/sparse_gpu.py --quick --budget 200 --csv quick.csv  # one device call
+
+``--quick``: VGG16 at batch 1, unstructured 0/90/95/99 % and 90 % 8×8 blocks, every
+method (and cuDNN where torch sees the GPU): under 3 minutes on an H100/H200, JIT
+included. Each row is appended to the CSV (and flushed) as soon as it is measured, and
+``--budget SECONDS`` stops before the next measurement once that time is spent, with
+the tables of what it has: a run cut short by a time limit keeps every finished row.
 
 Without a GPU it says so and times a reduced set on the numpy backend.
 """
@@ -40,9 +47,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from common import write_csv  # noqa: E402
-
 from convanim import geometry, models, sparse  # noqa: E402
+from convanim.errors import BackendError  # noqa: E402
 
 UNSTRUCTURED = [0.0, 0.5, 0.8, 0.9, 0.95, 0.99]
 BLOCKED = [0.5, 0.75, 0.9]
@@ -51,6 +57,53 @@ LABELS = {"csr": "CSR", "escoin": "Escoin", "bsr": "BSR 8×8", "dense": "dense",
           "csr_tiled": "CSR tiled", "bsr_tiled": "BSR tiled", "cudnn": "cuDNN",
           "numpy": "numpy"}
 ALL_METHODS = [*METHODS, "cudnn"]
+CONFIGS = [("unstructured", s) for s in UNSTRUCTURED] + [("block", s) for s in BLOCKED]
+#: the set that fits one device call: VGG16, batch 1
+QUICK = [("unstructured", s) for s in (0.0, 0.9, 0.95, 0.99)] + [("block", 0.9)]
+#: the simulator's set: one tiny layer (H, C, D, stride, count), two configurations
+SMOKE_SHAPES = [(6, 4, 4, 1, 1)]
+SMOKE = [("unstructured", 0.9), ("block", 0.5)]
+#: the CSV's columns, in order (a numpy row leaves the GPU's empty)
+FIELDS = ["network", "layer", "count", "batch", "structure", "sparsity", "method", "ms",
+          "e2e_ms", "macs", "bytes", "launches", "arguments", "max_err", "host_us"]
+clock = time.monotonic
+
+
+class Budget:
+    """Seconds a run may spend measuring; asked before each measurement, so a run
+    ends between two rows, never inside one. ``None``: no limit."""
+
+    def __init__(self, seconds: float | None):
+        self.start = clock()
+        self.seconds = seconds
+        self.spent = False
+
+    def left(self) -> bool:
+        if self.seconds is not None and clock() - self.start >= self.seconds:
+            self.spent = True
+        return not self.spent
+
+
+class RowWriter:
+    """The CSV, one row at a time: the header with the first row, each row flushed as
+    it comes, so a run stopped from outside (a device call's time limit) keeps them."""
+
+    def __init__(self, path: Path | None):
+        self.path, self.file, self.writer = path, None, None
+
+    def write(self, row: dict) -> None:
+        if self.path is None:
+            return
+        if self.file is None:
+            self.file = open(self.path, "w", newline="")
+            self.writer = csv.DictWriter(self.file, FIELDS, restval="")
+            self.writer.writeheader()
+        self.writer.writerow(row)
+        self.file.flush()
+
+    def close(self) -> None:
+        if self.file is not None:
+            self.file.close()
 
 
 def layer_shapes(network: str) -> list[tuple]:
@@ -157,25 +210,28 @@ def _error(got, want) -> float:
 
 
 def gpu_rows(networks, batches, repeat, simulator=False, methods=ALL_METHODS,
-             sparsities=None, options=None):
+             configs=CONFIGS, options=None, budget=None, shapes=None):
+    """Each row as soon as it is measured (a generator): one layer, configuration and
+    method. Stops before the next measurement once ``budget`` is spent."""
     from convanim.sparse import backend
 
     backend.cuda_module("simulator" if simulator else "cuda")
     from convanim.sparse.gpu import Conv2dPlan
 
+    budget = budget or Budget(None)
     cudnn = "cudnn" in methods and not simulator and have_cudnn()
     rng = np.random.default_rng(0)
-    rows = []
-    configs = [("unstructured", s) for s in UNSTRUCTURED] + [("block", s) for s in BLOCKED]
-    if sparsities is not None:
-        configs = [c for c in configs if c[1] in sparsities]
-    if simulator:
-        configs = [("unstructured", 0.9), ("block", 0.5)]
+
+    def done(row):
+        if simulator:  # the simulator's events time nothing: its wall time stands in
+            row["ms"] = row["e2e_ms"]
+        row["host_us"] = 1e3 * (row["e2e_ms"] - row["ms"])
+        return row
+
     for network in networks:
-        shapes = layer_shapes(network) if not simulator else [(6, 4, 4, 1, 1)]
         for batch in batches:
             for kind, sparsity in configs:
-                for h, c, d, stride, count in shapes:
+                for h, c, d, stride, count in shapes or layer_shapes(network):
                     x = rng.standard_normal((batch, c, h, h)).astype(np.float32)
                     w = weights(rng, d, c, kind, sparsity)
                     out = geometry.conv_output_size((h, h), (3, 3), (stride,) * 2, (1, 1), (1, 1))
@@ -183,39 +239,41 @@ def gpu_rows(networks, batches, repeat, simulator=False, methods=ALL_METHODS,
                                 count=count, batch=batch, structure=kind, sparsity=sparsity)
                     want = None
                     if cudnn:
+                        if not budget.left():
+                            return
                         ms, e2e, want = time_cudnn(x, w, stride, repeat)
                         macs = batch * d * c * 9 * math.prod(out)
-                        rows.append({**base, "method": "cudnn", "ms": ms, "e2e_ms": e2e,
-                                     "macs": macs, "bytes": dense_traffic(x.shape, d, out),
-                                     "launches": 1, "arguments": "", "max_err": 0.0})
+                        yield done({**base, "method": "cudnn", "ms": ms, "e2e_ms": e2e,
+                                    "macs": macs, "bytes": dense_traffic(x.shape, d, out),
+                                    "launches": 1, "arguments": "", "max_err": 0.0})
                     elif simulator:
                         want = sparse.conv2d(x, w, stride, 1, backend="numpy")
                     for method in [m for m in METHODS if m in methods]:
+                        if not budget.left():
+                            return
                         plan = Conv2dPlan(x.shape, w, stride, 1, 1, 1, method,
                                           options=(options or {}).get(method))
                         xp, y = plan.padded(x), plan.output()
                         ms, e2e = time_ours(plan, xp, y, repeat, simulator)
                         err = "" if want is None else \
                             _error(y.copy_to_host().reshape(want.shape), want)
-                        rows.append({**base, "method": method, "ms": ms, "e2e_ms": e2e,
-                                     "macs": plan.macs, "bytes": traffic(plan, x.shape),
-                                     "launches": len(plan.launches),
-                                     "arguments": sum(a + b for _, a, b in plan.launches),
-                                     "max_err": err})
-    for r in rows:
-        if simulator:  # the simulator's events time nothing: its wall time stands in
-            r["ms"] = r["e2e_ms"]
-        r["host_us"] = 1e3 * (r["e2e_ms"] - r["ms"])
-    return rows
+                        yield done({**base, "method": method, "ms": ms, "e2e_ms": e2e,
+                                    "macs": plan.macs, "bytes": traffic(plan, x.shape),
+                                    "launches": len(plan.launches),
+                                    "arguments": sum(a + b for _, a, b in plan.launches),
+                                    "max_err": err})
 
 
-def cpu_rows(repeat):
-    """No GPU: ResNet-50's distinct 3x3 shapes at batch 1 on the numpy backend."""
+def cpu_rows(repeat, budget=None):
+    """No GPU: ResNet-50's distinct 3x3 shapes at batch 1 on the numpy backend, each row
+    as it is measured (a generator)."""
+    budget = budget or Budget(None)
     rng = np.random.default_rng(0)
-    rows = []
     for h, c, d, stride, count in layer_shapes("resnet50"):
         x = rng.standard_normal((1, c, h, h)).astype(np.float32)
         for sparsity in (0.0, 0.9):
+            if not budget.left():
+                return
             w = weights(rng, d, c, "unstructured", sparsity)
             sparse.conv2d(x, w, stride=stride, padding=1, backend="numpy")  # warm-up
             times = []
@@ -223,11 +281,10 @@ def cpu_rows(repeat):
                 t = time.perf_counter()
                 sparse.conv2d(x, w, stride=stride, padding=1, backend="numpy")
                 times.append(1e3 * (time.perf_counter() - t))
-            rows.append(dict(network="resnet50", layer=f"{c}x{h}x{h}->{d} s{stride}",
-                             count=count, batch=1, structure="unstructured", sparsity=sparsity,
-                             method="numpy", ms=statistics.median(times),
-                             e2e_ms=statistics.median(times), macs=0))
-    return rows
+            yield dict(network="resnet50", layer=f"{c}x{h}x{h}->{d} s{stride}",
+                       count=count, batch=1, structure="unstructured", sparsity=sparsity,
+                       method="numpy", ms=statistics.median(times),
+                       e2e_ms=statistics.median(times), macs=0)
 
 
 def device_peaks(tflops=None, gbs=None):
@@ -432,13 +489,17 @@ def report(rows, peaks, simulator=False) -> str:
     return "\n\n".join(parts)
 
 
-def main() -> int:
+def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--repeat", type=int, default=20)
-    ap.add_argument("--csv", type=Path)
+    ap.add_argument("--repeat", type=int, help="launches per timing round (20; --quick 10)")
+    ap.add_argument("--csv", type=Path, help="each row appended here as it is measured")
     ap.add_argument("--markdown", type=Path, help="write the tables here too")
     ap.add_argument("--from-csv", type=Path, nargs="+", help="tables from earlier runs' CSVs")
     ap.add_argument("--smoke", action="store_true", help="one tiny layer on the simulator")
+    ap.add_argument("--quick", action="store_true",
+                    help="VGG16 batch 1 at 0/90/95/99%% and 90%% 8x8 blocks, every method")
+    ap.add_argument("--budget", type=float, metavar="SECONDS",
+                    help="stop before the next measurement once this much time is spent")
     ap.add_argument("--networks", default="vgg16,resnet50")
     ap.add_argument("--batches", default="1,8")
     ap.add_argument("--methods", default=",".join(ALL_METHODS))
@@ -447,30 +508,62 @@ def main() -> int:
                     help='tiled block shapes, e.g. \'{"csr_tiled": {"channels": 4}}\'')
     ap.add_argument("--peak-tflops", type=float)
     ap.add_argument("--peak-gbs", type=float)
-    opts = ap.parse_args()
+    opts = ap.parse_args(argv)
 
     simulator = opts.smoke
-    if opts.from_csv:
-        rows = read_csv(opts.from_csv)
-    elif opts.smoke:
-        rows = gpu_rows(["vgg16"], [1], 1, simulator=True, options=opts.options)
-        print("smoke run on the CUDA simulator: times mean nothing, the code paths ran")
+    budget = Budget(opts.budget)
+    networks, batches = opts.networks.split(","), [int(b) for b in opts.batches.split(",")]
+    configs, repeat = CONFIGS, opts.repeat or 20
+    if opts.quick:
+        networks, batches, configs, repeat = ["vgg16"], [1], QUICK, opts.repeat or 10
+    if opts.sparsity:
+        configs = [c for c in configs if c[1] in {float(v) for v in opts.sparsity.split(",")}]
+    methods = opts.methods.split(",")
+    writer = RowWriter(opts.csv)
+    try:
+        if opts.from_csv:
+            rows = read_csv(opts.from_csv)
+            for r in rows:
+                writer.write(r)
+        else:
+            if opts.smoke:
+                source = gpu_rows(["vgg16"], [1], 1, simulator=True, methods=methods,
+                                  configs=SMOKE, options=opts.options, budget=budget,
+                                  shapes=SMOKE_SHAPES)
+                print("smoke run on the CUDA simulator: times mean nothing, the code paths ran")
+            elif sparse.gpu_present():
+                source = gpu_rows(networks, batches, repeat, methods=methods, configs=configs,
+                                  options=opts.options, budget=budget)
+                print(f"GPU run; cuDNN {'beside' if have_cudnn() else 'absent (no torch with CUDA)'}")
+            else:
+                source = cpu_rows(max(1, repeat // 10), budget)
+                print("no GPU found: reduced set on the numpy backend (dense; sparsity changes "
+                      "nothing there); the GPU table is still owed")
+            rows = []
+            for row in source:
+                writer.write(row)
+                rows.append(row)
+            elapsed = clock() - budget.start
+            if budget.spent:
+                print(f"budget of {opts.budget:g} s spent: stopped after {len(rows)} rows "
+                      f"({elapsed:.0f} s); the tables below hold those")
+            else:
+                print(f"{len(rows)} rows in {elapsed:.0f} s")
+    except BackendError as e:  # numba.cuda cannot start here: one line, not a traceback
+        print(f"sparse_gpu: error: {e}", file=sys.stderr)
+        return 1
+    finally:
+        writer.close()
+    if simulator:
         bad = [r for r in rows if r["max_err"] != "" and r["max_err"] > 1e-4]
         if bad:
             print(f"WRONG OUTPUT: {[(r['method'], r['max_err']) for r in bad]}")
             return 1
-    elif sparse.gpu_present():
-        rows = gpu_rows(opts.networks.split(","), [int(b) for b in opts.batches.split(",")],
-                        opts.repeat, methods=opts.methods.split(","),
-                        sparsities=opts.sparsity and [float(v) for v in opts.sparsity.split(",")],
-                        options=opts.options)
-        print(f"GPU run; cuDNN {'beside' if have_cudnn() else 'absent (no torch with CUDA)'}")
-    else:
-        rows = cpu_rows(max(1, opts.repeat // 10))
-        print("no GPU found: reduced set on the numpy backend (dense; sparsity changes "
-              "nothing there); the GPU table is still owed")
+    if not rows:
+        print("no rows measured")
+        return 1
     peaks = (None, None)
-    if rows and rows[0]["method"] != "numpy":
+    if rows[0]["method"] != "numpy":
         pt, pg, name = device_peaks(opts.peak_tflops, opts.peak_gbs)
         peaks = (pt, pg)
         if not opts.from_csv:
@@ -479,8 +572,6 @@ def main() -> int:
     print(text)
     if opts.markdown:
         opts.markdown.write_text(text + "\n")
-    if opts.csv:
-        write_csv(opts.csv, rows)
     return 0
 
 

@@ -65,8 +65,9 @@ def render(kind: str, name: str | None = None, **options) -> Figures:
     ``convanim.render("arithmetic", input_size=5, stride=2, animation=True)`` writes
     ``out/….pdf`` and ``gif/….gif`` like ``python -m convanim arithmetic -i 5 -s 2 -a``.
     Bad options raise :class:`convanim.errors.SpecError` (a ValueError) with the
-    command's message; a missing tool or TeX failure raises ``ToolError``, and a
-    figure that ``verify=True`` finds wrong raises ``VerifyError``.
+    command's message; a missing tool or TeX failure raises ``ToolError``, a figure
+    that ``verify=True`` finds wrong raises ``VerifyError``, and a ``backend`` that
+    cannot start here raises ``BackendError`` (one line: the versions found, the fix).
     """
     planned = plan(*figure(kind, name, **options))
     return Figures(planned.make(progress=planned.shows_progress()))

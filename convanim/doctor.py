@@ -140,20 +140,26 @@ def chromium() -> Check:
 
 
 def numba_cuda() -> Check:
+    """numba.cuda imported for real, in the mode ``auto`` picks: an installed pair that
+    cannot start (numba-cuda 0.30 under numpy 2.5) is reported with its fix, like a
+    missing one."""
     from importlib.util import find_spec
 
-    from .sparse.backend import gpu_present
+    from .errors import BackendError
+    from .sparse import backend
 
     fix = "pip install 'convanim[gpu]'"
     if find_spec("numba") is None or find_spec("numba_cuda") is None:
         return Check("numba/CUDA", False, "numba and numba-cuda are not installed (the "
                      "kernels of verify and convanim.sparse; numpy works without)", fix, False)
-    from importlib.metadata import version
-
-    gpu = "a CUDA GPU" if gpu_present() else \
+    mode = backend.resolve("auto")
+    try:
+        backend.cuda_module(mode)
+    except BackendError as e:
+        return Check("numba/CUDA", False, f"{e.what} (numpy works without)", e.fix, False)
+    gpu = "a CUDA GPU" if mode == "cuda" else \
         "no CUDA GPU (the kernels run on Numba's CUDA simulator)"
-    return Check("numba/CUDA", True, f"numba {version('numba')}, numba-cuda "
-                 f"{version('numba-cuda')}, {gpu}", needed=False)
+    return Check("numba/CUDA", True, f"{backend.versions()}, {gpu}", needed=False)
 
 
 def checks() -> list[Check]:

@@ -106,17 +106,83 @@ def test_tiled_methods_through_the_public_api(method):
 
 def test_tiled_launches_marshal_fewer_arguments_than_the_first_kernels():
     """Host cost per launch grows with the arguments Numba marshals: the tiled plans
-    pass 4 arrays and no scalars, the first kernels 5 arrays and 10 to 16 scalars."""
+    pass 4 arrays and no scalars, the first kernels 5 arrays and 10 to 16 scalars.
+
+    A csr_tiled plan whose layer has fewer thread blocks than the GPU wants (about two
+    per SM) splits its input-channel sum and first zeroes the output (one more launch,
+    of one array). This layer is one block: on a GPU it splits, on the simulator (no
+    SMs, no target) it does not; ``splits`` forces either everywhere.
+    """
     from convanim.sparse import backend
     backend.cuda_module(BACKEND)
+    from convanim.sparse import gpu
     from convanim.sparse.gpu import Conv2dPlan
 
     w = np.ones((8, 8, 3, 3), np.float32)
     counts = {m: Conv2dPlan((1, 8, 6, 6), w, 1, 1, 1, 1, m).launches
               for m in ("csr", "escoin", "bsr", "csr_tiled", "bsr_tiled")}
     assert counts["csr"] == [("csr", 5, 10)] and counts["bsr"] == [("bsr", 5, 16)]
-    assert counts["csr_tiled"] == [("csr_tiled", 4, 0)]
+    # one 8x8 tile: nothing to split, on either machine
     assert counts["bsr_tiled"] == [("bsr_tiled", 4, 0)]
+    zero = [("zero", 1, 0)]
+    assert counts["csr_tiled"] == (zero if gpu._target_blocks() > 1 else []) + \
+        [("csr_tiled", 4, 0)]
+    for splits, first in ((1, []), (2, zero)):
+        plan = Conv2dPlan((1, 8, 6, 6), w, 1, 1, 1, 1, "csr_tiled", options=dict(splits=splits))
+        assert plan.launches == first + [("csr_tiled", 4, 0)]
+
+
+@pytest.mark.parametrize("method,options", [("csr_tiled", dict(splits=2)),
+                                            ("bsr_tiled", dict(split_len=1))])
+def test_tiled_launches_pass_what_the_compiled_signature_takes(method, options):
+    """The simulator runs a kernel on any arguments; a GPU's compiled kernel takes only
+    its one signature's. So every launch of a plan is recorded: it goes through
+    ``kernel[grid, block, stream]`` with the plan's grid and block and a stream object
+    (never the integer 0 numba-cuda 0.30 refuses), and passes the signature's arrays,
+    in order, of its dtype, rank and layout: the input and the output, then the plan's
+    own ``meta`` and ``values``."""
+    from numba.core import sigutils
+
+    from convanim.sparse import backend
+    cuda = backend.cuda_module(BACKEND)
+    from convanim.sparse import gpu
+    from convanim.sparse import kernels_tiled as KT
+
+    calls = []
+
+    class Recorder:
+        def __init__(self, name, kernel):
+            self.name, self.kernel = name, kernel
+
+        def __getitem__(self, config):
+            def launch(*args):
+                calls.append((self.name, config, args))
+                self.kernel[config](*args)
+            return launch
+
+    rng = np.random.default_rng(11)
+    x = rng.uniform(-1, 1, (1, 16, 5, 6)).astype(np.float32)
+    w = rng.uniform(-1, 1, (16, 16, 3, 3)).astype(np.float32)
+    w *= sparse.block_mask(w, 0.25)
+    plan = gpu.Conv2dPlan(x.shape, w, 1, 1, 1, 1, method, options=options)
+    assert plan.packed.atomic  # the zeroing launch is recorded too
+    for la in plan._run:
+        la.kernel = Recorder(la.name, la.kernel)
+    xp, out = plan.padded(x), plan.output()
+    plan.launch(xp, out)
+    assert [c[0] for c in calls] == ["zero", method]
+    for (name, (grid, block, stream), args), la in zip(calls, plan._run):
+        assert (grid, block) == (la.grid, la.block) and len(grid) == len(block) == 3
+        assert stream is la.stream and isinstance(stream, type(cuda.default_stream()))
+        types, _ = sigutils.normalize_signature(KT.SIGNATURES[name])
+        assert len(args) == len(types) == la.arguments(1 if name == "zero" else 2)
+        for a, t in zip(args, types):
+            assert (a.dtype, a.ndim, t.layout) == (np.dtype(t.dtype.name), t.ndim, "C")
+            assert a.is_c_contiguous()
+    assert calls[0][2] == (out,) and calls[1][2][:2] == (xp, out)
+    assert calls[1][2][2:] == la.fixed and la.fixed[0].size == plan.packed.meta.size
+    got = out.copy_to_host().reshape(1, 16, 5, 6)
+    np.testing.assert_allclose(got, sparse.conv2d(x, w, padding=1, backend="numpy"), **TOL)
 
 
 def test_plans_are_cached_by_weight_content():

@@ -56,13 +56,84 @@ def resolve(name: str) -> str:
     return name
 
 
+#: numba-cuda 0.30.x (0.30.4 the newest) imports ``numpy.row_stack``, which numpy 2.5
+#: removed: with numpy 2.5 or later ``import numba.cuda`` fails inside numba-cuda.
+NUMPY_BELOW = (2, 5)
+
+
+def _version(dist: str) -> str | None:
+    """An installed distribution's version, read from its metadata (nothing imported)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return None
+
+
+def _release(text: str | None) -> tuple:
+    """(major, minor) of a version string: ``2.5.0rc1`` is (2, 5)."""
+    import re
+
+    return tuple(int(n) for n in re.findall(r"\d+", text or "")[:2])
+
+
+def versions() -> str:
+    """``numba X, numba-cuda Y, numpy Z``: what the backend would run on."""
+    return ", ".join(f"{d} {_version(d) or 'not installed'}"
+                     for d in ("numba", "numba-cuda", "numpy"))
+
+
+def start_failure(name: str, error: BaseException) -> tuple[str, str]:
+    """(what happened, the fix) when loading numba.cuda raised ``error``: one line
+    each, the versions found in the first, a pip command in the second."""
+    lines = str(error).strip().splitlines()
+    why = f"{type(error).__name__}: {lines[0] if lines else ''}".rstrip(": ")
+    if _version("numba") is None or _version("numba-cuda") is None:
+        return (f"the {name} backend needs numba and numba-cuda ({versions()})",
+                "pip install numba numba-cuda")
+    what = f"the {name} backend cannot start: numba.cuda failed to load ({why}) " \
+           f"with {versions()}"
+    numpy = _version("numpy")
+    if _release(numpy) >= NUMPY_BELOW and _release(_version("numba-cuda")) <= (0, 30):
+        below = ".".join(map(str, NUMPY_BELOW))
+        return what, f"numba-cuda {_version('numba-cuda')} supports numpy < {below}: " \
+                     f"pip install 'numpy<{below}'"
+    return what, "reinstall a matching set: pip install --upgrade numba numba-cuda"
+
+
+_loaded = False
+
+
+def _import_cuda():
+    """numba.cuda, with (on a GPU) the CUDA target's typing and lowering registries
+    loaded now rather than inside the first kernel's compilation, where numba-cuda
+    0.30.4 under numpy 2.5 fails (its np.row_stack overload): importing alone succeeds.
+    The simulator compiles nothing and loads none of them."""
+    global _loaded
+    from numba import cuda
+
+    if not _loaded and os.environ.get("NUMBA_ENABLE_CUDASIM") != "1":
+        from numba.cuda.descriptor import cuda_target
+
+        cuda_target.target_context.refresh()
+    _loaded = True
+    return cuda
+
+
 def cuda_module(name: str):
-    """Import numba.cuda in the mode of backend ``name`` (cuda or simulator)."""
+    """Import numba.cuda in the mode of backend ``name`` (cuda or simulator).
+
+    Any failure of that import (a missing package, or numba-cuda breaking on a numpy
+    it does not support) becomes one BackendError line with the versions found and
+    the fix, never a traceback.
+    """
     if _numba_mode() is None:
         os.environ["NUMBA_ENABLE_CUDASIM"] = "1" if name == "simulator" else "0"
     try:
-        from numba import cuda
-    except ImportError:
-        raise BackendError("the cuda and simulator backends need numba and numba-cuda: "
-                           "pip install numba numba-cuda") from None
-    return cuda
+        return _import_cuda()
+    except Exception as e:  # noqa: BLE001 - whatever a third-party import raises
+        what, fix = start_failure(name, e)
+        error = BackendError(f"{what}; {fix}")
+        error.what, error.fix = what, fix  # apart, for the doctor's columns
+        raise error from None

@@ -33,34 +33,31 @@ def _target_blocks() -> int:
 
 
 class Launch:
-    """One kernel launch fixed at plan time: grid, block and the plan's own arrays.
+    """One kernel launch fixed at plan time: grid, block, stream and the plan's own arrays.
 
-    On a GPU it calls the compiled kernel's ``launch`` directly (the kernel has one
-    explicit signature, so the dispatcher's per-call type inference and launch
-    configuration object are skipped); the simulator has no compiled kernel and goes
-    through the ordinary ``kernel[grid, block](...)``, as does a GPU run with
-    ``CONVANIM_DIRECT_LAUNCH=0`` (to measure what the direct call saves).
+    It launches through Numba's public API, ``kernel[grid, block, stream](*arrays)``,
+    on a stream object fetched once (the default stream): numba-cuda caches the
+    configured launch by those keys, so a plan's later launches reuse it. (Round two
+    called the compiled kernel's private ``launch`` with stream ``0``, which
+    numba-cuda 0.30 on cuda.core refuses: "Stream or GraphBuilder expected".) The
+    simulator ignores the stream and runs the same call.
     """
 
-    def __init__(self, name, kernel, grid, block, fixed=()):
+    def __init__(self, name, kernel, grid, block, fixed=(), stream=None):
         from numba.cuda.errors import normalize_kernel_dimensions
 
         self.name, self.kernel, self.fixed = name, kernel, tuple(fixed)
         self.grid, self.block = normalize_kernel_dimensions(grid, block)
-        overloads = getattr(kernel, "overloads", None)
-        direct = not SIMULATOR and overloads and os.environ.get("CONVANIM_DIRECT_LAUNCH") != "0"
-        self.direct = next(iter(overloads.values())) if direct else None
+        self.stream = cuda.default_stream() if stream is None else stream
 
     def arguments(self, runtime: int) -> int:
         """Array arguments marshalled at each launch (there are no scalar ones)."""
         return runtime + len(self.fixed)
 
     def __call__(self, *arrays):
-        args = (*arrays, *self.fixed)
-        if self.direct is not None:
-            self.direct.launch(args, self.grid, self.block, 0, 0)
-        else:
-            self.kernel[self.grid, self.block](*args)
+        # configured at every call: the simulator's kernel keeps one configuration
+        # (the last one asked for), and two launches may share a kernel
+        self.kernel[self.grid, self.block, self.stream](*arrays, *self.fixed)
 
 
 def _padded(x, p, value=0.0):

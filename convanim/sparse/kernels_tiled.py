@@ -207,7 +207,8 @@ def _zero(out):
         i += cuda.gridsize(1)
 
 
-_SIGNATURES = {"bsr_tiled": SIGNATURE, "csr_tiled": SIGNATURE, "zero": "void(float32[::1])"}
+#: each kernel's one compiled signature: the arrays a launch must pass, in order
+SIGNATURES = {"bsr_tiled": SIGNATURE, "csr_tiled": SIGNATURE, "zero": "void(float32[::1])"}
 _compiled: dict = {}
 
 
@@ -216,5 +217,5 @@ def get(name: str):
     use, with its explicit signature, so a launch never infers types from arguments and
     importing this module compiles nothing."""
     if name not in _compiled:
-        _compiled[name] = cuda.jit(_SIGNATURES[name], cache=True)(globals()["_" + name])
+        _compiled[name] = cuda.jit(SIGNATURES[name], cache=True)(globals()["_" + name])
     return _compiled[name]
