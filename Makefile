@@ -7,7 +7,7 @@ APT_PACKAGES := texlive-latex-base texlive-latex-recommended texlive-pictures po
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 ACCEPTANCE := ../shared/acceptance
 
-.PHONY: setup system python demo test docs bench clean
+.PHONY: setup system python demo test quick docs bench clean
 
 setup: system python
 
@@ -37,6 +37,10 @@ test: setup
 	@if [ -d $(ACCEPTANCE) ]; then \
 	  $(PY) -m pytest -p no:cacheprovider $(ACCEPTANCE); \
 	else echo "make: $(ACCEPTANCE) not found, contract tests not run"; fi
+
+# The quick tests: no TeX, no browser, none of the slow ones (about 30 s on 2 cores).
+quick: setup
+	NUMBA_ENABLE_CUDASIM=1 $(PY) -m pytest -q -m "not tex and not browser and not slow"
 
 # The documentation site (docs/source, built by convanim's own Sphinx extension), with
 # every warning an error; its pages of kinds, gallery and CLI come from the code.

@@ -126,6 +126,7 @@ def test_rebuild_is_incremental(workdir, capsys):
     assert (workdir / "out/single_01.svg").read_text() != "edited"
 
 
+@pytest.mark.slow
 def test_format_option_and_per_figure_type_choose_the_animation_files(workdir, capsys):
     """``build --format`` sets every animation's format; a figure's own ``type`` another."""
     config = write(workdir / "figs.toml", CONFIG.replace(
@@ -347,6 +348,7 @@ def test_the_gallery_depthwise_separable_pair_is_one_computation(tmp_path):
     assert np.allclose(np.array(pw["output"]), np.einsum("dc,chw->dhw", mix, loop))
 
 
+@pytest.mark.slow
 def test_classic_gallery_builds_every_animation(gallery):
     root, printed = gallery
     for name, (*_, frames) in CLASSIC.items():

@@ -145,6 +145,7 @@ MAGIC = {".pdf": b"%PDF", ".png": b"\x89PNG", ".gif": b"GIF89a"}
 @settings(max_examples=EXAMPLES, deadline=None, derandomize=not NIGHTLY,
           suppress_health_check=list(HealthCheck))
 @given(st.one_of(figure_command(), figure_command(), figure_command(), stats_command()))
+@pytest.mark.slow
 def test_every_command_keeps_the_contract(argv):
     root = Path(tempfile.mkdtemp(prefix="convanim-fuzz-"))
     work, temp = root / "work", root / "tmp"

@@ -56,6 +56,7 @@ def typeset(tex: str, folder: Path) -> tuple[list[str], list[str], int]:
     # its equation's \parbox holds paragraphs (long arguments); scaled to the width
     "channels -i 5 -k 3 -s 2 -p 1 -t --in-channels 3 --out-channels 2 --width 8.25 -a",
 ])
+@pytest.mark.slow
 def test_labels_land_where_pgftext_puts_them(tmp_path, argv):
     tex = plan_command(argv.split()).tex()
     fast_sizes, fast_pixels, kept = typeset(tex, tmp_path / "fast")

@@ -32,6 +32,7 @@ def data_uri(text, mime):
     return base64.b64decode(data)
 
 
+@pytest.mark.browser
 def test_a_notebook_shows_every_format_and_the_player_runs(tmp_path):
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell("import convanim")] + \

@@ -14,6 +14,8 @@ from convanim import geometry, sparse
 
 import reference as ref
 
+pytestmark = pytest.mark.gpu  # the kernels, on the simulator or a GPU
+
 BACKEND = os.environ.get("CONVANIM_TEST_BACKEND", "simulator")
 #: float32 sums of a few dozen products of values in [-1, 1]
 TOL = dict(rtol=1e-5, atol=1e-5)
@@ -55,6 +57,7 @@ def tensors(L, seed, transposed=False):
 @pytest.mark.parametrize("method", ["csr", "escoin", "bsr", "dense"])
 @SLOW
 @given(L=layers(), seed=st.integers(0, 2**31))
+@pytest.mark.slow
 def test_conv2d_kernels_match_numpy(method, L, seed):
     x, w = tensors(L, seed)
     kw = dict(stride=L["s"], padding=L["p"], dilation=L["dil"], groups=L["groups"])
@@ -139,6 +142,7 @@ def test_numpy_transposed_matches_plain_loops(L, seed):
 
 
 @pytest.mark.parametrize("method", ["csr", "escoin"])
+@pytest.mark.slow
 def test_csr_kernels_on_planes_larger_than_a_block(method):
     """Pixels in several blocks, the four-per-thread tails, and CSR rows longer than
     the shared-memory stage (TILE entries)."""
@@ -211,6 +215,7 @@ def test_importing_sparse_does_not_import_numba():
     assert out.stdout.strip() == "False", out.stderr
 
 
+@pytest.mark.slow
 def test_gpu_benchmark_code_paths_run_on_the_simulator(tmp_path):
     """The GPU benchmark must not first break on the GPU machine: run it in smoke mode."""
     import subprocess

@@ -13,6 +13,8 @@ import pytest
 
 from helpers import PROJECT
 
+pytestmark = pytest.mark.gpu  # the kernels, on the simulator or a GPU
+
 
 @pytest.fixture
 def bench():

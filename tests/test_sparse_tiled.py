@@ -16,6 +16,8 @@ from hypothesis import strategies as st
 from convanim import geometry, sparse
 from convanim.sparse import tiling
 
+pytestmark = pytest.mark.gpu  # the kernels, on the simulator or a GPU
+
 BACKEND = os.environ.get("CONVANIM_TEST_BACKEND", "simulator")
 TOL = dict(rtol=1e-5, atol=1e-5)
 SLOW = settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -74,6 +76,7 @@ def _check(method, L, seed, options):
 @SLOW
 @given(L=tiled_layers(), seed=st.integers(0, 2**31), threads=st.sampled_from([4, 8, 16]),
        width=st.integers(1, 8), split_len=st.sampled_from([None, 1, 2]))
+@pytest.mark.slow
 def test_bsr_tiled_matches_numpy(L, seed, threads, width, split_len):
     plan = _check("bsr_tiled", L, seed, dict(threads=threads, width=width, split_len=split_len))
     tile = plan.packed.tile
@@ -84,6 +87,7 @@ def test_bsr_tiled_matches_numpy(L, seed, threads, width, split_len):
 @given(L=tiled_layers(), seed=st.integers(0, 2**31), channels=st.integers(1, 3),
        lanes=st.sampled_from([2, 4, 8]), width=st.integers(1, 8),
        splits=st.sampled_from([None, 1, 2, 3]))
+@pytest.mark.slow
 def test_csr_tiled_matches_numpy(L, seed, channels, lanes, width, splits):
     plan = _check("csr_tiled", L, seed, dict(channels=channels, lanes=lanes, width=width,
                                              splits=splits))

@@ -196,6 +196,8 @@ Formats
 """
 
 
+@pytest.mark.slow
+@pytest.mark.browser
 def test_other_formats_in_html_and_latex_builds(project, tmp_path):
     from browser import Browser
 
@@ -237,6 +239,7 @@ def test_other_formats_in_html_and_latex_builds(project, tmp_path):
     assert "data:image" not in tex and "data-frames" not in tex
 
 
+@pytest.mark.slow
 def test_one_name_with_two_option_sets_is_caught_under_parallel_reads(tmp_path):
     """sphinx-build -j 2 reads pages in separate processes; the merge still sees both."""
     src = tmp_path / "src"
@@ -256,6 +259,7 @@ def test_one_name_with_two_option_sets_is_caught_under_parallel_reads(tmp_path):
         proc.stderr
 
 
+@pytest.mark.slow
 def test_a_new_convanim_version_rereads_every_page(tmp_path):
     """env_version follows convanim's version: Sphinx drops the pickled environment."""
     src, cache, out = tmp_path / "src", tmp_path / "cache", tmp_path / "html"
