@@ -117,7 +117,8 @@ class Figure:
     def products(self):
         from .engine import Product, formats
 
-        out, gif = Path(self.options.out_dir), Path(self.options.gif_dir)
+        run = self.options.render_settings()
+        out, gif = Path(run.out_dir), Path(run.gif_dir)
         fmt = formats.of_word(output_format(self.options), self.options.animation)
         if self.options.animation:
             return [Product("pdf", out / f"{self.name}.pdf"),
@@ -125,7 +126,8 @@ class Figure:
         return [Product(fmt.kind, out / f"{self.name}_{self.frames[0]:02d}{fmt.suffix}")]
 
     def json_path(self) -> Path | None:
-        return Path(self.options.out_dir) / f"{self.name}.json" if self.options.json else None
+        out = self.options.render_settings().out_dir
+        return Path(out) / f"{self.name}.json" if self.options.json else None
 
     def captions(self) -> list[str]:
         """The HTML player's line per frame: the step, its output cell (and arithmetic)."""
@@ -139,10 +141,10 @@ class Figure:
     def settings(self):
         from .engine import Settings
 
-        style = self.style()
-        return Settings(dpi=self.options.quality, gif_dpi=self.options.quality_animation,
-                                 delay_ms=self.options.delay, transparent=style["transparent"],
-                                 background=style["colors"]["background"])
+        style, run = self.style(), self.options.render_settings()
+        return Settings(dpi=run.quality, gif_dpi=run.quality_animation, delay_ms=run.delay,
+                        transparent=style["transparent"],
+                        background=style["colors"]["background"])
 
     def key(self) -> str:
         """The content key :meth:`make` caches under: equal keys, equal files."""
@@ -158,7 +160,8 @@ class Figure:
     def shows_progress(self) -> bool:
         """A progress bar for an animation, unless --quiet or stderr is not a terminal (a
         log, a CI runner, a notebook), where a bar's redraws are only noise."""
-        return self.options.animation and not self.options.quiet and sys.stderr.isatty()
+        return (self.options.animation and not self.options.render_settings().quiet
+                and sys.stderr.isatty())
 
     def checks(self, backends: list[str]) -> list:
         """The verify checks of every step of the figure, on each backend."""
@@ -178,12 +181,13 @@ class Figure:
         from .cache import Cache
         from .engine import TooManyPixels, render
 
+        run = self.options.render_settings()
         for dest in self.outputs():
             files.target(dest)
-        if self.options.verify:
+        if run.verify:
             from .verify import format_checks
 
-            checks = self.checks([self.options.backend])
+            checks = self.checks([run.backend])
             if not all(c.passed for c in checks):
                 sys.stderr.write(format_checks(checks))
                 raise VerifyError("the figure's numbers differ from the backend's; "
@@ -191,7 +195,7 @@ class Figure:
         extra = {}
         if self.options.json:
             extra[self.json_path()] = (json.dumps(self.data(), indent=1) + "\n").encode()
-        use_cache = cache and not self.options.no_cache
+        use_cache = cache and not run.no_cache
         natural: list[float] = []
         try:
             paths = render(self.tex, len(self.frames), self.products(), self.settings(),

@@ -326,6 +326,50 @@ def declared(cls_or_options) -> list[Option]:
 
 
 @dataclass(frozen=True)
+class RenderSettings:
+    """How a run goes, apart from what the picture is (manim's config beside its scenes):
+    the resolutions and the frame delay, the folders, the cache, progress, verify and its
+    backend. None of them is part of the cache key's picture. Declared here once; every
+    figure's options take them (:meth:`declared_field`), and
+    :meth:`FigureOptions.render_settings` hands them on as one object."""
+
+    quality: int = option(600, "-q", "--quality", type=Int(10, 2400, "DPI"), picture=False,
+                          help="DPI of a single step")
+    quality_animation: int = option(
+        150, "-qa", "--quality-animation", type=Int(10, 600, "DPI"), picture=False,
+        help="DPI of the frames of a raster animation (gif, webp, apng, video)")
+    delay: int = option(1000, "--delay", type=Int(10, 60000, "MS"), picture=False,
+                        help="milliseconds per animation frame")
+    out_dir: str = option("out", "--out-dir", type=Folder(), picture=False,
+                          help="where frames and PDFs go")
+    gif_dir: str = option("gif", "--gif-dir", type=Folder(), picture=False,
+                          help="where animations (of any format) go")
+    no_cache: bool = option(False, "--no-cache", type=Flag(), picture=False,
+                            help="neither read nor write the cache")
+    quiet: bool = option(False, "--quiet", type=Flag(), picture=False, help="no progress bar")
+    verify: bool = option(False, "--verify", type=Flag(), picture=False,
+                          help="first recompute the figure's numbers on --backend; stop if "
+                               "they differ")
+    backend: str = option("auto", "--backend", type=Choice(BACKENDS), picture=False,
+                          help="where verify runs: a GPU if present, else the CUDA simulator")
+
+    def __post_init__(self):
+        for opt in declared(self):
+            object.__setattr__(self, opt.name, opt.convert(getattr(self, opt.name)))
+
+    @classmethod
+    def declared_field(cls, name: str):
+        """The field declaring setting ``name``, for an options class that takes it."""
+        f = next(f for f in fields(cls) if f.name == name)
+        flags, vtype, help_, _ = f.metadata["option"]
+        return option(f.default, *flags, type=vtype, help=help_, picture=False)
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(cls))
+
+
+@dataclass(frozen=True)
 class FigureOptions:
     """The options every figure kind has. Values are converted and checked one by one on
     construction (``FigureOptions(input_size=5)`` holds ``(5, 5)``); what depends on
@@ -369,17 +413,11 @@ class FigureOptions:
         None, "-y", "--type", "--format", type=Choice(FORMATS, metavar="TYPE"), picture=False,
         help=f"a single step: {formats.listed(['png (default)', *SINGLE_FORMATS[1:]])}; with "
              f"-a the animation: {formats.listed(_ANIMATION_HELP)}")
-    quality: int = option(600, "-q", "--quality", type=Int(10, 2400, "DPI"), picture=False,
-                          help="DPI of a single step")
-    quality_animation: int = option(
-        150, "-qa", "--quality-animation", type=Int(10, 600, "DPI"), picture=False,
-        help="DPI of the frames of a raster animation (gif, webp, apng, video)")
-    delay: int = option(1000, "--delay", type=Int(10, 60000, "MS"), picture=False,
-                        help="milliseconds per animation frame")
-    out_dir: str = option("out", "--out-dir", type=Folder(), picture=False,
-                          help="where frames and PDFs go")
-    gif_dir: str = option("gif", "--gif-dir", type=Folder(), picture=False,
-                          help="where animations (of any format) go")
+    quality: int = RenderSettings.declared_field("quality")
+    quality_animation: int = RenderSettings.declared_field("quality_animation")
+    delay: int = RenderSettings.declared_field("delay")
+    out_dir: str = RenderSettings.declared_field("out_dir")
+    gif_dir: str = RenderSettings.declared_field("gif_dir")
     json: bool = option(False, "--json", type=Flag(), picture=False,
                         help="also write OUT/NAME.json, the figure data")
     caption: str = option("", "--caption", type=Text(),
@@ -396,14 +434,10 @@ class FigureOptions:
     column: str | None = option(None, "--column", type=Choice(tuple(COLUMNS)),
                                 help="--width of a paper column: narrow, a two-column "
                                      "paper's (8.25 cm), or wide, a one-column paper's (16 cm)")
-    no_cache: bool = option(False, "--no-cache", type=Flag(), picture=False,
-                            help="neither read nor write the cache")
-    quiet: bool = option(False, "--quiet", type=Flag(), picture=False, help="no progress bar")
-    verify: bool = option(False, "--verify", type=Flag(), picture=False,
-                          help="first recompute the figure's numbers on --backend; stop if "
-                               "they differ")
-    backend: str = option("auto", "--backend", type=Choice(BACKENDS), picture=False,
-                          help="where verify runs: a GPU if present, else the CUDA simulator")
+    no_cache: bool = RenderSettings.declared_field("no_cache")
+    quiet: bool = RenderSettings.declared_field("quiet")
+    verify: bool = RenderSettings.declared_field("verify")
+    backend: str = RenderSettings.declared_field("backend")
 
     def __post_init__(self):
         for opt in declared(self):
@@ -423,6 +457,10 @@ class FigureOptions:
             for n in opt.long_names:
                 out.setdefault(n, opt)
         return out
+
+    def render_settings(self) -> RenderSettings:
+        """How this figure's run goes (:class:`RenderSettings`), apart from its picture."""
+        return RenderSettings(**{n: getattr(self, n) for n in RenderSettings.names()})
 
     def picture(self) -> dict:
         """The values that decide what the figure shows (the cache key's part)."""

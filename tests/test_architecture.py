@@ -94,3 +94,21 @@ def test_every_format_word_is_in_the_table(word):
 def test_no_module_outgrows_one_job():
     sizes = {str(p.relative_to(PACKAGE)): len(p.read_text().splitlines()) for p in modules()}
     assert max(sizes.values()) <= 700, sorted(sizes.items(), key=lambda kv: -kv[1])[:3]
+
+
+def test_run_settings_are_declared_once_and_never_part_of_the_picture():
+    """Resolutions, folders, cache, progress, verify and backend: RenderSettings declares
+    them, every kind's options take those declarations, and none decides the picture."""
+    from convanim.options import RenderSettings, declared
+
+    for name in kinds.names():
+        by_name = kinds.get(name).Options.by_name()
+        for opt in declared(RenderSettings):
+            taken = by_name[opt.name]
+            assert (taken.flags, taken.help, taken.default, type(taken.type)) == \
+                (opt.flags, opt.help, opt.default, type(opt.type)) and not taken.picture
+    options = FigureOptions(quality=300, out_dir="figs", verify=True, backend="numpy")
+    assert options.render_settings() == RenderSettings(quality=300, out_dir="figs",
+                                                       verify=True, backend="numpy")
+    assert not set(RenderSettings.names()) & set(options.picture())
+    assert FigureOptions(quality=300).picture() == FigureOptions().picture()
