@@ -66,6 +66,30 @@ def _format(argument):
     return directives.choice(argument, _AS_IMAGE + _MEDIA)
 
 
+def _converter(opt):
+    """The option's own converter as docutils calls it, so a bad value is reported at
+    its option (``invalid option value: (option: "stride"; value: 'x') argument
+    -s/--stride: ...``). The text is kept: the figure converts it again, where values
+    files are read beside the page. ``None``: kinds declare the name differently."""
+    from .errors import SpecError
+    from .options import Array
+
+    if opt is not None and opt.is_flag:
+        return directives.flag
+    if opt is None or isinstance(opt.type, Array):
+        return directives.unchanged
+
+    def convert(argument):
+        text = directives.unchanged_required(argument)
+        try:
+            opt.convert(text)
+        except SpecError as e:
+            raise ValueError(str(e)) from None
+        return text
+
+    return convert
+
+
 class _OptionSpec(Mapping):
     """Every registered kind's options under their long names, plus the figure's own;
     read live, so a kind registered after this module loaded has its options too."""
@@ -73,12 +97,13 @@ class _OptionSpec(Mapping):
     def _spec(self) -> dict:
         from . import kinds
 
-        spec = {}
+        spec, declared = {}, {}
         for name in kinds.names():
             for key, opt in kinds.get(name).Options.by_name().items():
                 if opt.name not in _OWN and opt.name != "name":
-                    spec[key.replace("_", "-")] = (directives.flag if opt.is_flag
-                                                   else directives.unchanged)
+                    key = key.replace("_", "-")
+                    same = declared.setdefault(key, opt) == opt
+                    spec[key] = _converter(opt if same else None)
         spec.update(caption=directives.unchanged, alt=directives.unchanged,
                     width=directives.length_or_percentage_or_unitless, format=_format)
         return spec

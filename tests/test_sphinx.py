@@ -331,3 +331,29 @@ def test_values_files_are_read_beside_the_page(tmp_path):
     assert (tmp_path / "html/_images/mine.gif").is_file()
     warnings = [line for line in proc.stderr.splitlines() if "WARNING" in line]
     assert len(warnings) == 1 and "cannot read nowhere.csv" in warnings[0], warnings
+
+
+def test_a_bad_value_is_reported_by_docutils_at_its_option(project, tmp_path):
+    """option_spec is made of each option's own converter: a value the option's type
+    refuses never reaches the figure, and the message names the option and the value."""
+    (project / "index.rst").write_text(textwrap.dedent("""
+        Tiny
+        ====
+
+        .. convanim:: arithmetic
+           :stride: x
+
+        .. convanim:: arithmetic
+           :theme: neon
+
+        .. convanim:: arithmetic good
+           :input-size: 4
+        """))
+    proc = sphinx(project, "html", tmp_path / "html", cache=tmp_path / "cache")
+    assert proc.returncode == 0, proc.stderr
+    err = " ".join(proc.stderr.split())
+    assert 'index.rst:5: ERROR: Error in "convanim" directive: invalid option value: ' \
+           "(option: \"stride\"; value: 'x') argument -s/--stride:" in err, err
+    assert "(option: \"theme\"; value: 'neon') argument --theme: invalid choice: 'neon'" in err
+    assert "WARNING: convanim:" not in err  # refused before any figure was planned
+    assert (tmp_path / "html/_images/good.gif").is_file()
