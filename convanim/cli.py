@@ -210,7 +210,7 @@ def _run_build(args) -> int:
 def _stats_parser(sub) -> None:
     from .models import MODELS
 
-    pair, count = _argtype(Pair()), _argtype(Int(1, 1 << 20))
+    count = _argtype(Int(1, 1 << 20))
     p = sub.add_parser("stats", add_config_file_help=False, epilog=_CONFIG_HELP,
                        help=_STATS_HELP)
     p.add_argument("-c", "--config", is_config_file=True, metavar="FILE",
@@ -218,25 +218,14 @@ def _stats_parser(sub) -> None:
     net = p.add_mutually_exclusive_group()
     net.add_argument("--model", choices=sorted(MODELS), help="a built-in network (224x224 input)")
     net.add_argument("--onnx", metavar="FILE", help="the Conv nodes of an ONNX model")
-    p.add_argument("-i", "--input-size", type=pair, metavar="N|HxW",
+    p.add_argument("-i", "--input-size", type=_argtype(Pair()), metavar="N|HxW",
                    help="the layer's input (default 5), or a --model's image (default 224)")
-    p.add_argument("-k", "--kernel-size", type=pair, default=(3, 3), metavar="N|HxW",
-                   help="the layer's kernel (default 3)")
-    p.add_argument("-s", "--stride", type=pair, default=(1, 1), metavar="N|HxW",
-                   help="the layer's stride (default 1)")
-    from .options import FigureOptions
+    from .options import ChannelOptions
 
-    shared = FigureOptions.by_name()  # the padding options, as every figure declares them
-    for name in ("padding", "padding_sides", "padding_mode", "causal"):
-        add_option(p, shared[name])
-    p.add_argument("-d", "--dilation", type=pair, default=(1, 1), metavar="N|HxW",
-                   help="the layer's dilation (default 1)")
-    p.add_argument("--in-channels", type=count, default=1, metavar="C",
-                   help="input channels (default 1)")
-    p.add_argument("--out-channels", type=count, default=1, metavar="D",
-                   help="output channels, filters (default 1)")
-    p.add_argument("--groups", type=count, default=1, metavar="G",
-                   help="groups; both channel counts divisible by it (default 1)")
+    declared = ChannelOptions.by_name()  # a layer's options, as every figure declares them
+    for name in ("kernel_size", "stride", "padding", "padding_sides", "padding_mode", "causal",
+                 "dilation", "in_channels", "out_channels", "groups"):
+        add_option(p, declared[name])
     p.add_argument("--batch", type=count, default=1, metavar="N",
                    help="images per batch: MACs and activation bytes scale with it (default 1)")
     p.add_argument("--weight-sparsity", type=_argtype(Float(0.0, float("inf"),
@@ -258,6 +247,7 @@ def _run_stats(args) -> int:
     from pathlib import Path
 
     from . import files, models, stats
+    from .options import ChannelOptions
     from .spec import ConvSpec, resolve_padding
 
     if not 0.0 <= args.weight_sparsity < 1.0:
@@ -287,9 +277,8 @@ def _run_stats(args) -> int:
                                   args.kernel_size, args.stride, args.dilation)
         spec = ConvSpec(i, args.kernel_size, args.stride, padding, args.dilation,
                         padding_mode=args.padding_mode).validate()
-        for what, n in (("--in-channels", args.in_channels), ("--out-channels", args.out_channels)):
-            if n % args.groups:
-                raise SpecError(f"{what} {n} is not divisible by --groups {args.groups}")
+        ChannelOptions(in_channels=args.in_channels, out_channels=args.out_channels,
+                       groups=args.groups).check_groups()
         layers = [models.Layer("conv", "conv", spec.input_size, args.in_channels,
                                args.out_channels, spec.kernel_size, spec.stride, spec.padding,
                                spec.dilation, args.groups, padding_mode=spec.padding_mode)]

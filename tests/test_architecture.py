@@ -112,3 +112,16 @@ def test_run_settings_are_declared_once_and_never_part_of_the_picture():
                                                        verify=True, backend="numpy")
     assert not set(RenderSettings.names()) & set(options.picture())
     assert FigureOptions(quality=300).picture() == FigureOptions().picture()
+
+
+def test_stats_takes_the_layer_options_as_the_figures_declare_them():
+    from convanim.cli import build_parser
+    from convanim.options import ChannelOptions
+
+    stats = build_parser("stats")._subparsers._group_actions[0].choices["stats"]
+    by_flag = {f: a for a in stats._actions for f in a.option_strings}
+    for name in ("kernel_size", "stride", "padding", "padding_sides", "padding_mode", "causal",
+                 "dilation", "in_channels", "out_channels", "groups"):
+        opt = ChannelOptions.by_name()[name]
+        action = by_flag[opt.flags[0]]
+        assert action.option_strings == list(opt.flags) and action.help == opt.help_text()
