@@ -66,17 +66,19 @@ def _format(argument):
     return directives.choice(argument, _AS_IMAGE + _MEDIA)
 
 
-def _converter(opt):
+def _converter(opts: list):
     """The option's own converter as docutils calls it, so a bad value is reported at
     its option (``invalid option value: (option: "stride"; value: 'x') argument
     -s/--stride: ...``). The text is kept: the figure converts it again, where values
-    files are read beside the page. ``None``: kinds declare the name differently."""
+    files are read beside the page. ``opts``: every kind's declaration of the name;
+    where they differ, the figure's kind decides (its message, a warning)."""
     from .errors import SpecError
     from .options import Array
 
-    if opt is not None and opt.is_flag:
+    opt = opts[0]
+    if all(o.is_flag for o in opts):
         return directives.flag
-    if opt is None or isinstance(opt.type, Array):
+    if any(o != opt for o in opts) or isinstance(opt.type, Array):
         return directives.unchanged
 
     def convert(argument):
@@ -97,13 +99,12 @@ class _OptionSpec(Mapping):
     def _spec(self) -> dict:
         from . import kinds
 
-        spec, declared = {}, {}
+        declared: dict[str, list] = {}
         for name in kinds.names():
             for key, opt in kinds.get(name).Options.by_name().items():
                 if opt.name not in _OWN and opt.name != "name":
-                    key = key.replace("_", "-")
-                    same = declared.setdefault(key, opt) == opt
-                    spec[key] = _converter(opt if same else None)
+                    declared.setdefault(key.replace("_", "-"), []).append(opt)
+        spec = {key: _converter(opts) for key, opts in declared.items()}
         spec.update(caption=directives.unchanged, alt=directives.unchanged,
                     width=directives.length_or_percentage_or_unitless, format=_format)
         return spec
