@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import NamedTuple
 
 from .lazy import np
 
@@ -31,8 +32,6 @@ INSERTED = -2   #: a zero inserted between two operand cells
 DATA, PADDING, INSERTION = 0, 1, 2
 
 
-Sides = tuple[int, int, int, int]
-
 #: PyTorch's ``padding_mode`` names (numpy.pad's: constant, reflect, edge, wrap).
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -41,31 +40,71 @@ def _per_axis(f, *pairs):
     return tuple(int(f(*args)) for args in zip(*pairs))
 
 
-def sides(p) -> Sides:
-    """``(top, bottom, left, right)`` of a padding given as a pair or as four sides."""
-    p = tuple(int(v) for v in p)
-    if len(p) == 4:
-        return p
-    if len(p) != 2:
-        raise ValueError(f"a padding is an (h, w) pair or four sides, got {p!r}")
-    return (p[0], p[0], p[1], p[1])
+class Sides(NamedTuple):
+    """A padding: cells of padding on the top, bottom, left and right.
+
+    The one form a resolved padding takes (``-p N``, ``HxW``, ``same``, ``valid``,
+    ``--padding-sides`` and ``--causal`` all become one, in :mod:`convanim.spec`).
+    A tuple, so ``t, b, l, r = sides`` and JSON (a list of four) work as they are.
+    """
+
+    top: int
+    bottom: int
+    left: int
+    right: int
+
+    @classmethod
+    def of(cls, p) -> "Sides":
+        """The sides of a padding given as an ``(h, w)`` pair (the same on both sides of
+        an axis, PyTorch's ``padding``) or as four sides."""
+        if isinstance(p, cls):
+            return p
+        if isinstance(p, str):
+            raise ValueError(f"padding {p!r} is not resolved to sides (see convanim.spec)")
+        p = tuple(int(v) for v in p)
+        if len(p) == 4:
+            return cls(*p)
+        if len(p) != 2:
+            raise ValueError(f"a padding is an (h, w) pair or four sides, got {p!r}")
+        return cls(p[0], p[0], p[1], p[1])
+
+    @property
+    def symmetric(self) -> bool:
+        """Both sides of each axis equal: a padding PyTorch's ``padding=(h, w)`` gives."""
+        return self.top == self.bottom and self.left == self.right
+
+    @property
+    def pair(self) -> Pair:
+        """``(top, left)``: PyTorch's ``padding`` (the padding itself where symmetric)."""
+        return (self.top, self.left)
+
+    @property
+    def axes(self) -> tuple[tuple[int, int], tuple[int, int]]:
+        """``((top, bottom), (left, right))``: the two sides of each axis."""
+        return (self.top, self.bottom), (self.left, self.right)
+
+    @property
+    def total(self) -> Pair:
+        """Cells of padding per axis, both sides together (``2p`` when symmetric)."""
+        return (self.top + self.bottom, self.left + self.right)
+
+    def format(self) -> str:
+        """As the command line spells it: ``1`` or ``1x2`` (``-p``) where symmetric, else
+        ``0,0,2,0`` (``--padding-sides``)."""
+        if not self.symmetric:
+            return ",".join(str(v) for v in self)
+        h, w = self.pair
+        return str(h) if h == w else f"{h}x{w}"
 
 
 def axis_pads(p) -> tuple[tuple[int, int], tuple[int, int]]:
-    """``((top, bottom), (left, right))``: the two sides of each axis."""
-    t, b, l, r = sides(p)
-    return (t, b), (l, r)
-
-
-def is_symmetric(p) -> bool:
-    t, b, l, r = sides(p)
-    return t == b and l == r
+    """``((top, bottom), (left, right))`` of a pair or four sides."""
+    return Sides.of(p).axes
 
 
 def padding_total(p) -> Pair:
     """Cells of padding per axis, both sides together (``2p`` when symmetric)."""
-    (t, b), (l, r) = axis_pads(p)
-    return (t + b, l + r)
+    return Sides.of(p).total
 
 
 def same_sides(i: Pair, k: Pair, s: Pair, d: Pair) -> Sides:
@@ -80,13 +119,13 @@ def same_sides(i: Pair, k: Pair, s: Pair, d: Pair) -> Sides:
     for a in (0, 1):
         total = max((-(-i[a] // s[a]) - 1) * s[a] + d[a] * (k[a] - 1) + 1 - i[a], 0)
         out += [total // 2, total - total // 2]
-    return tuple(out)
+    return Sides(*out)
 
 
 def causal_sides(k: Pair, d: Pair) -> Sides:
     """Causal padding of a sequence (the width axis): ``d(k-1)`` on the left only, so
     output ``t`` reads inputs ``<= t`` and there are as many outputs as inputs."""
-    return (0, 0, d[1] * (k[1] - 1), 0)
+    return Sides(0, 0, d[1] * (k[1] - 1), 0)
 
 
 def conv_output_size(i: Pair, k: Pair, s: Pair, p, d: Pair) -> Pair:

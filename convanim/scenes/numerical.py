@@ -222,8 +222,8 @@ class Numerical(Kind):
         if options.mode == "convolution":
             return super().torch_call(spec, options)
         k, s, p, d = (format_torch(v) for v in (spec.kernel_size, spec.stride,
-                                                 spec.padding_pair, spec.dilation))
-        one_call = spec.symmetric and spec.padding_mode == "zeros"
+                                                 spec.padding.pair, spec.dilation))
+        one_call = spec.padding.symmetric and spec.padding_mode == "zeros"
         pad = f", padding={p}" if one_call else ""
         if options.mode == "average":
             call = f"torch.nn.AvgPool2d(kernel_size={k}, stride={s}{pad})"
