@@ -248,7 +248,7 @@ def _run_stats(args) -> int:
 
     from . import files, models, stats
     from .options import ChannelOptions
-    from .spec import ConvSpec, resolve_padding
+    from .spec import ConvSpec
 
     if not 0.0 <= args.weight_sparsity < 1.0:
         raise SpecError(f"--weight-sparsity must be in [0, 1), got {args.weight_sparsity}")
@@ -272,11 +272,8 @@ def _run_stats(args) -> int:
         if not any(layer.kind == "conv" for layer in layers):
             raise SpecError(f"{args.onnx} has no Conv node")
     else:
-        i = args.input_size or (5, 5)
-        padding = resolve_padding(args.padding, args.padding_sides, args.causal, i,
-                                  args.kernel_size, args.stride, args.dilation)
-        spec = ConvSpec(i, args.kernel_size, args.stride, padding, args.dilation,
-                        padding_mode=args.padding_mode).validate()
+        args.input_size = args.input_size or (5, 5)
+        spec = ConvSpec.from_options(args)
         ChannelOptions(in_channels=args.in_channels, out_channels=args.out_channels,
                        groups=args.groups).check_groups()
         layers = [models.Layer("conv", "conv", spec.input_size, args.in_channels,

@@ -21,7 +21,7 @@ from .kind import Kind
 from .layout import fit
 from .options import ANIMATION_FORMATS, COLUMNS, FORMATS, SINGLE_FORMATS, FigureOptions
 from .engine.formats import VIDEO_WORDS, listed
-from .spec import ConvSpec, SpecError, format_pair, resolve_padding
+from .spec import ConvSpec, SpecError, format_pair
 
 #: Frames one animation may have; beyond it TeX runs for minutes and the GIF is unwatchable.
 MAX_FRAMES = 256
@@ -32,19 +32,9 @@ MAX_CAPTION = 1000
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
 
 
-def padding_of(options) -> tuple:
-    """The padding the options ask for (:func:`convanim.spec.resolve_padding`)."""
-    return resolve_padding(options.padding, options.padding_sides, options.causal,
-                           options.input_size, options.kernel_size, options.stride,
-                           options.dilation)
-
-
 def spec_of(options: FigureOptions) -> ConvSpec:
-    spec = ConvSpec(input_size=options.input_size, kernel_size=options.kernel_size,
-                    stride=options.stride, padding=padding_of(options), dilation=options.dilation,
-                    transposed=options.transposed, output_padding_given=options.output_padding,
-                    padding_mode=options.padding_mode)
-    return spec.validate(expected_output=options.output_size)
+    """The conv the options give (:meth:`ConvSpec.from_options`)."""
+    return ConvSpec.from_options(options)
 
 
 def default_name(kind: str, spec: ConvSpec, extra: list[str]) -> str:
@@ -106,8 +96,16 @@ class Figure:
 
     def params(self) -> dict:
         """Everything that decides the picture, for the cache key (the package's own
-        templates and code are in it already; a kind's own template text is added)."""
+        templates and code are in it already; a kind's own template text is added).
+
+        The padding is the spec's, resolved: ``-p 1``, ``--padding-sides 1,1,1,1`` and
+        ``-p same`` of a 3x3 kernel are one picture (a kind with its own spec, a stack,
+        pads each layer from the options, so it keeps them)."""
         params = {"kind": self.kind.name, **self.options.picture(), "frames": self.frames}
+        if self.kind.conv_spec(self.options) is None:
+            for name in ("padding_sides", "causal"):
+                params.pop(name)
+            params["padding"] = list(self.spec.padding)
         if self.kind.template_source is not None:
             import hashlib
 

@@ -20,7 +20,7 @@ def format_torch(v) -> str:
 def torch_pad(spec: ConvSpec, fill: str | None = None) -> str:
     """``F.pad(x, (left, right, top, bottom), mode=...)``: the input padded as the spec says,
     for a module that cannot (one-sided padding, or pooling with a padding mode)."""
-    t, b, l, r = spec.sides
+    t, b, l, r = spec.padding
     mode = spec.padding_mode
     how = (f", mode='{mode}'" if mode != "zeros" else
            f", value={fill}" if fill is not None else "")
@@ -35,17 +35,17 @@ def torch_conv(spec: ConvSpec, cin: int, cout: int, extra: str = "") -> str:
     dil = f", dilation={d}" if d != "1" else ""
     if spec.transposed:
         a = format_torch(spec.output_padding)
-        if spec.symmetric:
+        if spec.padding.symmetric:
             return (f"torch.nn.ConvTranspose2d({cin}, {cout}, kernel_size={k}, stride={s}, "
-                    f"padding={format_torch(spec.padding_pair)}, output_padding={a}{extra}{dil})")
-        t, b, l, r = spec.sides
+                    f"padding={format_torch(spec.padding.pair)}, output_padding={a}{extra}{dil})")
+        t, b, l, r = spec.padding
         crop = ", ".join(f"{lo}:{-hi}" if hi else f"{lo}:" for lo, hi in ((t, b), (l, r)))
         return (f"torch.nn.ConvTranspose2d({cin}, {cout}, kernel_size={k}, stride={s}, "
                 f"padding=0, output_padding={a}{extra}{dil})(x)[..., {crop}]")
-    if spec.symmetric:
+    if spec.padding.symmetric:
         mode = (f", padding_mode='{spec.padding_mode}'" if spec.padding_mode != "zeros" else "")
         return (f"torch.nn.Conv2d({cin}, {cout}, kernel_size={k}, stride={s}, "
-                f"padding={format_torch(spec.padding_pair)}{mode}{extra}{dil})")
+                f"padding={format_torch(spec.padding.pair)}{mode}{extra}{dil})")
     return (f"torch.nn.Conv2d({cin}, {cout}, kernel_size={k}, stride={s}{extra}{dil})"
             f"({torch_pad(spec)})")
 

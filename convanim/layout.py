@@ -39,8 +39,9 @@ def fit(kind: str, width_cm: float | None) -> dict | None:
 def arrange(candidates: list[dict], budget: dict | None) -> dict:
     """The first candidate (dicts with ``width`` and ``height`` in cm, in the template's
     order of preference) that fits ``budget`` (see :func:`fit`); without a budget the
-    first; when none fits, the one that needs the least shrinking beyond it."""
-    if budget is None:
+    first; when none fits, the one that needs the least shrinking beyond it. A single
+    candidate (a sequence's one layout) is taken as it is, measured or not."""
+    if budget is None or len(candidates) == 1:
         return candidates[0]
 
     def excess(c: dict) -> float:

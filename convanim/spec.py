@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from . import geometry
 from .errors import SpecError
-from .geometry import Pair
+from .geometry import Pair, Sides
 
 
 #: ASCII digits only (``re.ASCII``): ``٥`` or ``5×7`` are refused, not silently read.
@@ -49,36 +49,29 @@ def parse_int(text: str) -> int:
 
 
 def format_pair(v) -> str:
-    """``5``, ``5x7``, or four sides ``0,0,2,0``."""
+    """``5``, ``5x7``, or a padding's four sides ``0,0,2,0`` (:meth:`Sides.format`)."""
     if len(v) == 4:
-        return ",".join(str(x) for x in v)
+        return Sides.of(v).format()
     return str(v[0]) if v[0] == v[1] else f"{v[0]}x{v[1]}"
 
 
-def format_padding(p) -> str:
-    """A padding as ``-p`` spells it, or as ``--padding-sides`` where its sides differ."""
-    return format_pair(p if len(p) == 2 else (
-        (p[0], p[2]) if geometry.is_symmetric(p) else p))
-
-
-def resolve_padding(given, sides, causal: bool, i: Pair, k: Pair, s: Pair, d: Pair):
-    """The padding ``-p``, ``--padding-sides`` and ``--causal`` ask for: a pair where both
-    sides of each axis are equal (so every figure drawn before sides existed is the
-    same), else (top, bottom, left, right). ``--padding-sides`` overrides ``-p``."""
+def resolve_padding(given, sides, causal: bool, i: Pair, k: Pair, s: Pair, d: Pair) -> Sides:
+    """The padding ``-p`` (N, HxW, ``same``, ``valid``), ``--padding-sides`` and
+    ``--causal`` ask for, as :class:`Sides`; ``--padding-sides`` overrides ``-p``. The
+    one place these forms are resolved: :meth:`ConvSpec.from_options` calls it, and a
+    stack for each of its layers."""
     if causal:
         if sides is not None or given != (0, 0):
             raise SpecError("--causal sets the padding (d(k-1) on the left): give no -p or "
                             "--padding-sides with it")
-        sides = geometry.causal_sides(k, d)
-    elif sides is None:
-        if given == "same":
-            sides = geometry.same_sides(i, k, s, d)
-        elif given == "valid":
-            sides = (0, 0, 0, 0)
-        else:
-            return tuple(given)
-    t, _, l, _ = sides
-    return (t, l) if geometry.is_symmetric(sides) else tuple(sides)
+        return geometry.causal_sides(k, d)
+    if sides is not None:
+        return Sides.of(sides)
+    if given == "same":
+        return geometry.same_sides(i, k, s, d)
+    if given == "valid":
+        return Sides(0, 0, 0, 0)
+    return Sides.of(given)
 
 
 @dataclass(frozen=True)
@@ -86,7 +79,8 @@ class ConvSpec:
     input_size: Pair = (5, 5)
     kernel_size: Pair = (3, 3)
     stride: Pair = (1, 1)
-    padding: Pair = (0, 0)
+    #: A pair (h, w) or four sides, held as :class:`Sides` (resolved: see from_options).
+    padding: Sides = Sides(0, 0, 0, 0)
     dilation: Pair = (1, 1)
     transposed: bool = False
     #: None: chosen so the transposed conv's output is exactly ``input_size``.
@@ -94,20 +88,47 @@ class ConvSpec:
     #: What padding cells hold (geometry.PADDING_MODES).
     padding_mode: str = "zeros"
 
-    @property
-    def sides(self) -> geometry.Sides:
-        """The padding as (top, bottom, left, right)."""
-        return geometry.sides(self.padding)
+    def __post_init__(self):
+        object.__setattr__(self, "padding", Sides.of(self.padding))
 
-    @property
-    def symmetric(self) -> bool:
-        return geometry.is_symmetric(self.padding)
+    @classmethod
+    def from_options(cls, options) -> "ConvSpec":
+        """The spec figure options (or ``stats``' arguments, which have the same names)
+        ask for, validated: the one place their padding is resolved."""
+        padding = resolve_padding(options.padding, options.padding_sides, options.causal,
+                                  options.input_size, options.kernel_size, options.stride,
+                                  options.dilation)
+        spec = cls(options.input_size, options.kernel_size, options.stride, padding,
+                   options.dilation, getattr(options, "transposed", False),
+                   getattr(options, "output_padding", None), options.padding_mode)
+        return spec.validate(expected_output=getattr(options, "output_size", None))
 
-    @property
-    def padding_pair(self) -> Pair:
-        """(top, left): PyTorch's ``padding`` when the sides are equal."""
-        t, _, l, _ = self.sides
-        return (t, l)
+    def to_dict(self) -> dict:
+        """The figure data's conv fields (GUIDE, "Figure data"): ``padding`` as PyTorch's
+        ``(top, left)`` pair, ``padding_sides`` every side."""
+        return {
+            "transposed": self.transposed,
+            "input_size": list(self.input_size),
+            "kernel_size": list(self.kernel_size),
+            "stride": list(self.stride),
+            "padding": list(self.padding.pair),
+            "padding_sides": list(self.padding),
+            "padding_mode": self.padding_mode,
+            "dilation": list(self.dilation),
+            "output_padding": list(self.output_padding),
+            "output_size": list(self.output_size),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ConvSpec":
+        """The spec of figure data (:meth:`to_dict`'s fields; data written before
+        ``padding_sides`` has the pair only), validated."""
+        a = tuple(data["output_padding"]) if data["transposed"] else None
+        spec = cls(tuple(data["input_size"]), tuple(data["kernel_size"]),
+                   tuple(data["stride"]), data.get("padding_sides") or data["padding"],
+                   tuple(data["dilation"]), data["transposed"], a,
+                   padding_mode=data.get("padding_mode", "zeros"))
+        return spec.validate()
 
     @property
     def args(self) -> tuple[Pair, Pair, Pair, Pair, Pair]:
@@ -150,7 +171,7 @@ class ConvSpec:
         if min(self.forward_output) < 1:
             low = geometry.forward_conv(*self.args)
             span = (low.rows.extent, low.cols.extent)
-            total = geometry.padding_total(p)
+            total = p.total
             raise SpecError(
                 f"kernel of size {format_pair(k)} with dilation {format_pair(d)} spans "
                 f"{format_pair(span)} cells, more than the padded input "

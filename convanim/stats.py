@@ -15,7 +15,7 @@ import io
 from . import geometry
 from .errors import SpecError
 from .models import Layer
-from .spec import INT64_MAX, format_padding, format_pair
+from .spec import INT64_MAX, format_pair
 
 PHASES = ("forward", "loss", "gradient")
 
@@ -31,7 +31,7 @@ def layer_stats(layer: Layer, batch: int = 1, weight_sparsity: float = 0.0,
     C, D, g = layer.in_channels, layer.out_channels, layer.groups
     o = layer.out_size
     row = {"name": layer.name, "input_size": format_pair(i), "output_size": format_pair(o),
-           "kernel_size": format_pair(k), "stride": format_pair(s), "padding": format_padding(p)}
+           "kernel_size": format_pair(k), "stride": format_pair(s), "padding": format_pair(p)}
     lowered = {phase: geometry.phase_conv(phase, i, k, s, p, d, layer.padding_mode)
                for phase in PHASES}
     # the operand of each phase: x has C channels, dY has D
@@ -160,11 +160,13 @@ def to_cfg(layers: list[Layer]) -> str:
     """The seed's layer config for GPU experiments, per axis, with groups and dilation."""
     lines = [CFG_HEADER]
     for L in layers:
-        if L.kind == "conv" and len(L.padding) == 4:
+        if L.kind != "conv":
+            continue
+        padding = geometry.Sides.of(L.padding)
+        if not padding.symmetric:
             raise SpecError(f"--cfg has one padding per axis (Ph, Pw); {L.name} pads its "
-                            f"sides differently ({format_pair(L.padding)})")
-        if L.kind == "conv":
-            lines.append(",".join(str(v) for v in (
-                "conv", *L.in_size, *L.out_size, L.in_channels, L.out_channels, *L.kernel,
-                *L.stride, *L.padding, L.groups, *L.dilation)))
+                            f"sides differently ({padding.format()})")
+        lines.append(",".join(str(v) for v in (
+            "conv", *L.in_size, *L.out_size, L.in_channels, L.out_channels, *L.kernel,
+            *L.stride, *padding.pair, L.groups, *L.dilation)))
     return "\n".join(lines) + "\n"

@@ -46,23 +46,14 @@ class Check:
 NUMPY_PAD = {"zeros": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
 
 
-def spec_of(data: dict) -> ConvSpec:
-    a = tuple(data["output_padding"]) if data["transposed"] else None
-    padding = tuple(data.get("padding_sides") or data["padding"])
-    spec = ConvSpec(tuple(data["input_size"]), tuple(data["kernel_size"]), tuple(data["stride"]),
-                    padding, tuple(data["dilation"]), data["transposed"], a,
-                    padding_mode=data.get("padding_mode", "zeros"))
-    return spec.validate()
-
-
 def _one_call(spec: ConvSpec) -> bool:
     """Whether the backend's own padding does it: zeros, the same on both sides."""
-    return spec.symmetric and spec.padding_mode == "zeros"
+    return spec.padding.symmetric and spec.padding_mode == "zeros"
 
 
 def prepad(x: np.ndarray, spec: ConvSpec, fill: float = 0.0) -> np.ndarray:
     """``x`` (N, C, H, W) padded as the spec says, by numpy.pad (``fill`` for zeros)."""
-    t, b, l, r = spec.sides
+    t, b, l, r = spec.padding
     mode = NUMPY_PAD[spec.padding_mode]
     extra = {"constant_values": fill} if mode == "constant" else {}
     return np.pad(x, ((0, 0), (0, 0), (t, b), (l, r)), mode=mode, **extra)
@@ -80,15 +71,16 @@ def _error(got: np.ndarray, want: np.ndarray) -> float:
 def _conv(op, x, w, spec: ConvSpec, backend: str, groups: int = 1):
     from . import sparse
 
-    i, k, s, p, d = spec.args
+    k, s, d = spec.kernel_size, spec.stride, spec.dilation
+    p = spec.padding.pair  # PyTorch's (h, w), where the sides are the same (else 0, below)
     if op == "conv2d":
         if not _one_call(spec):  # F.pad, then the conv
             return sparse.run("conv2d", prepad(x, spec), w, stride=s, padding=0, dilation=d,
                               groups=groups, backend=backend)
         return sparse.run("conv2d", x, w, stride=s, padding=p, dilation=d, groups=groups,
                           backend=backend)
-    if not spec.symmetric:  # the full transposed conv, cropped by each side's padding
-        t, b, l, r = spec.sides
+    if not spec.padding.symmetric:  # the full transposed conv, cropped by each side's padding
+        t, b, l, r = spec.padding
         full = sparse.run("conv_transpose2d", x, w, stride=s, padding=0, dilation=d,
                           output_padding=spec.output_padding, groups=groups, backend=backend)
         h, w_ = full.output.shape[-2:]
@@ -100,13 +92,13 @@ def _conv(op, x, w, spec: ConvSpec, backend: str, groups: int = 1):
 def check_numerical(data: dict, backend: str) -> list[Check]:
     from . import sparse
 
-    spec, mode = spec_of(data), data["mode"]
+    spec, mode = ConvSpec.from_dict(data), data["mode"]
     x = _img(data["input"])
     if mode == "convolution":
         r = _conv("conv_transpose2d" if spec.transposed else "conv2d", x, _img(data["kernel"]),
                   spec, backend)
     else:
-        i, k, s, p, d = spec.args
+        k, s, d, p = spec.kernel_size, spec.stride, spec.dilation, spec.padding.pair
         if not _one_call(spec):  # F.pad (max pooling pads with -inf), then the pooling
             x, p = prepad(x, spec, 0.0 if mode == "average" else -np.inf), 0
         r = sparse.run(f"{'avg' if mode == 'average' else 'max'}_pool2d", x, kernel_size=k,
@@ -126,7 +118,7 @@ def _scale(x: np.ndarray, w: np.ndarray | None) -> float:
 
 
 def check_alphabet(data: dict, backend: str, seed: int = 0) -> list[Check]:
-    spec = spec_of(data)
+    spec = ConvSpec.from_dict(data)
     if "blocks" in data:
         return _check_alphabet_channels(data, spec, backend, seed)
     k = spec.kernel_size
@@ -163,7 +155,7 @@ def check_channels(data: dict, backend: str) -> list[Check]:
     output plane ``(j // (planes_in/G)) * m + t``. For conv2d its weight gathers the
     slices; ConvTranspose2d's weight (in x out/G x kh x kw) already has that layout.
     """
-    spec = spec_of(data)
+    spec = ConvSpec.from_dict(data)
     G = data["groups"]
     op = "conv_transpose2d" if spec.transposed else "conv2d"
     x = np.asarray(data["input"], dtype=np.float32)[None]
@@ -198,7 +190,7 @@ def _reads(phase: str, spec: ConvSpec, backend: str):
         return r, float(r.output.sum())
     if phase == "loss":
         if spec.padding_mode != "zeros":  # the gradient of the padded input (see geometry)
-            total = geometry.padding_total(p)
+            total = p.total
             tr = ConvSpec((i[0] + total[0], i[1] + total[1]), k, s, (0, 0), d,
                           transposed=True).validate()
         else:
@@ -237,7 +229,7 @@ def _check_alphabet_channels(data: dict, spec: ConvSpec, backend: str, seed: int
 def check_im2col(data: dict, backend: str) -> list[Check]:
     from . import models, stats
 
-    spec, phase = spec_of(data), data["phase"]
+    spec, phase = ConvSpec.from_dict(data), data["phase"]
     matrix = data["im2col"]
     elements = len(matrix) * len(matrix[0])
     shown = sum(e is None for row in matrix for e in row)
@@ -255,7 +247,7 @@ def check_im2col(data: dict, backend: str) -> list[Check]:
 
 def check_arithmetic(data: dict, backend: str, windows: list) -> list[Check]:
     """``windows``: per step, how many of its taps the figure draws on input cells."""
-    spec = spec_of(data)
+    spec = ConvSpec.from_dict(data)
     op = "conv_transpose2d" if spec.transposed else "conv2d"
     operand = spec.lowered().operand
     r = _conv(op, _img(np.ones(operand)), _img(np.ones(spec.kernel_size)), spec, backend)

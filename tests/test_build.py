@@ -302,7 +302,7 @@ def test_classic_gallery_has_the_original_names_and_parameters(tmp_path):
     for name, (kind, i, k, s, p, d, t, mode, frames) in CLASSIC.items():
         f = entries[name].figure
         assert f.kind.name == kind, name
-        assert f.spec.args == ((i, i), (k, k), (s, s), (p, p), (d, d)), name
+        assert f.spec.args == ((i, i), (k, k), (s, s), (p, p, p, p), (d, d)), name
         assert f.spec.transposed == t and f.options.animation, name
         assert getattr(f.options, "mode", None) == mode, name
         assert len(f.frames) == frames, name

@@ -36,7 +36,7 @@ def test_numerical_frames_draw_the_weights_values_and_outputs_of_their_step(tran
     out = np.array(scene["output"])
     if transposed:  # explicit output padding too
         assert np.array_equal(out, ref.conv_transpose2d(x.astype(float), w.astype(float),
-                                                        spec.stride, spec.padding,
+                                                        spec.stride, spec.padding.pair,
                                                         spec.dilation, spec.output_padding))
     canvas = scene["canvas"]
     for frame in scene["frames"]:

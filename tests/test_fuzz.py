@@ -42,8 +42,8 @@ def sized(low: int, high: int):
     return rarely(hostile, valid, one_in=15)
 
 
-SIZES = {"-i": sized(1, 7), "-k": sized(1, 4), "-s": sized(1, 3), "-p": sized(0, 2),
-         "-d": sized(1, 2)}
+SIZES = {"-i": sized(1, 7), "-k": sized(1, 4), "-s": sized(1, 3),
+         "-p": st.one_of(sized(0, 2), st.sampled_from(["same", "valid"])), "-d": sized(1, 2)}
 size = sized(0, 6)
 text = st.text(st.characters(min_codepoint=32, max_codepoint=0x2030), max_size=24)
 name = rarely(st.one_of(text, st.sampled_from(["../up", "a/b", ".hidden", "n" * 201])),
@@ -64,6 +64,9 @@ def figure_command(draw):
             argv += [flag, draw(values)]
     if draw(st.integers(0, 9)) == 9:
         argv += ["-o", draw(size)]
+    if draw(st.integers(0, 7)) == 0:
+        argv += draw(st.sampled_from([["--causal"], ["--padding-sides", "0,2,1,0"], [
+            "--padding-sides", "1,1,0,0"], ["--padding-sides", "1,-1,0,0"]]))
     if draw(st.booleans()):
         argv.append("-t")
     if draw(st.integers(0, 9)) == 9:
@@ -147,6 +150,12 @@ MAGIC = {".pdf": b"%PDF", ".png": b"\x89PNG", ".gif": b"GIF89a"}
 @given(st.one_of(figure_command(), figure_command(), figure_command(), stats_command()))
 @pytest.mark.slow
 def test_every_command_keeps_the_contract(argv):
+    status, _ = cli_contract(argv)
+    event(f"{argv[0] if argv[0] == 'stats' else 'figure'} exit {status}")
+
+
+def cli_contract(argv) -> tuple[int, list[str]]:
+    """Run the command in a fresh folder; assert the contract; (exit status, stderr lines)."""
     root = Path(tempfile.mkdtemp(prefix="convanim-fuzz-"))
     work, temp = root / "work", root / "tmp"
     work.mkdir(), temp.mkdir()
@@ -169,13 +178,12 @@ def test_every_command_keeps_the_contract(argv):
         shutil.rmtree(root, ignore_errors=True)
     lines = out.getvalue().splitlines()
     errors = err.getvalue().splitlines()
-    event(f"{argv[0] if argv[0] == 'stats' else 'figure'} exit {status}")
     assert left_in_temp == [], (argv, left_in_temp)
     if status == 2:
         assert len(errors) == 1 and errors[0].startswith("convanim: error: "), (argv, errors)
         assert lines == [], (argv, lines)
         assert after == before, (argv, "exit 2 must write nothing")
-        return
+        return status, errors
     assert status == 0, (argv, status, errors)
     changed = {k for k in after if after[k] != before.get(k)}
     assert set(before) <= set(after), (argv, "a file disappeared")
@@ -185,7 +193,7 @@ def test_every_command_keeps_the_contract(argv):
         targets = {str(Path(os.path.normpath(w if w != "link" else "taken"))) for w in wanted}
         assert changed == targets | {str(p) for w in wanted for p in Path(w).parents
                                      if str(p) != "." and str(p) not in before}, (argv, changed)
-        return
+        return status, errors
     printed = [os.path.normpath(x) for x in lines]
     assert len(printed) == len(set(printed)) and printed, (argv, lines)
     folders = {str(p) for x in printed for p in Path(x).parents if str(p) != "."}
@@ -200,6 +208,7 @@ def test_every_command_keeps_the_contract(argv):
             assert b"<svg" in data[:2000], (argv, path)
         else:
             assert suffix == ".json" and json.loads(data)["kind"] == argv[0], (argv, path)
+    return status, errors
 
 
 # --- build configs, figure data and the Python API under the same contract ------------------
@@ -257,9 +266,14 @@ def build_config(draw):
           suppress_health_check=list(HealthCheck))
 @given(build_config())
 def test_every_build_config_keeps_the_contract(toml):
+    status, _ = build_contract(toml)
+    event(f"build exit {status}")
+
+
+def build_contract(toml: str) -> tuple[int, list[str]]:
     """Exit 2: one line, nothing written anywhere. Exit 0 or 1 (a figure failed, named on
     its own line): only the printed files, the manifest and their folders change, and
-    never anything outside the build's root."""
+    never anything outside the build's root. Returns (exit status, stderr lines)."""
     top = Path(tempfile.mkdtemp(prefix="convanim-fuzz-"))
     root, victim, temp = top / "site", top / "victim", top / "tmp"
     for d in (root, victim, temp):
@@ -284,13 +298,12 @@ def test_every_build_config_keeps_the_contract(toml):
         tempfile.tempdir = tempdir
         shutil.rmtree(top, ignore_errors=True)
     lines, errors = out.getvalue().splitlines(), err.getvalue().splitlines()
-    event(f"build exit {status}")
     assert outside_after == outside, (toml, "a build wrote outside its root")
     assert left_in_temp == [], (toml, left_in_temp)
     if status == 2:
         assert len(errors) == 1 and errors[0].startswith("convanim: error: "), (toml, errors)
         assert lines == [] and after == before, (toml, "exit 2 must write nothing")
-        return
+        return status, errors
     assert status in (0, 1), (toml, status, errors)
     assert all(e.startswith("convanim: error: ") for e in errors), (toml, errors)
     assert (status == 1) == bool(errors), (toml, status, errors)
@@ -302,6 +315,7 @@ def test_every_build_config_keeps_the_contract(toml):
     assert set(printed) <= changed, (toml, "a printed file was not written")
     for path in printed:
         assert after[path][0] == "file" and after[path][1], (toml, path)
+    return status, errors
 
 
 def _figure_data(kind, values):
@@ -399,8 +413,13 @@ API_KEYS = ["input_size", "kernel_size", "stride", "padding", "dilation", "trans
 @given(st.sampled_from(FIGURES + ["histogram"]), st.dictionaries(
     st.sampled_from(API_KEYS), api_value, max_size=4), st.sampled_from([None, "fig", 5, "../x"]))
 def test_the_api_keeps_the_contract(kind, options, name):
+    result = api_contract(kind, {"quality": 20, **options, "backend": "numpy"}, name)
+    event(f"api {'error' if isinstance(result, Exception) else 'ok'}")
+
+
+def api_contract(kind, options, name=None):
     """convanim.render returns exactly the files it wrote, or raises SpecError (a one-line
-    message) having written nothing."""
+    message) having written nothing; returns the paths or the error."""
     import convanim
     from convanim.errors import SpecError
 
@@ -411,7 +430,6 @@ def test_the_api_keeps_the_contract(kind, options, name):
     (work / "dir").mkdir()
     before = snapshot(work)
     cwd = os.getcwd()
-    options = {"quality": 20, **options, "backend": "numpy"}
     try:
         os.chdir(work)
         try:
@@ -423,12 +441,89 @@ def test_the_api_keeps_the_contract(kind, options, name):
     finally:
         os.chdir(cwd)
         shutil.rmtree(root, ignore_errors=True)
-    event(f"api {'error' if isinstance(result, Exception) else 'ok'}")
     if isinstance(result, Exception):
         assert "\n" not in str(result) and str(result), (kind, options, result)
         assert after == before, (kind, options, "a refused call wrote")
-        return
+        return result
     changed = {k for k in after if after[k] != before.get(k)}
     printed = {os.path.normpath(str(p)) for p in result}
     folders = {str(p) for x in printed for p in Path(x).parents if str(p) != "."}
     assert changed == printed | (folders - set(before)), (kind, options, changed, printed)
+    return result
+
+
+# --- every form of padding, with values or without, from every front end (#35) --------------
+
+#: The forms of padding: command-line arguments, and the same as config/API values.
+PADDING_FORMS = {
+    "none": ([], {}),
+    "N": (["-p", "1"], {"padding": 1}),
+    "HxW": (["-p", "2x1"], {"padding": "2x1"}),
+    "same": (["-p", "same"], {"padding": "same"}),
+    "valid": (["-p", "valid"], {"padding": "valid"}),
+    "sides": (["--padding-sides", "0,2,1,0"], {"padding_sides": [0, 2, 1, 0]}),
+    "causal": (["--causal"], {"causal": True}),  # a sequence's: 1-D sizes and values below
+}
+#: --input / --kernel, 2-D and (for --causal) 1-D, for the kinds that take values.
+VALUES = {2: {"input": "1 2 3; 4 5 6; 7 8 9", "kernel": "1 0; 0 -1"},
+          1: {"input": "1 2 3 4 5 6", "kernel": "1 0 -1"}}
+VALUE_KINDS = ("numerical", "channels")
+
+
+def padding_cases(kind: str):
+    """(id, options as Python values) of every padding form x --input / --kernel given or
+    not (the kinds that take values) x -t."""
+    for form, (_, values) in PADDING_FORMS.items():
+        given = ([(), ("input",), ("kernel",), ("input", "kernel")] if kind in VALUE_KINDS
+                 else [()])
+        dims = 1 if form == "causal" else 2
+        for names in given:
+            for transposed in (False, True):
+                options = dict(values)
+                if dims == 1 and kind != "stack":
+                    options.update({"input_size": "1x8", "kernel_size": "1x3"})
+                for n in names:
+                    options[n] = VALUES[dims][n]
+                    options.pop(f"{n}_size", None)  # the sizes follow the values
+                if transposed:
+                    options["transposed"] = True
+                yield f"{form}-{'+'.join(names) or 'sizes'}{'-t' if transposed else ''}", options
+
+
+def cli_args(kind: str, options: dict) -> list[str]:
+    argv = [kind]
+    for key, value in options.items():
+        if key == "causal":
+            argv.append("--causal")
+        elif key == "transposed":
+            argv.append("-t")
+        else:
+            flag = "--" + key.replace("_", "-")
+            argv += [flag, ",".join(map(str, value)) if isinstance(value, list) else str(value)]
+    return argv + ["-y", "pdf", "--quiet"]
+
+
+def toml_of(kind: str, options: dict) -> str:
+    lines = ["index = true", "[figures.f]", f'kind = "{kind}"', 'type = "pdf"']
+    lines += [f"{key.replace('_', '-')} = {json.dumps(value)}" for key, value in options.items()]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("kind", FIGURES + ["channels", "stack"])
+def test_every_padding_form_keeps_the_contract(kind):
+    """Each form of padding x values given or not x -t, from the command line, a build
+    config and the API: drawn, or refused in one line (SpecError from the API) with
+    nothing written; the three agree, and refuse with the same reason. (One cache for
+    the three: the config and the API draw what the command drew.)"""
+    from convanim.errors import SpecError
+
+    for case, options in padding_cases(kind):
+        status, errors = cli_contract(cli_args(kind, options))
+        assert status in (0, 2), (case, status, errors)
+        result = api_contract(kind, dict(options))
+        refused = isinstance(result, SpecError)
+        assert refused == (status == 2), (case, errors, result)
+        if refused:
+            assert errors == [f"convanim: error: {result}"], (case, errors, result)
+        built, build_errors = build_contract(toml_of(kind, options))
+        assert built == (0 if status == 0 else 2), (case, errors, build_errors)

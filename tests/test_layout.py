@@ -91,3 +91,12 @@ def test_the_budget_and_the_choice():
     assert layout.warning("alphabet", (200.0, 100.0), 8.25) is None
     assert "3." in layout.warning("alphabet", (400.0, 100.0), 8.25)
     assert "cm tall" in layout.warning("numerical", (100.0, 400.0), 8.25)
+
+
+def test_a_single_unmeasured_layout_is_taken_at_any_width(workdir, capsys):
+    """A sequence has one layout (the template gives it no size): --width drew a
+    traceback (KeyError: 'width'); the fuzz test's first --causal commands found it."""
+    assert layout.arrange([{"at": "beside"}], layout.fit("numerical", 3.0)) == {"at": "beside"}
+    status, out, err = run(capsys, "numerical", "-i", "1x6", "-k", "1x3", "--causal", "-y",
+                           "pdf", "--width", "3", "--quiet")
+    assert status == 0 and len(out) == 1, err

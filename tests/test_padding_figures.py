@@ -129,8 +129,8 @@ def test_verify_recomputes_padded_figures_and_json_replans(kind, values):
     checks = fig.checks(["numpy"])
     assert checks and all(c.passed for c in checks), [(c.name, c.error) for c in checks]
     again = from_data(fig.kind, fig.data())
-    assert (again.spec.sides, again.spec.padding_mode, again.spec.output_size) == (
-        fig.spec.sides, fig.spec.padding_mode, fig.spec.output_size)
+    assert (again.spec.padding, again.spec.padding_mode, again.spec.output_size) == (
+        fig.spec.padding, fig.spec.padding_mode, fig.spec.output_size)
 
 
 BAD = [

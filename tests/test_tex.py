@@ -62,3 +62,7 @@ def test_a_wheel_ships_the_templates(tmp_path):
     names = set(zipfile.ZipFile(wheel).namelist())
     want = {f"convanim/templates/{p.name}" for p in tex.template_dir().glob("*.j2")}
     assert len(want) >= 10 and want <= names
+    package = root / "convanim"  # and every module of every subpackage
+    modules = {p.relative_to(root).as_posix() for p in package.rglob("*.py")
+               if "__pycache__" not in p.parts}
+    assert modules - names == set()

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .. import files, texformat
 from ..cache import Cache, code_fingerprint, key
-from ..errors import SpecError, ToolError
+from ..errors import ToolError
 from ..tex import compiled_templates_in
 from . import formats, raster, texpool, tools
 from .tools import Cancel, Cancelled

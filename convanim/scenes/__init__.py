@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from .. import geometry
 from ..options import Choice, FigureOptions, Flag, Pair, option
-from ..spec import ConvSpec, SpecError
+from ..spec import ConvSpec, SpecError, format_pair, resolve_padding
 
 if TYPE_CHECKING:
     import numpy as np
@@ -24,16 +24,7 @@ def figure_data(kind: str, spec: ConvSpec, steps: int) -> dict:
     """The fields every figure's JSON shares (GUIDE, "Figure data")."""
     return {
         "kind": kind,
-        "transposed": spec.transposed,
-        "input_size": list(spec.input_size),
-        "kernel_size": list(spec.kernel_size),
-        "stride": list(spec.stride),
-        "padding": list(spec.padding_pair),
-        "padding_sides": list(spec.sides),
-        "padding_mode": spec.padding_mode,
-        "dilation": list(spec.dilation),
-        "output_padding": list(spec.output_padding),
-        "output_size": list(spec.output_size),
+        **spec.to_dict(),
         "steps": steps,
     }
 
@@ -218,14 +209,24 @@ class ValuesOptions(FigureOptions):
 
     def resolve_sizes(self, operand: tuple | None, kernel: tuple | None) -> None:
         """-i and -k from the values' (h, w) where not given: the operand is the input,
-        or for ``-t`` the transposed conv's input, of which -i is the output."""
+        or for ``-t`` the transposed conv's input, of which -i is the output (its
+        padding resolved as the spec resolves it; ``same`` depends on -i, so it is
+        refused there at a stride > 1, where several -i give the values' size)."""
         k = self.kernel_size or (tuple(kernel) if kernel else (3, 3))
         i = self.input_size
         if i is None and operand:
             i = tuple(operand)
             if self.transposed:
-                i = geometry.transposed_output_size(i, k, self.stride, self.padding,
-                                                    self.dilation, self.output_padding or (0, 0))
+                if self.padding == "same" and self.padding_sides is None and not self.causal \
+                        and self.stride != (1, 1):
+                    raise SpecError(
+                        f"-p same with -t at stride {format_pair(self.stride)}: several input "
+                        f"sizes give the transposed conv an operand of {format_pair(i)}; "
+                        f"give -i")
+                p = resolve_padding(self.padding, self.padding_sides, self.causal, i, k,
+                                    self.stride, self.dilation)
+                i = geometry.transposed_output_size(i, k, self.stride, p, self.dilation,
+                                                    self.output_padding or (0, 0))
         object.__setattr__(self, "kernel_size", k)
         object.__setattr__(self, "input_size", i or (5, 5))
 

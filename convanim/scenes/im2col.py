@@ -164,18 +164,18 @@ class Im2col(Kind):
 
     def torch_call(self, spec: ConvSpec, options) -> str:
         k, s, p, d = (format_torch(v) for v in (spec.kernel_size, spec.stride,
-                                                 spec.padding_pair, spec.dilation))
+                                                 spec.padding.pair, spec.dilation))
         dil = f", dilation={d}" if d != "1" else ""
         c, dd, g = options.in_channels, options.out_channels, options.groups
         grp = f", groups={g}" if g != 1 else ""
         kh, kw = spec.kernel_size
-        one_call = spec.symmetric and spec.padding_mode == "zeros"
+        one_call = spec.padding.symmetric and spec.padding_mode == "zeros"
         pad = f", padding={p}" if one_call else ""
         x = "x" if one_call else torch_pad(spec)
         if options.phase == "loss":
             (ih, iw), (oh, ow) = spec.input_size, spec.forward_output
             if not one_call:  # the gradient of the padded input, which F.pad's backward folds
-                (th, tw) = geometry.padding_total(spec.padding)
+                (th, tw) = spec.padding.total
                 ih, iw = ih + th, iw + tw
             return (f"torch.nn.grad.conv2d_input((1, {c}, {ih}, {iw}), w, dy, stride={s}"
                     f"{pad}{dil}{grp})  # w: {dd}x{c // g}x{kh}x{kw}, dy: 1x{dd}x{oh}x{ow}")

@@ -129,10 +129,10 @@ class Numerical(Kind):
             raise SpecError(f"average pooling has no dilation (avg_pool2d), got -d "
                             f"{format_pair(spec.dilation)}")
         k, p = spec.kernel_size, spec.padding
-        if len(p) == 2 and spec.padding_mode == "zeros" and (p[0] > k[0] // 2
-                                                             or p[1] > k[1] // 2):
+        if p.symmetric and spec.padding_mode == "zeros" and (p.top > k[0] // 2
+                                                             or p.left > k[1] // 2):
             raise SpecError(f"pooling padding must be at most half the kernel size, got padding "
-                            f"{format_pair(p)} for kernel {format_pair(k)}")
+                            f"{p.format()} for kernel {format_pair(k)}")
         if mode == "max" and not (spec.lowered().gather[..., 0] >= 0).any(axis=(2, 3)).all():
             raise SpecError("max pooling: with this padding and dilation some windows read only "
                             "padding (PyTorch outputs -inf there); lower the padding or dilation")
@@ -222,8 +222,8 @@ class Numerical(Kind):
         if options.mode == "convolution":
             return super().torch_call(spec, options)
         k, s, p, d = (format_torch(v) for v in (spec.kernel_size, spec.stride,
-                                                 spec.padding_pair, spec.dilation))
-        one_call = spec.symmetric and spec.padding_mode == "zeros"
+                                                 spec.padding.pair, spec.dilation))
+        one_call = spec.padding.symmetric and spec.padding_mode == "zeros"
         pad = f", padding={p}" if one_call else ""
         if options.mode == "average":
             call = f"torch.nn.AvgPool2d(kernel_size={k}, stride={s}{pad})"

@@ -128,8 +128,8 @@ def axis_layers(options) -> tuple[list[geometry.StackLayer], list[geometry.Stack
             k, s, d = (1, k[1]), (1, s[1]), (1, d[1])
             if given not in ("same", "valid"):
                 given = (0, given[1])
-        t, b, l, r = geometry.sides(resolve_padding(given, options.padding_sides,
-                                                    options.causal, (h, w), k, s, d))
+        t, b, l, r = resolve_padding(given, options.padding_sides, options.causal, (h, w),
+                                     k, s, d)
         pool = spec["kind"] == "pool"
         layer_mode = "zeros" if pool else mode
         why = geometry.padding_mode_error((h, w), (t, b, l, r), layer_mode)
@@ -182,8 +182,7 @@ class Stack(Kind):
         """The input as the figure data's sizes give it: the first layer over the input."""
         rows, cols = axis_layers(options)
         r, c = rows[0], cols[0]
-        sides = (r.pad_lo, r.pad_hi, c.pad_lo, c.pad_hi)
-        padding = (r.pad_lo, c.pad_lo) if geometry.is_symmetric(sides) else sides
+        padding = (r.pad_lo, r.pad_hi, c.pad_lo, c.pad_hi)
         return ConvSpec(shape(options), (r.k, c.k), (r.s, c.s), padding, (r.d, c.d),
                         padding_mode=c.mode).validate()
 

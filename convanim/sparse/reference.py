@@ -12,7 +12,12 @@ from .. import geometry
 
 
 def pair(v) -> tuple[int, int]:
-    return (int(v), int(v)) if np.isscalar(v) else (int(v[0]), int(v[1]))
+    """An int or an ``(h, w)`` pair; four sides are refused, never read as (h, w)."""
+    if np.isscalar(v):
+        return (int(v), int(v))
+    if len(v) != 2:
+        raise ValueError(f"expected an int or an (h, w) pair, got {tuple(v)!r}")
+    return (int(v[0]), int(v[1]))
 
 
 def _windows(xp, k, s, d, out):

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import NamedTuple
 
-from .lazy import np
+from ..lazy import np
 
 Pair = tuple[int, int]
 
@@ -31,8 +32,6 @@ INSERTED = -2   #: a zero inserted between two operand cells
 DATA, PADDING, INSERTION = 0, 1, 2
 
 
-Sides = tuple[int, int, int, int]
-
 #: PyTorch's ``padding_mode`` names (numpy.pad's: constant, reflect, edge, wrap).
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -41,31 +40,71 @@ def _per_axis(f, *pairs):
     return tuple(int(f(*args)) for args in zip(*pairs))
 
 
-def sides(p) -> Sides:
-    """``(top, bottom, left, right)`` of a padding given as a pair or as four sides."""
-    p = tuple(int(v) for v in p)
-    if len(p) == 4:
-        return p
-    if len(p) != 2:
-        raise ValueError(f"a padding is an (h, w) pair or four sides, got {p!r}")
-    return (p[0], p[0], p[1], p[1])
+class Sides(NamedTuple):
+    """A padding: cells of padding on the top, bottom, left and right.
+
+    The one form a resolved padding takes (``-p N``, ``HxW``, ``same``, ``valid``,
+    ``--padding-sides`` and ``--causal`` all become one, in :mod:`convanim.spec`).
+    A tuple, so ``t, b, l, r = sides`` and JSON (a list of four) work as they are.
+    """
+
+    top: int
+    bottom: int
+    left: int
+    right: int
+
+    @classmethod
+    def of(cls, p) -> "Sides":
+        """The sides of a padding given as an ``(h, w)`` pair (the same on both sides of
+        an axis, PyTorch's ``padding``) or as four sides."""
+        if isinstance(p, cls):
+            return p
+        if isinstance(p, str):
+            raise ValueError(f"padding {p!r} is not resolved to sides (see convanim.spec)")
+        p = tuple(int(v) for v in p)
+        if len(p) == 4:
+            return cls(*p)
+        if len(p) != 2:
+            raise ValueError(f"a padding is an (h, w) pair or four sides, got {p!r}")
+        return cls(p[0], p[0], p[1], p[1])
+
+    @property
+    def symmetric(self) -> bool:
+        """Both sides of each axis equal: a padding PyTorch's ``padding=(h, w)`` gives."""
+        return self.top == self.bottom and self.left == self.right
+
+    @property
+    def pair(self) -> Pair:
+        """``(top, left)``: PyTorch's ``padding`` (the padding itself where symmetric)."""
+        return (self.top, self.left)
+
+    @property
+    def axes(self) -> tuple[tuple[int, int], tuple[int, int]]:
+        """``((top, bottom), (left, right))``: the two sides of each axis."""
+        return (self.top, self.bottom), (self.left, self.right)
+
+    @property
+    def total(self) -> Pair:
+        """Cells of padding per axis, both sides together (``2p`` when symmetric)."""
+        return (self.top + self.bottom, self.left + self.right)
+
+    def format(self) -> str:
+        """As the command line spells it: ``1`` or ``1x2`` (``-p``) where symmetric, else
+        ``0,0,2,0`` (``--padding-sides``)."""
+        if not self.symmetric:
+            return ",".join(str(v) for v in self)
+        h, w = self.pair
+        return str(h) if h == w else f"{h}x{w}"
 
 
 def axis_pads(p) -> tuple[tuple[int, int], tuple[int, int]]:
-    """``((top, bottom), (left, right))``: the two sides of each axis."""
-    t, b, l, r = sides(p)
-    return (t, b), (l, r)
-
-
-def is_symmetric(p) -> bool:
-    t, b, l, r = sides(p)
-    return t == b and l == r
+    """``((top, bottom), (left, right))`` of a pair or four sides."""
+    return Sides.of(p).axes
 
 
 def padding_total(p) -> Pair:
     """Cells of padding per axis, both sides together (``2p`` when symmetric)."""
-    (t, b), (l, r) = axis_pads(p)
-    return (t + b, l + r)
+    return Sides.of(p).total
 
 
 def same_sides(i: Pair, k: Pair, s: Pair, d: Pair) -> Sides:
@@ -80,13 +119,13 @@ def same_sides(i: Pair, k: Pair, s: Pair, d: Pair) -> Sides:
     for a in (0, 1):
         total = max((-(-i[a] // s[a]) - 1) * s[a] + d[a] * (k[a] - 1) + 1 - i[a], 0)
         out += [total // 2, total - total // 2]
-    return tuple(out)
+    return Sides(*out)
 
 
 def causal_sides(k: Pair, d: Pair) -> Sides:
     """Causal padding of a sequence (the width axis): ``d(k-1)`` on the left only, so
     output ``t`` reads inputs ``<= t`` and there are as many outputs as inputs."""
-    return (0, 0, d[1] * (k[1] - 1), 0)
+    return Sides(0, 0, d[1] * (k[1] - 1), 0)
 
 
 def conv_output_size(i: Pair, k: Pair, s: Pair, p, d: Pair) -> Pair:
@@ -571,113 +610,6 @@ class Grouped:
         return range(g * self.in_per_group, (g + 1) * self.in_per_group)
 
 
-# --- stacks of layers ------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class StackLayer:
-    """One layer of a 1-D stack: kernel, stride, dilation, padding before and after."""
-
-    k: int
-    s: int = 1
-    d: int = 1
-    pad_lo: int = 0
-    pad_hi: int = 0
-    pool: bool = False
-    #: What its padding cells hold (PADDING_MODES): zeros, or copies of input cells.
-    mode: str = "zeros"
-
-    def axis(self, n: int) -> Axis:
-        """This layer as a direct conv over an input of ``n`` cells."""
-        return Axis(n=n, k=self.k, stride=self.s, dilation=self.d, pad_lo=self.pad_lo,
-                    pad_hi=self.pad_hi, mode=self.mode)
-
-    def copies(self, n: int, pos) -> np.ndarray:
-        """The input cell each position ``pos`` (input-relative, padding outside ``[0, n)``)
-        holds: itself inside, the copied cell in reflect/replicate/circular padding, -1 for
-        a zero of padding."""
-        return _mode_index(pos, n, self.mode)
-
-
-def stack_sizes(n: int, layers: list[StackLayer]) -> list[int]:
-    """Cells of the input and of each layer's output."""
-    sizes = [n]
-    for layer in layers:
-        sizes.append(layer.axis(sizes[-1]).out)
-    return sizes
-
-
-def receptive_fields(layers: list[StackLayer]) -> list[dict]:
-    """Per layer, what the receptive-field calculators give: ``size`` (input cells one
-    output reads, holes and padding included), ``jump`` (input cells between neighbouring
-    outputs) and ``start`` (centre of output 0's field, input cell 0 spanning [0, 1]):
-
-    ``r_l = r_{l-1} + (k_l - 1) d_l j_{l-1}``, ``j_l = j_{l-1} s_l``,
-    ``start_l = start_{l-1} + ((d_l (k_l - 1)) / 2 - pad_l) j_{l-1}``.
-    """
-    r, j, start = 1, 1, 0.5
-    out = []
-    for layer in layers:
-        r += (layer.k - 1) * layer.d * j
-        start += (layer.d * (layer.k - 1) / 2 - layer.pad_lo) * j
-        j *= layer.s
-        out.append({"size": r, "jump": j, "start": start})
-    return out
-
-
-def stack_reads(n: int, layers: list[StackLayer], level: int, out: int,
-                through_padding: bool = False) -> list[list[int]]:
-    """The cells output ``out`` of layer ``level`` (1-based) depends on, level by level.
-
-    Entry ``l`` lists the positions at level ``l`` (0 = the input), in that level's
-    own cell indices; a position below 0 or beyond the level's size is padding.
-    Walks the index map of every layer back from the output, so it holds exactly the
-    taps a frame highlights. A padding position of a layer with a padding mode holds a
-    copy of a cell of its input: that cell is listed too, and the walk goes on from it.
-    ``through_padding`` follows padding positions back too, as if every level were
-    unbounded (and padding held zeros): the field the calculators' numbers describe.
-    """
-    sizes = stack_sizes(n, layers)
-    reads: list[list[int]] = [[] for _ in range(level + 1)]
-    reads[level] = [out]
-    for lvl in range(level, 0, -1):
-        layer = layers[lvl - 1]
-        inside = [o for o in reads[lvl] if through_padding or 0 <= o < sizes[lvl]]
-        pos = {o * layer.s + t * layer.d - layer.pad_lo for o in inside for t in range(layer.k)}
-        if not through_padding and layer.mode != "zeros":
-            pos |= {int(c) for c in layer.copies(sizes[lvl - 1], sorted(pos))}
-        reads[lvl - 1] = sorted(pos)
-    return reads
-
-
-def stack_plane_sizes(shape: Pair, rows: list[StackLayer], cols: list[StackLayer]) -> list[Pair]:
-    """``(h, w)`` of the input and of each layer's output of a 2-D stack, given per axis:
-    ``rows[l]`` is layer ``l`` along the height, ``cols[l]`` along the width."""
-    return list(zip(stack_sizes(shape[0], rows), stack_sizes(shape[1], cols)))
-
-
-def stack_plane_reads(shape: Pair, rows: list[StackLayer], cols: list[StackLayer], level: int,
-                      out: Pair) -> list[list[Pair]]:
-    """:func:`stack_reads` of a 2-D stack: the ``(y, x)`` cells output ``out`` of layer
-    ``level`` depends on, level by level (padding positions outside ``[0, h) x [0, w)``;
-    a copy's source cell listed beside it). Each layer's window is the outer product of
-    its two axes' tap positions; a padding cell copies the cell its two axes' index maps
-    give (PyTorch pads each axis in turn, so the copy is separable)."""
-    sizes = stack_plane_sizes(shape, rows, cols)
-    reads: list[set] = [set() for _ in range(level + 1)]
-    reads[level] = {tuple(out)}
-    for lvl in range(level, 0, -1):
-        ry, rx = rows[lvl - 1], cols[lvl - 1]
-        (h, w), (h0, w0) = sizes[lvl], sizes[lvl - 1]
-        ay, ax = ry.axis(h0), rx.axis(w0)
-        pos = set()
-        for y, x in reads[lvl]:
-            if 0 <= y < h and 0 <= x < w:
-                ys = ay.positions()[y] - ry.pad_lo
-                xs = ax.positions()[x] - rx.pad_lo
-                pos |= {(int(a), int(b)) for a in ys for b in xs}
-        if ry.mode != "zeros":
-            cy = {p[0]: int(c) for p, c in zip(pos, ry.copies(h0, [p[0] for p in pos]))}
-            cx = {p[1]: int(c) for p, c in zip(pos, rx.copies(w0, [p[1] for p in pos]))}
-            pos |= {(cy[a], cx[b]) for a, b in pos}
-        reads[lvl - 1] = pos
-    return [sorted(r) for r in reads]
+# --- stacks of layers: geometry/stack.py, read here as every other size --------------------
+from .stack import (StackLayer, receptive_fields, stack_plane_reads,  # noqa: E402,F401
+                    stack_plane_sizes, stack_reads, stack_sizes)
