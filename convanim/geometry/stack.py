@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..lazy import np
-from . import Axis, Pair, _mode_index
+from .conv import Axis, Pair, mode_index
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class StackLayer:
         """The input cell each position ``pos`` (input-relative, padding outside ``[0, n)``)
         holds: itself inside, the copied cell in reflect/replicate/circular padding, -1 for
         a zero of padding."""
-        return _mode_index(pos, n, self.mode)
+        return mode_index(pos, n, self.mode)
 
 
 def stack_sizes(n: int, layers: list[StackLayer]) -> list[int]:
