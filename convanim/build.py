@@ -90,16 +90,7 @@ def _line_of(text: str, name: str) -> int | None:
 def _read_config(path: Path) -> bytes:
     """The config's bytes: a regular file of at most MAX_CONFIG bytes (not a pipe that
     never ends, nor /dev/zero)."""
-    import stat
-
-    with open(path, "rb", opener=lambda p, flags: os.open(p, flags | os.O_NONBLOCK)) as f:
-        st = os.fstat(f.fileno())
-        if not stat.S_ISREG(st.st_mode):
-            raise SpecError(f"{path} is not a regular file")
-        if st.st_size > MAX_CONFIG:
-            raise SpecError(f"{path} is {st.st_size:,} bytes; a config is at most "
-                            f"{MAX_CONFIG:,}")
-        return f.read(MAX_CONFIG + 1)
+    return files.read_regular(path, MAX_CONFIG)
 
 
 def load(path: Path, root: Path, fmt: str | None = None) -> Config:

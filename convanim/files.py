@@ -47,6 +47,38 @@ def _what(mode: int) -> str:
     return "not a regular file"
 
 
+def open_regular(path: Path | str, limit: int):
+    """``path`` opened for reading (binary) when it is a regular file of at most ``limit``
+    bytes; else a one-line :class:`SpecError` naming the file, never its content.
+
+    Opened without blocking, as a FIFO's open would wait for a writer forever, and
+    checked before a byte is read, as /dev/zero never ends.
+    """
+    try:
+        f = open(path, "rb", opener=lambda p, flags: os.open(p, flags | os.O_NONBLOCK))
+    except OSError as e:
+        raise SpecError(f"cannot read {path}: {e.strerror or e}") from None
+    st = os.fstat(f.fileno())
+    if not stat.S_ISREG(st.st_mode):
+        f.close()
+        raise SpecError(f"cannot read {path}: it is {_what(st.st_mode)}, not a regular file")
+    if st.st_size > limit:
+        f.close()
+        raise SpecError(f"cannot read {path}: it is {st.st_size:,} bytes, more than the "
+                        f"{limit:,} read")
+    return f
+
+
+def read_regular(path: Path | str, limit: int) -> bytes:
+    """The bytes of ``path``, checked as :func:`open_regular` does (a file that grows
+    while read is cut at the limit and refused too)."""
+    with open_regular(path, limit) as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise SpecError(f"cannot read {path}: it is more than the {limit:,} bytes read")
+    return data
+
+
 def target(dest: Path | str) -> Path:
     """The file to write for ``dest``; :class:`SpecError` if placing there would be wrong.
 
