@@ -141,10 +141,32 @@ def check_output_inside(root: Path | str, dest: Path | str) -> None:
 #: Age after which a leftover of ours is known dead: a ``kill -9`` left it, as no
 #: render takes this long (TeX's own limit is 10 minutes).
 STALE_S = 3600
+#: The file inside every work folder this program makes (:func:`engine.tools.work_folder`):
+#: a sweep of the shared temp folder removes only folders that carry it.
+MARKER = ".convanim-work"
 
 
-def sweep(folder: Path | str, pattern: str, age_s: float = STALE_S) -> None:
-    """Remove what a killed run left in ``folder`` (``pattern``, older than ``age_s``)."""
+def _mine(st: os.stat_result) -> bool:
+    getuid = getattr(os, "getuid", None)
+    return getuid is None or st.st_uid == getuid()
+
+
+def is_ours(path: Path | str) -> bool:
+    """A work folder this program made: a real folder owned by this user, holding our
+    marker (a user's own ``/tmp/convanim-notes`` has none, another user's is not ours)."""
+    try:
+        st, mark = os.lstat(path), os.lstat(os.path.join(path, MARKER))
+    except OSError:
+        return False
+    return stat.S_ISDIR(st.st_mode) and _mine(st) and stat.S_ISREG(mark.st_mode) and _mine(mark)
+
+
+def sweep(folder: Path | str, pattern: str, age_s: float = STALE_S,
+          temp_files: bool = False) -> None:
+    """Remove what a killed run of ours left in ``folder`` (``pattern``, older than
+    ``age_s``): work folders that :func:`is_ours` proves ours; with ``temp_files``, the
+    files of ours that match instead (``.convanim-*.tmp`` beside an output, a name only
+    :func:`place_all` makes). Anything else matching is someone else's, and stays."""
     import time
 
     limit = time.time() - age_s
@@ -155,12 +177,12 @@ def sweep(folder: Path | str, pattern: str, age_s: float = STALE_S) -> None:
     for path in leftovers:
         try:
             st = path.lstat()
-            if st.st_mtime >= limit:
+            if st.st_mtime >= limit or not _mine(st):
                 continue
-            if stat.S_ISDIR(st.st_mode):
-                shutil.rmtree(path, ignore_errors=True)
-            else:
+            if temp_files and stat.S_ISREG(st.st_mode):
                 path.unlink()
+            elif not temp_files and is_ours(path):
+                shutil.rmtree(path, ignore_errors=True)
         except OSError:
             continue
 
@@ -216,7 +238,7 @@ def place_all(files: list[tuple[Path | bytes, Path]]) -> list[Path]:
     try:
         made = _make_folders({real.parent for real in reals})
         for folder in {real.parent for real in reals}:
-            sweep(folder, ".convanim-*.tmp")
+            sweep(folder, ".convanim-*.tmp", temp_files=True)
         for (src, _), real in zip(files, reals):
             tmp = _temp_beside(real)
             temps.append(tmp)

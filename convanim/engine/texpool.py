@@ -16,7 +16,6 @@ import select
 import shutil
 import subprocess
 import sys
-import tempfile
 import termios
 import threading
 import time
@@ -86,7 +85,7 @@ class TexPool:
         fmt = texformat.ready(cache_formats)
         if fmt is None or shutil.which("pdflatex") is None:
             return
-        work = Path(tempfile.mkdtemp(prefix="convanim-"))
+        work = tools.work_folder()
         self.early = (fmt, work, [start_pdflatex(work, fmt)])
         atexit.register(self.drop_early)
 
@@ -99,7 +98,7 @@ class TexPool:
                 self.early = None
                 return work, runs
             self.drop_early()
-        return Path(tempfile.mkdtemp(prefix="convanim-")), []
+        return tools.work_folder(), []
 
     def drop_early(self) -> None:
         taken, self.early = self.early, None
