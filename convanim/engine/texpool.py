@@ -334,7 +334,8 @@ def start_pdflatex(work: Path, fmt: Path) -> subprocess.Popen:
         proc = subprocess.Popen(_pdflatex_command(fmt) + [fifo.name], cwd=work,
                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True, errors="replace",
-                                env={**os.environ, **_TEX_ENV})
+                                env={**os.environ, **_TEX_ENV},
+                                preexec_fn=tools.dies_with_this_process())
     except BaseException:
         os.close(hold)
         raise
@@ -399,7 +400,8 @@ def run_pdflatex(tex: str, work: Path, pages: int, progress: bool, fmt: Path | N
         proc = subprocess.Popen(_pdflatex_command(fmt) + ["figure.tex"], cwd=work,
                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True, errors="replace",
-                                env={**os.environ, **_TEX_ENV})
+                                env={**os.environ, **_TEX_ENV},
+                                preexec_fn=tools.dies_with_this_process())
     timed_out = threading.Event()
     # a daemon: should an interrupt skip its cancel, it must not hold the exit for 600 s
     watchdog = threading.Timer(TEX_TIMEOUT_S, lambda: (timed_out.set(), proc.kill()))
