@@ -161,12 +161,26 @@ def is_ours(path: Path | str) -> bool:
     return stat.S_ISDIR(st.st_mode) and _mine(st) and stat.S_ISREG(mark.st_mode) and _mine(mark)
 
 
+def work_folder(parent: Path | str | None = None, prefix: str = "convanim-") -> Path:
+    """A new temporary work folder (in the temp folder by default), marked inside as
+    ours, so that :func:`sweep` may remove it after a ``kill -9``, and nothing else of
+    that name."""
+    work = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+    try:
+        (work / MARKER).touch()
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return work
+
+
 def sweep(folder: Path | str, pattern: str, age_s: float = STALE_S,
-          temp_files: bool = False) -> None:
+          by_name: bool = False) -> None:
     """Remove what a killed run of ours left in ``folder`` (``pattern``, older than
-    ``age_s``): work folders that :func:`is_ours` proves ours; with ``temp_files``, the
-    files of ours that match instead (``.convanim-*.tmp`` beside an output, a name only
-    :func:`place_all` makes). Anything else matching is someone else's, and stays."""
+    ``age_s``): work folders that :func:`is_ours` proves ours; with ``by_name``, in a
+    folder of our own (an output's, the cache's), whatever matches and is owned by this
+    user (``.convanim-*.tmp`` beside an output, a name only :func:`place_all` makes).
+    Anything else matching is someone else's, and stays."""
     import time
 
     limit = time.time() - age_s
@@ -179,10 +193,12 @@ def sweep(folder: Path | str, pattern: str, age_s: float = STALE_S,
             st = path.lstat()
             if st.st_mtime >= limit or not _mine(st):
                 continue
-            if temp_files and stat.S_ISREG(st.st_mode):
-                path.unlink()
-            elif not temp_files and is_ours(path):
+            if not (by_name or is_ours(path)):
+                continue
+            if stat.S_ISDIR(st.st_mode):
                 shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink()
         except OSError:
             continue
 
@@ -238,7 +254,7 @@ def place_all(files: list[tuple[Path | bytes, Path]]) -> list[Path]:
     try:
         made = _make_folders({real.parent for real in reals})
         for folder in {real.parent for real in reals}:
-            sweep(folder, ".convanim-*.tmp", temp_files=True)
+            sweep(folder, ".convanim-*.tmp", by_name=True)
         for (src, _), real in zip(files, reals):
             tmp = _temp_beside(real)
             temps.append(tmp)

@@ -4,7 +4,6 @@ import os
 import time
 
 from convanim import files
-from convanim.engine import tools
 
 DAY = 24 * 3600
 
@@ -22,10 +21,10 @@ def test_the_sweep_removes_old_work_folders_of_ours_and_nothing_else(tmp_path):
     venv.mkdir()
     stray = tmp_path / "convanim-file.txt"  # a plain file
     stray.write_text("x")
-    ours = tools.work_folder(tmp_path)
+    ours = files.work_folder(tmp_path)
     assert ours.name.startswith("convanim-") and files.is_ours(ours)
     (ours / "figure.tex").write_text("left by a kill -9")
-    fresh = tools.work_folder(tmp_path)  # ours, but young: a render running now
+    fresh = files.work_folder(tmp_path)  # ours, but young: a render running now
     for path in (notes, venv, stray, ours):
         _age(path, 2 * DAY)
     files.sweep(tmp_path, "convanim-*", DAY)
@@ -35,7 +34,7 @@ def test_the_sweep_removes_old_work_folders_of_ours_and_nothing_else(tmp_path):
 
 
 def test_a_marker_someone_else_could_plant_is_not_enough_without_our_uid(tmp_path, monkeypatch):
-    ours = tools.work_folder(tmp_path)
+    ours = files.work_folder(tmp_path)
     _age(ours, 2 * DAY)
     monkeypatch.setattr(os, "getuid", lambda: os.stat(ours).st_uid + 1)
     files.sweep(tmp_path, "convanim-*", DAY)

@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import texformat
+from .. import files, texformat
 from ..errors import SpecError, ToolError
 from . import tools
 
@@ -85,7 +85,7 @@ class TexPool:
         fmt = texformat.ready(cache_formats)
         if fmt is None or shutil.which("pdflatex") is None:
             return
-        work = tools.work_folder()
+        work = files.work_folder()
         self.early = (fmt, work, [start_pdflatex(work, fmt)])
         atexit.register(self.drop_early)
 
@@ -98,7 +98,7 @@ class TexPool:
                 self.early = None
                 return work, runs
             self.drop_early()
-        return tools.work_folder(), []
+        return files.work_folder(), []
 
     def drop_early(self) -> None:
         taken, self.early = self.early, None

@@ -11,7 +11,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -107,21 +106,6 @@ def stop_tools(work: Path) -> None:
                 os.kill(int(entry), signal.SIGTERM)
         except (OSError, IndexError, ValueError):
             continue
-
-
-def work_folder(parent: Path | str | None = None) -> Path:
-    """A new temporary work folder (``convanim-*``), marked inside as ours so that the
-    sweep of leftovers (:func:`files.sweep`) may remove it after a ``kill -9``, and
-    nothing else of that name."""
-    from ..files import MARKER
-
-    work = Path(tempfile.mkdtemp(prefix="convanim-", dir=parent))
-    try:
-        (work / MARKER).touch()
-    except BaseException:
-        remove_tree(work)
-        raise
-    return work
 
 
 def _prctl():
