@@ -121,5 +121,5 @@ def test_a_full_disk_reports_every_figure_and_leaves_no_empty_folder(workdir, ca
     assert sum("figure 'a'" in line and "No space left" in line for line in err) == 1, err
     assert sum("figure 'b'" in line and "No space left" in line for line in err) == 1, err
     assert any(".convanim-build.json" in line for line in err), err
-    assert files_under(workdir) == [Path("figs.toml")], files_under(workdir)
+    assert files_under(workdir) == [Path(build.LOCK), Path("figs.toml")], files_under(workdir)
     assert [p for p in workdir.rglob("*") if p.is_dir()] == []

@@ -285,7 +285,9 @@ def compile_pdf(tex: str, work: Path, pages: int, progress: bool,
     numbers are the full document's; ``started`` is a :func:`start_pdflatex` of
     that format in ``work``, to use instead of starting one. Should pdflatex refuse
     the format itself (no TeX error in the log), the format is dropped and the
-    document compiled in full. ``check_page(width, height)`` (PDF points) sees the
+    document compiled in full; should it fail with a TeX error that the full document
+    does not have, the format is foreign (another program's under our name) and dropped
+    too. ``check_page(width, height)`` (PDF points) sees the
     first page's size as soon as TeX ships it out; a reason it returns (a
     :class:`SpecError`, or its text) stops TeX and is raised. ``bar``, a progress bar shared with other runs, counts
     the pages instead of one of its own.
@@ -294,7 +296,17 @@ def compile_pdf(tex: str, work: Path, pages: int, progress: bool,
     if body is not None:
         lines = texformat.preamble().count("\n")
         head = f"% convanim: the preamble is preloaded from {fmt.name}" + "\n" * lines
-        if run_pdflatex(head + body, work, pages, progress, fmt, started, check_page, bar):
+        try:
+            if run_pdflatex(head + body, work, pages, progress, fmt, started, check_page, bar):
+                return work / "figure.pdf"
+        except ToolError as e:
+            if not str(e).startswith("LaTeX failed"):
+                raise
+            # ours defines every macro the document uses: a format that leaves one undefined
+            # is foreign or broken, and would fail every figure. Without it, the document
+            # decides: made, the format goes; a TeX error again is the document's own.
+            run_pdflatex(tex, work, pages, progress, None, None, check_page, bar)
+            texformat.forget(fmt)
             return work / "figure.pdf"
         texformat.forget(fmt)
     elif started is not None:
