@@ -10,6 +10,9 @@ from . import kinds  # noqa: E402  (the registry's names: no scene module, no nu
 
 if kinds.figure_command(sys.argv[1:]):  # TeX loads its format while Python imports the rest
     from .cache import cache_root
+    from .interrupt import exiting_until_main
+
+    exiting_until_main()  # a SIGTERM before main() installs its handlers cleans up too
     from .engine.texpool import POOL
 
     POOL.start_early(cache_root() / "formats")

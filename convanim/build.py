@@ -90,16 +90,7 @@ def _line_of(text: str, name: str) -> int | None:
 def _read_config(path: Path) -> bytes:
     """The config's bytes: a regular file of at most MAX_CONFIG bytes (not a pipe that
     never ends, nor /dev/zero)."""
-    import stat
-
-    with open(path, "rb", opener=lambda p, flags: os.open(p, flags | os.O_NONBLOCK)) as f:
-        st = os.fstat(f.fileno())
-        if not stat.S_ISREG(st.st_mode):
-            raise SpecError(f"{path} is not a regular file")
-        if st.st_size > MAX_CONFIG:
-            raise SpecError(f"{path} is {st.st_size:,} bytes; a config is at most "
-                            f"{MAX_CONFIG:,}")
-        return f.read(MAX_CONFIG + 1)
+    return files.read_regular(path, MAX_CONFIG)
 
 
 def load(path: Path, root: Path, fmt: str | None = None) -> Config:
@@ -258,7 +249,20 @@ class Manifest:
             self.outputs.pop(self._name(path), None)
             self._changed[self._name(path)] = None
 
+    def _matches(self, name: str, entry: dict | None) -> bool:
+        """``entry`` describes the file ``name`` as it is now (its size and mtime)."""
+        try:
+            st = os.stat(self.root / name)
+        except OSError:
+            return False
+        return bool(entry) and entry.get("size") == st.st_size and \
+            entry.get("mtime_ns") == st.st_mtime_ns
+
     def save(self) -> None:
+        """Merge by content: under the lock, re-read the file and put in this build's
+        entries, but keep another build's entry for a file it placed after this one did
+        (the one matching the file on disk); last-writer-wins would leave ``--check``
+        reporting a change that did not happen. Written atomically (place_all)."""
         import fcntl
 
         self.root.mkdir(parents=True, exist_ok=True)
@@ -268,8 +272,9 @@ class Manifest:
             for name, entry in self._changed.items():
                 if entry is None:
                     current.pop(name, None)
-                else:
-                    current[name] = entry
+                elif not (self._matches(name, current.get(name))
+                          and not self._matches(name, entry)):
+                    current[name] = entry  # unless another build wrote the file since
             self.outputs = current
             blob = json.dumps({"outputs": current}, indent=0, sort_keys=True).encode()
             try:
@@ -320,19 +325,29 @@ def build(config: Config, root: Path, jobs: int, cache: bool = True, progress: b
     manifest = Manifest(root)
     todo = [e for e in config.entries if manifest.stale(e.figure.outputs(), e.key)]
     todo.sort(key=lambda e: -len(e.figure.frames))  # longest first: the pool ends together
-    written, failures = [], []
     bar = None
     if progress and todo:
         from tqdm import tqdm
 
         bar = tqdm(total=len(todo), desc="figures", unit="fig", file=sys.stderr, leave=False)
         echo = lambda line: tqdm.write(line, file=sys.stdout)  # noqa: E731
+    made: list[Path] = []  # the folders made here, removed at the end if left empty
     for entry in todo:  # here, not in the workers: a failed figure's rollback of a folder
         for folder in {p.parent for p in entry.figure.outputs()}:  # it made could race
             try:                                                     # another's placement
-                folder.mkdir(parents=True, exist_ok=True)
+                made += files._make_folders([folder])
             except OSError:
                 pass  # the figure fails with this error in its worker, and is named
+    try:
+        return _build(config, root, jobs, cache, manifest, todo, bar, echo)
+    finally:
+        files._remove_folders(made)  # a full disk failed every figure: no empty folder
+
+
+def _build(config, root, jobs, cache, manifest, todo, bar, echo):
+    """:func:`build` once its folders are made: the figures on a thread pool, the index,
+    the manifest; each failure is a line of its own, the manifest's last."""
+    written, failures = [], []
     from .engine import Cancel
 
     stop = Cancel()
@@ -378,7 +393,10 @@ def build(config: Config, root: Path, jobs: int, cache: bool = True, progress: b
                 written += made
                 for path in made:
                     echo(str(path))
-    manifest.save()
+    try:
+        manifest.save()
+    except OSError as e:  # a full disk: reported after the figures it failed, not instead
+        failures.append(("the manifest", _describe(e)))
     return written, failures
 
 

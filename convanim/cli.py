@@ -20,21 +20,29 @@ from .version import __version__
 
 #: Bytes of a figure data file: the largest figure's JSON is a few hundred kB.
 MAX_JSON = 16 << 20
+#: Bytes of a ``-c FILE``: a few dozen ``key = value`` lines.
+MAX_CONFIG = 1 << 20
 _CONFIG_HELP = ("-c FILE reads options from a file, one per line under their long names "
                 "(for example, stride = 2); the command line overrides it.")
 
 
+def _open_config(path, mode="r"):
+    """``-c FILE`` as configargparse opens it: a regular file of at most MAX_CONFIG bytes,
+    checked before it is opened for reading, so a FIFO or /dev/zero never blocks it."""
+    import io
+
+    from .files import open_regular
+
+    if mode != "r":
+        return open(path, mode, encoding="utf-8")
+    return io.TextIOWrapper(open_regular(path, MAX_CONFIG), encoding="utf-8")
+
+
 class _ConfigFile(configargparse.DefaultConfigFileParser):
-    """``-c FILE``: ``key = value`` lines, from a regular text file of at most 1 MiB, and
-    never naming another config file (configargparse would silently skip it)."""
+    """``-c FILE``: ``key = value`` lines (the file opened by :func:`_open_config`), never
+    naming another config file (configargparse would silently skip it)."""
 
     def parse(self, stream):
-        import stat
-
-        st = os.fstat(stream.fileno())
-        if not stat.S_ISREG(st.st_mode) or st.st_size > 1 << 20:
-            raise configargparse.ConfigFileParserException(
-                f"{stream.name} is not a config file (a text file of at most 1 MiB)")
         items = super().parse(stream)
         if "config" in items or "c" in items:
             raise configargparse.ConfigFileParserException(
@@ -52,6 +60,7 @@ class _Parser(configargparse.ArgumentParser):
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("config_file_parser_class", _ConfigFile)
+        kwargs.setdefault("config_file_open_func", _open_config)
         super().__init__(*args, **kwargs)
 
     def error(self, message):
@@ -265,6 +274,8 @@ def _run_stats(args) -> int:
     elif args.onnx:
         try:
             layers = models.from_onnx(args.onnx)
+        except SpecError:
+            raise  # names the file already
         except (OSError, ValueError, ImportError) as e:
             raise SpecError(f"cannot read {args.onnx}: {e}") from None
         except Exception as e:  # onnx's own parse and shape-inference errors
@@ -311,11 +322,17 @@ def _run_verify(args) -> int:
     backends = [args.backend, *args.against]
     if args.from_json:
         from .figure import from_data
+        from .kind import Kind
 
+        if type(kind).checks is Kind.checks:  # before the file: no data would have any
+            raise SpecError(f"{kind.name} figures have no numbers to verify")
+
+        from .files import read_regular
+
+        raw = read_regular(args.from_json, MAX_JSON)
         try:
-            with open(args.from_json, encoding="utf-8") as f:
-                data = json.loads(f.read(MAX_JSON + 1))
-        except (OSError, ValueError, RecursionError) as e:
+            data = json.loads(raw.decode("utf-8"))
+        except (ValueError, RecursionError) as e:
             reason = "nested too deeply" if isinstance(e, RecursionError) else e
             raise SpecError(f"cannot read {args.from_json}: {reason}") from None
         if not isinstance(data, dict):

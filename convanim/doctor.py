@@ -46,11 +46,13 @@ class Check:
     needed: bool = True   # False: only some outputs need it; never fails the doctor
 
 
-def _first_line(cmd: list[str]) -> str:
+def _first_line(cmd: list[str]) -> str | None:
+    """The first line ``cmd`` writes, or None when it cannot run or does not end within
+    30 s (a hung tool is not a working one)."""
     try:
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired) as e:
-        return f"({e})"
+    except (OSError, subprocess.TimeoutExpired):
+        return None
     lines = (out.stdout or out.stderr).strip().splitlines()
     return lines[0] if lines else ""
 
@@ -60,7 +62,11 @@ def _tool(name: str, fix: str, version: list[str], needed: bool = True,
     path = shutil.which(name)
     if path is None:
         return Check(name, False, f"not found on PATH{purpose}", fix, needed)
-    return Check(name, True, f"{_first_line([path, *version])} ({path})", needed=needed)
+    line = _first_line([path, *version])
+    if line is None:
+        return Check(name, False, f"{path} did not answer {' '.join(version)} within 30 s",
+                     fix, needed)
+    return Check(name, True, f"{line} ({path})", needed=needed)
 
 
 def tex_packages() -> Check:
@@ -127,8 +133,10 @@ def ffmpeg() -> Check:
 
     if find_spec("imageio") is None:
         return Check("ffmpeg", False, f"imageio is not installed ({_VIDEO})", fix, False)
-    line = _first_line([exe, "-version"]).split(" Copyright")[0]
-    return Check("ffmpeg", True, f"{line} ({exe})", needed=False)
+    line = _first_line([exe, "-version"])
+    if line is None:
+        return Check("ffmpeg", False, f"{exe} did not answer -version within 30 s", fix, False)
+    return Check("ffmpeg", True, f"{line.split(' Copyright')[0]} ({exe})", needed=False)
 
 
 def chromium() -> Check:
@@ -187,7 +195,8 @@ def main(out=sys.stdout) -> int:
     fixes = [c for c in results if not c.ok and c.fix]
     if fixes:
         print("\nTo install what is missing:", file=out)
-        for line in dict.fromkeys(c.fix for c in fixes):
+        # each line once, though several checks give it (pdflatex, then the TikZ picture)
+        for line in dict.fromkeys(part for c in fixes for part in c.fix.split("; ")):
             print(f"  {line}", file=out)
     broken = [c.name for c in results if c.needed and not c.ok]
     if broken:

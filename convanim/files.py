@@ -47,6 +47,38 @@ def _what(mode: int) -> str:
     return "not a regular file"
 
 
+def open_regular(path: Path | str, limit: int):
+    """``path`` opened for reading (binary) when it is a regular file of at most ``limit``
+    bytes; else a one-line :class:`SpecError` naming the file, never its content.
+
+    Opened without blocking, as a FIFO's open would wait for a writer forever, and
+    checked before a byte is read, as /dev/zero never ends.
+    """
+    try:
+        f = open(path, "rb", opener=lambda p, flags: os.open(p, flags | os.O_NONBLOCK))
+    except OSError as e:
+        raise SpecError(f"cannot read {path}: {e.strerror or e}") from None
+    st = os.fstat(f.fileno())
+    if not stat.S_ISREG(st.st_mode):
+        f.close()
+        raise SpecError(f"cannot read {path}: it is {_what(st.st_mode)}, not a regular file")
+    if st.st_size > limit:
+        f.close()
+        raise SpecError(f"cannot read {path}: it is {st.st_size:,} bytes, more than the "
+                        f"{limit:,} read")
+    return f
+
+
+def read_regular(path: Path | str, limit: int) -> bytes:
+    """The bytes of ``path``, checked as :func:`open_regular` does (a file that grows
+    while read is cut at the limit and refused too)."""
+    with open_regular(path, limit) as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise SpecError(f"cannot read {path}: it is more than the {limit:,} bytes read")
+    return data
+
+
 def target(dest: Path | str) -> Path:
     """The file to write for ``dest``; :class:`SpecError` if placing there would be wrong.
 
@@ -109,10 +141,46 @@ def check_output_inside(root: Path | str, dest: Path | str) -> None:
 #: Age after which a leftover of ours is known dead: a ``kill -9`` left it, as no
 #: render takes this long (TeX's own limit is 10 minutes).
 STALE_S = 3600
+#: The file inside every work folder this program makes (:func:`engine.tools.work_folder`):
+#: a sweep of the shared temp folder removes only folders that carry it.
+MARKER = ".convanim-work"
 
 
-def sweep(folder: Path | str, pattern: str, age_s: float = STALE_S) -> None:
-    """Remove what a killed run left in ``folder`` (``pattern``, older than ``age_s``)."""
+def _mine(st: os.stat_result) -> bool:
+    getuid = getattr(os, "getuid", None)
+    return getuid is None or st.st_uid == getuid()
+
+
+def is_ours(path: Path | str) -> bool:
+    """A work folder this program made: a real folder owned by this user, holding our
+    marker (a user's own ``/tmp/convanim-notes`` has none, another user's is not ours)."""
+    try:
+        st, mark = os.lstat(path), os.lstat(os.path.join(path, MARKER))
+    except OSError:
+        return False
+    return stat.S_ISDIR(st.st_mode) and _mine(st) and stat.S_ISREG(mark.st_mode) and _mine(mark)
+
+
+def work_folder(parent: Path | str | None = None, prefix: str = "convanim-") -> Path:
+    """A new temporary work folder (in the temp folder by default), marked inside as
+    ours, so that :func:`sweep` may remove it after a ``kill -9``, and nothing else of
+    that name."""
+    work = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+    try:
+        (work / MARKER).touch()
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return work
+
+
+def sweep(folder: Path | str, pattern: str, age_s: float = STALE_S,
+          by_name: bool = False) -> None:
+    """Remove what a killed run of ours left in ``folder`` (``pattern``, older than
+    ``age_s``): work folders that :func:`is_ours` proves ours; with ``by_name``, in a
+    folder of our own (an output's, the cache's), whatever matches and is owned by this
+    user (``.convanim-*.tmp`` beside an output, a name only :func:`place_all` makes).
+    Anything else matching is someone else's, and stays."""
     import time
 
     limit = time.time() - age_s
@@ -123,7 +191,9 @@ def sweep(folder: Path | str, pattern: str, age_s: float = STALE_S) -> None:
     for path in leftovers:
         try:
             st = path.lstat()
-            if st.st_mtime >= limit:
+            if st.st_mtime >= limit or not _mine(st):
+                continue
+            if not (by_name or is_ours(path)):
                 continue
             if stat.S_ISDIR(st.st_mode):
                 shutil.rmtree(path, ignore_errors=True)
@@ -184,7 +254,7 @@ def place_all(files: list[tuple[Path | bytes, Path]]) -> list[Path]:
     try:
         made = _make_folders({real.parent for real in reals})
         for folder in {real.parent for real in reals}:
-            sweep(folder, ".convanim-*.tmp")
+            sweep(folder, ".convanim-*.tmp", by_name=True)
         for (src, _), real in zip(files, reals):
             tmp = _temp_beside(real)
             temps.append(tmp)

@@ -22,6 +22,20 @@ def _ignore(signum, frame) -> None:
     """
 
 
+def exiting_until_main() -> None:
+    """SIGTERM and SIGHUP exit (128 + signal) through the clean-up, from now until
+    :func:`terminating_like_ctrl_c` takes over: ``__main__`` starts pdflatex before it
+    imports the command line, and a signal then must not kill Python on the spot,
+    leaving the work folder (pdflatex dies with Python: tools.dies_with_this_process)."""
+    def handler(signum, frame):
+        for s in SIGNALS:
+            signal.signal(s, _ignore)
+        raise SystemExit(128 + signum)
+
+    for s in SIGNALS:
+        signal.signal(s, handler)
+
+
 @contextmanager
 def terminating_like_ctrl_c(received: list[int]):
     """Within the block, SIGTERM and SIGHUP raise KeyboardInterrupt.

@@ -176,14 +176,22 @@ PUBLISHED_PARAMS = {
 }
 
 
+#: Bytes of an ONNX model: protobuf's own limit is 2 GiB.
+MAX_ONNX = 2 << 30
+
+
 def from_onnx(path) -> list[Layer]:
-    """The Conv nodes of an ONNX model, with input sizes from ONNX shape inference."""
+    """The Conv nodes of an ONNX model, with input sizes from ONNX shape inference; only
+    a regular file up to MAX_ONNX is read (not /dev/zero, nor a FIFO that never ends)."""
+    from .files import read_regular
+
     try:
         import onnx
         from onnx import numpy_helper, shape_inference
     except ImportError:
         raise ImportError("reading ONNX needs the onnx package: pip install onnx") from None
-    model = shape_inference.infer_shapes(onnx.load(str(path), load_external_data=False))
+    data = read_regular(path, MAX_ONNX)
+    model = shape_inference.infer_shapes(onnx.load_from_string(data))
     g = model.graph
     shapes = {}
     for value in [*g.input, *g.value_info, *g.output]:

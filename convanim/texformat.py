@@ -94,6 +94,9 @@ def lookup(folder: Path, cancel=None) -> Path | None:
     stem = name()
     if stem is None:
         return None
+    from .files import STALE_S, sweep
+
+    sweep(folder, ".tmp-*", STALE_S, by_name=True)  # a dump killed midway (14 MB each)
     fmt = ready(folder, stem)
     if fmt is not None:
         return fmt

@@ -340,8 +340,9 @@ def test_leftovers_of_a_killed_run_are_swept(workdir, capsys, tmp_path, monkeypa
     (workdir / "out").mkdir()
     old = time.time() - 2 * 86400
     stale_tmp, fresh_tmp = workdir / "out/.convanim-x.tmp", workdir / "out/.convanim-y.tmp"
-    stale_work = scratch / "convanim-dead"
+    stale_work = scratch / "convanim-dead"  # a work folder of ours: marked as made
     stale_work.mkdir()
+    (stale_work / ".convanim-work").touch()
     for p in (stale_tmp, fresh_tmp):
         p.write_bytes(b"half")
     for p in (stale_tmp, stale_work):

@@ -318,7 +318,7 @@ def test_runs_started_for_another_format_are_stopped_not_used(built_format, monk
     _, work, runs = POOL.early
     got, none = POOL.take_early(built_format.with_name("other.fmt"))
     assert none == [] and got != work and got.is_dir()
-    got.rmdir()
+    texpool.tools.remove_tree(got)
     assert runs[0].poll() is not None and not work.exists()
 
 

@@ -16,14 +16,13 @@ import select
 import shutil
 import subprocess
 import sys
-import tempfile
 import termios
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import texformat
+from .. import files, texformat
 from ..errors import SpecError, ToolError
 from . import tools
 
@@ -86,7 +85,7 @@ class TexPool:
         fmt = texformat.ready(cache_formats)
         if fmt is None or shutil.which("pdflatex") is None:
             return
-        work = Path(tempfile.mkdtemp(prefix="convanim-"))
+        work = files.work_folder()
         self.early = (fmt, work, [start_pdflatex(work, fmt)])
         atexit.register(self.drop_early)
 
@@ -99,7 +98,7 @@ class TexPool:
                 self.early = None
                 return work, runs
             self.drop_early()
-        return Path(tempfile.mkdtemp(prefix="convanim-")), []
+        return files.work_folder(), []
 
     def drop_early(self) -> None:
         taken, self.early = self.early, None
@@ -286,7 +285,9 @@ def compile_pdf(tex: str, work: Path, pages: int, progress: bool,
     numbers are the full document's; ``started`` is a :func:`start_pdflatex` of
     that format in ``work``, to use instead of starting one. Should pdflatex refuse
     the format itself (no TeX error in the log), the format is dropped and the
-    document compiled in full. ``check_page(width, height)`` (PDF points) sees the
+    document compiled in full; should it fail with a TeX error that the full document
+    does not have, the format is foreign (another program's under our name) and dropped
+    too. ``check_page(width, height)`` (PDF points) sees the
     first page's size as soon as TeX ships it out; a reason it returns (a
     :class:`SpecError`, or its text) stops TeX and is raised. ``bar``, a progress bar shared with other runs, counts
     the pages instead of one of its own.
@@ -295,7 +296,17 @@ def compile_pdf(tex: str, work: Path, pages: int, progress: bool,
     if body is not None:
         lines = texformat.preamble().count("\n")
         head = f"% convanim: the preamble is preloaded from {fmt.name}" + "\n" * lines
-        if run_pdflatex(head + body, work, pages, progress, fmt, started, check_page, bar):
+        try:
+            if run_pdflatex(head + body, work, pages, progress, fmt, started, check_page, bar):
+                return work / "figure.pdf"
+        except ToolError as e:
+            if not str(e).startswith("LaTeX failed"):
+                raise
+            # ours defines every macro the document uses: a format that leaves one undefined
+            # is foreign or broken, and would fail every figure. Without it, the document
+            # decides: made, the format goes; a TeX error again is the document's own.
+            run_pdflatex(tex, work, pages, progress, None, None, check_page, bar)
+            texformat.forget(fmt)
             return work / "figure.pdf"
         texformat.forget(fmt)
     elif started is not None:
@@ -335,7 +346,8 @@ def start_pdflatex(work: Path, fmt: Path) -> subprocess.Popen:
         proc = subprocess.Popen(_pdflatex_command(fmt) + [fifo.name], cwd=work,
                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True, errors="replace",
-                                env={**os.environ, **_TEX_ENV})
+                                env={**os.environ, **_TEX_ENV},
+                                preexec_fn=tools.dies_with_this_process())
     except BaseException:
         os.close(hold)
         raise
@@ -400,7 +412,8 @@ def run_pdflatex(tex: str, work: Path, pages: int, progress: bool, fmt: Path | N
         proc = subprocess.Popen(_pdflatex_command(fmt) + ["figure.tex"], cwd=work,
                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True, errors="replace",
-                                env={**os.environ, **_TEX_ENV})
+                                env={**os.environ, **_TEX_ENV},
+                                preexec_fn=tools.dies_with_this_process())
     timed_out = threading.Event()
     # a daemon: should an interrupt skip its cancel, it must not hold the exit for 600 s
     watchdog = threading.Timer(TEX_TIMEOUT_S, lambda: (timed_out.set(), proc.kill()))

@@ -108,6 +108,39 @@ def stop_tools(work: Path) -> None:
             continue
 
 
+def _prctl():
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None, use_errno=True).prctl  # loaded here, not in the child
+    except (OSError, AttributeError):
+        return None
+
+
+_PRCTL = _prctl()
+_PR_SET_PDEATHSIG = 1
+
+
+def dies_with_this_process():
+    """A ``preexec_fn`` that has the child killed (SIGKILL) when this process ends,
+    however it ends (Linux): a pdflatex waiting on its FIFO for a document that a
+    killed Python will never write would otherwise wait forever, under init. None
+    elsewhere. (The kernel ties it to the thread that starts the child, and renders
+    start theirs on a thread that waits for them.)"""
+    if _PRCTL is None:
+        return None
+    parent = os.getpid()
+
+    def preexec() -> None:
+        _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:  # died already, before the call above
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return preexec
+
+
 def remove_tree(path: Path) -> None:
     """Remove the work folder, again if a tool stopping just now added a file to it."""
     for _ in range(20):

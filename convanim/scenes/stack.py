@@ -26,6 +26,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import numpy as np
+
 from .. import geometry
 from ..kind import Kind
 from ..options import FigureOptions, Flag, Pair, Text, option
@@ -139,6 +141,11 @@ def axis_layers(options) -> tuple[list[geometry.StackLayer], list[geometry.Stack
                                         mode=layer_mode))
         cols.append(geometry.StackLayer(k=k[1], s=s[1], d=d[1], pad_lo=l, pad_hi=r, pool=pool,
                                         mode=layer_mode))
+        if pool and min(rows[-1].axis(h).out, cols[-1].axis(w).out) >= 1 and \
+                any(_padding_only(n, lay) for n, lay in ((h, rows[-1]), (w, cols[-1]))):
+            raise SpecError(f"layer {len(cols)}: pooling: with this padding and dilation some "
+                            f"windows read only padding (PyTorch outputs -inf there, and "
+                            f"numerical refuses it too); lower the padding or dilation")
         h, w = rows[-1].axis(h).out, cols[-1].axis(w).out
         if min(h, w) < 1:
             ax, (kk, dd) = (0, (k[0], d[0])) if h < 1 else (1, (k[1], d[1]))
@@ -147,6 +154,14 @@ def axis_layers(options) -> tuple[list[geometry.StackLayer], list[geometry.Stack
                             f"cells{' along the ' + ('height', 'width')[ax] if plane else ''}, "
                             f"more than its padded input")
     return rows, cols
+
+
+def _padding_only(n: int, layer: geometry.StackLayer) -> bool:
+    """Whether a window of ``layer`` over ``n`` cells reads padding only: the first tap
+    at or after cell 0 is past the window's last tap, or past the input."""
+    start = np.arange(layer.axis(n).out) * layer.s - layer.pad_lo
+    first = np.maximum(0, -(start // layer.d))  # the first tap j with start + j*d >= 0
+    return bool(((first > layer.k - 1) | (start + first * layer.d >= n)).any())
 
 
 def spec_text(spec: dict, key: str, plane: bool) -> str:
@@ -185,6 +200,21 @@ class Stack(Kind):
         padding = (r.pad_lo, r.pad_hi, c.pad_lo, c.pad_hi)
         return ConvSpec(shape(options), (r.k, c.k), (r.s, c.s), padding, (r.d, c.d),
                         padding_mode=c.mode).validate()
+
+    def check(self, spec: ConvSpec, options) -> None:
+        """Refuse, rather than ignore, the options of one conv that a stack has no use for:
+        -t (and --output-padding), and an -o that is not the last layer's output."""
+        if options.transposed or options.output_padding is not None:
+            raise SpecError("-t/--output-padding: stack figures draw forward convolutions only "
+                            "(their layers come from --layers)")
+        if options.output_size is not None:
+            rows, cols = axis_layers(options)
+            out = tuple(geometry.stack_plane_sizes(shape(options), rows, cols)[-1])
+            given = tuple(options.output_size)
+            if given != out and (is_plane(options) or given != (out[1], out[1])):
+                shown = spell(*out) if is_plane(options) else str(out[1])
+                raise SpecError(f"-o {spell(*given)}: the last layer's output is {shown} "
+                                f"(computed from -i and --layers); -o must equal it")
 
     def limits(self, spec: ConvSpec, options) -> str | None:
         rows, cols = axis_layers(options)
