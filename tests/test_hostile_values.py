@@ -136,6 +136,44 @@ def _outside(tmp_path):
     return root
 
 
+@pytest.mark.parametrize("given,why", [
+    ("{tmp}/secret.csv", "absolute"),
+    ("../../secret.csv", "outside"),
+    ("link.txt", "outside"),
+])
+def test_build_configs_read_values_only_inside_their_folder(tmp_path, given, why):
+    root = _outside(tmp_path)
+    (root / "sub" / "figures.toml").write_text(
+        f'[figures.a]\nkind = "numerical"\ninput = "{given.format(tmp=tmp_path)}"\n')
+    with pytest.raises(SpecError, match=why) as e:
+        build.load(root / "sub" / "figures.toml", root / "sub")
+    assert "ghp_" not in str(e.value) and "CI_DEPLOY" not in str(e.value)
+    (root / "sub" / "good.toml").write_text(
+        '[figures.a]\nkind = "numerical"\ninput = "ok.csv"\nkernel = "1 0; 0 1"\n')
+    assert build.load(root / "sub" / "good.toml", root / "sub").entries[0].name == "a"
+
+
+def test_a_config_nested_too_deeply_is_refused(tmp_path):
+    (tmp_path / "figures.toml").write_text(
+        '[figures.a]\nkind = "numerical"\ninput = ' + "[" * 900 + "1" + "]" * 900 + "\n")
+    with pytest.raises(SpecError, match="nested too deeply"):
+        build.load(tmp_path / "figures.toml", tmp_path)
+
+
+def test_the_command_line_with_a_config_file_reads_values_only_inside_the_folder(
+        capsys, tmp_path, monkeypatch):
+    root = _outside(tmp_path)
+    monkeypatch.chdir(root / "sub")
+    for given in (f"{tmp_path}/secret.csv", "../../secret.csv", "link.txt"):
+        (root / "sub" / "opts.txt").write_text(f"input = {given}\n")
+        line = one_line_refusal(capsys, "numerical", "-c", "opts.txt")
+        assert "outside" in line or "absolute" in line, line
+        assert "ghp_" not in line
+    # given on the command line itself, the user's own path is read (not echoed)
+    line = one_line_refusal(capsys, "numerical", "--input", "link.txt")
+    assert "link.txt" in line and "ghp_" not in line and "CI_DEPLOY" not in line
+
+
 def test_values_file_errors_never_echo_the_files_content(tmp_path):
     for name in ("secret.txt", "secret.csv"):
         (tmp_path / name).write_text("1 2\n" + SECRET if name.endswith("txt")
@@ -153,6 +191,73 @@ def test_only_regular_files_are_read(tmp_path):
     status, out, err = cli("numerical", "--input", "x.csv", cwd=tmp_path, timeout=30)
     assert status == 2 and out == "" and err.count("\n") == 1 and "x.csv" in err, err
     assert time.monotonic() - start < 20
+
+
+@pytest.mark.usefixtures("tex_tools")
+def test_sphinx_reads_values_only_inside_the_source_folder(tmp_path):
+    from test_sphinx import CONF, sphinx
+
+    src = _outside(tmp_path)
+    (src / "conf.py").write_text(CONF)
+    (src / "index.rst").write_text(textwrap.dedent(f"""
+        Tiny
+        ====
+
+        .. convanim:: numerical abs
+           :input: {tmp_path}/secret.csv
+
+        .. convanim:: numerical up
+           :input: ../secret.csv
+
+        .. convanim:: numerical link
+           :input: sub/link.txt
+        """))
+    proc = sphinx(src, "html", tmp_path / "html", cache=tmp_path / "cache")
+    assert proc.returncode == 0, proc.stderr
+    warnings = [line for line in proc.stderr.splitlines() if "WARNING" in line]
+    assert len(warnings) == 3, proc.stderr
+    assert all("outside" in w or "absolute" in w for w in warnings), warnings
+    assert "ghp_" not in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.usefixtures("tex_tools")
+def test_mkdocs_page_blocks_read_values_beside_the_page_and_inside_the_docs(tmp_path):
+    from test_mkdocs import make_site, mkdocs
+
+    site = make_site(tmp_path)
+    guide = site / "docs" / "guide"
+    guide.mkdir()
+    (tmp_path / "secret.txt").write_text(SECRET)
+    (guide / "link.txt").symlink_to(tmp_path / "secret.txt")
+    (guide / "x.csv").write_text("1,2,3\n4,5,6\n7,8,9\n")
+    (guide / "page.md").write_text(textwrap.dedent("""\
+        # Page
+
+        ```convanim
+        kind = "numerical"
+        name = "mine"
+        input = "x.csv"
+        kernel = "1 0; 0 1"
+        ```
+
+        ```convanim
+        kind = "numerical"
+        input = "nowhere.csv"
+        ```
+
+        ```convanim
+        kind = "numerical"
+        input = "link.txt"
+        ```
+        """))
+    proc = mkdocs(site)
+    assert proc.returncode == 0, proc.stderr
+    warnings = [line for line in proc.stderr.splitlines() if "WARNING" in line]
+    assert len(warnings) == 2, proc.stderr
+    assert "block 2" in warnings[0] and os.path.join("guide", "nowhere.csv") in warnings[0]
+    assert "block 3" in warnings[1] and "outside" in warnings[1]
+    assert "ghp_" not in proc.stderr and "Traceback" not in proc.stderr
+    assert list((site / "site" / "convanim").glob("mine*.png")), proc.stderr
 
 
 # --- 3. linear parsing ------------------------------------------------------------------
