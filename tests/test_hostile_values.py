@@ -343,6 +343,27 @@ def test_a_long_word_as_input_is_one_line(capsys, workdir):
     one_line_refusal(capsys, "numerical", "--input", "w/" * 3000 + "x.csv")
 
 
+def test_ctrl_c_while_importing_exits_130_without_a_traceback(tmp_path):
+    """A KeyboardInterrupt before main() installs its handlers (here: raised by the import
+    of the command line, deterministically)."""
+    hook = textwrap.dedent("""
+        import builtins, runpy, sys
+        real = builtins.__import__
+        def imp(name, globals=None, locals=None, fromlist=(), level=0):
+            if name == "cli" and level == 1:
+                raise KeyboardInterrupt
+            return real(name, globals, locals, fromlist, level)
+        builtins.__import__ = imp
+        sys.argv = ["convanim", "arithmetic"]
+        runpy.run_module("convanim", run_name="__main__", alter_sys=True)
+        """)
+    env = {**os.environ, "PYTHONPATH": str(PROJECT)}
+    p = subprocess.run([sys.executable, "-c", hook], capture_output=True, text=True, env=env,
+                       cwd=tmp_path, timeout=60)
+    assert p.returncode == 130 and "Traceback" not in p.stderr, (p.returncode, p.stderr)
+    assert list(tmp_path.iterdir()) == []
+
+
 # --- 9. one image path for the command line and the API -----------------------------------
 
 def test_16_bit_and_float_images_keep_their_values_from_files_and_from_python(tmp_path):
