@@ -396,6 +396,14 @@ def test_greyscale_palette_images_are_greyscale(tmp_path):
         assert v.shape == (3, 2, 2) and v.array[:, 0, 0].tolist() == [255, 0, 0]
 
 
+# --- 11. messages -------------------------------------------------------------------------
+
+def test_in_channels_against_the_inputs_planes_names_in_channels(capsys, workdir):
+    line = one_line_refusal(capsys, "channels", "--input", "1 2; 3 4 | 5 6; 7 8", "--kernel",
+                            "1", "--in-channels", "3")
+    assert "--in-channels 3" in line and "2 planes" in line and "--groups" not in line, line
+
+
 # --- the fuzz: hostile files through every front end ------------------------------------------
 
 def _hostile_files(folder):
