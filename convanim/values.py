@@ -310,14 +310,13 @@ def _read_bytes(path: Path, shown: str) -> bytes:
     Opened without blocking (a FIFO would wait for a writer forever) and checked as
     opened, then read to the cap (a ``/proc`` file says it has 0 bytes).
     """
-    from .files import _what
-
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
         with os.fdopen(fd, "rb") as f:
             mode = os.fstat(f.fileno()).st_mode
             if not stat.S_ISREG(mode):
-                raise SpecError(f"{shown} is {_what(mode)}, not a values file")
+                raise SpecError(f"{shown} is not a regular file (a pipe, device or folder "
+                                f"is never read)")
             chunks, size = [], 0
             while size <= MAX_FILE:  # in pieces: read(MAX_FILE + 1) would take 64 MB first
                 chunks.append(f.read(1 << 20))
