@@ -93,12 +93,15 @@ def _read_config(path: Path) -> bytes:
     return files.read_regular(path, MAX_CONFIG)
 
 
-def load(path: Path, root: Path, fmt: str | None = None) -> Config:
+def load(path: Path, root: Path, fmt: str | None = None,
+         values_in: tuple[Path, Path] | None = None) -> Config:
     """Read and plan every figure of a config; raises :class:`SpecError` naming the first
     bad figure (file, line, name, reason) and how many others are bad.
 
     ``fmt`` (``build --format``) is the file type of every animation, as if each
-    animated figure set ``type = fmt``; single steps keep theirs.
+    animated figure set ``type = fmt``; single steps keep theirs. ``values_in`` is
+    (folder, root): values files are named relative to the folder and read only from
+    inside the root (a config is untrusted); by default both are the config's folder.
     """
     try:
         text = _read_config(path).decode("utf-8")
@@ -110,6 +113,8 @@ def load(path: Path, root: Path, fmt: str | None = None) -> Config:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise SpecError(f"{path}: {e}") from None
+    except RecursionError:  # tomllib recurses once per [ or {
+        raise SpecError(f"{path}: arrays or tables nested too deeply") from None
 
     def where(name=None):
         line = _line_of(text, name) if name else None
@@ -159,7 +164,7 @@ def load(path: Path, root: Path, fmt: str | None = None) -> Config:
                 given["type"] = fmt
             if not name:
                 raise SpecError("a figure needs a name: [figures.NAME] with NAME not empty")
-            with values.relative_to(path.parent):  # --input photo.png: beside the config
+            with values.relative_to(*(values_in or (path.parent, path.parent))):
                 kind, opts = figure(kind, name, **given)
             for what, rel in (("out-dir", opts.out_dir), ("gif-dir", opts.gif_dir)):
                 files.check_relative(root, rel, what)

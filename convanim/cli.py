@@ -10,12 +10,13 @@ import argparse
 import os
 import re
 import sys
+from pathlib import Path
 
 import configargparse
 
 from . import kinds
 from .errors import BackendError, SpecError, ToolError, VerifyError
-from .options import ANIMATION_FORMATS, Choice, Float, Int, Option, Pair, ValueType
+from .options import ANIMATION_FORMATS, Array, Choice, Float, Int, Option, Pair, ValueType
 from .version import __version__
 
 #: Bytes of a figure data file: the largest figure's JSON is a few hundred kB.
@@ -48,7 +49,23 @@ class _ConfigFile(configargparse.DefaultConfigFileParser):
             raise configargparse.ConfigFileParserException(
                 f"{stream.name}: a config file cannot name another (config = ...); give "
                 f"each with -c")
+        self._values_inside(stream.name, items)
         return items
+
+    def _values_inside(self, name: str, items) -> None:
+        """A config file is untrusted as a build config is: the values files it names
+        (``input = x.csv``) are read only from inside the current folder."""
+        from . import values
+
+        owner = getattr(self, "owner", None)
+        for action in owner._actions if owner is not None else ():
+            if isinstance(getattr(action.type, "vtype", None), Array):
+                for key in {flag.lstrip("-") for flag in action.option_strings} & set(items):
+                    try:
+                        values.check_inside(str(items[key]), Path.cwd())
+                    except SpecError as e:
+                        raise configargparse.ConfigFileParserException(
+                            f"{name}: {key}: {e}") from None
 
 
 #: An unknown ``key = value`` of a config file, as configargparse passes it on.
@@ -59,9 +76,10 @@ class _Parser(configargparse.ArgumentParser):
     """argparse that reports errors as one ``convanim: error:`` line (raised, not printed)."""
 
     def __init__(self, *args, **kwargs):
-        kwargs.setdefault("config_file_parser_class", _ConfigFile)
+        kwargs.setdefault("config_file_parser_class", _ConfigFile())
         kwargs.setdefault("config_file_open_func", _open_config)
         super().__init__(*args, **kwargs)
+        self._config_file_parser.owner = self  # which keys hold values (see above)
 
     def error(self, message):
         if message.startswith("unrecognized arguments:") and _UNKNOWN_SETTING.search(message):
@@ -78,6 +96,7 @@ def _argtype(vtype: ValueType):
             return vtype.parse(text)
         except SpecError as e:
             raise argparse.ArgumentTypeError(str(e)) from None
+    convert.vtype = vtype
     return convert
 
 

@@ -82,6 +82,7 @@ class ConvanimPlugin(BasePlugin[ConvanimConfig]):
         self.config_path = (base / self.config.config).resolve() if self.config.config \
             else None
         self.root = build_root(self.config_path or base / "mkdocs.yml")
+        self.docs_dir = Path(config["docs_dir"]).resolve()  # what page blocks may read
         # page src_uri -> per block: (uri, suffix, alt, name) of what it shows, or None
         self.shown: dict[str, list] = {}
         return config
@@ -157,6 +158,9 @@ class ConvanimPlugin(BasePlugin[ConvanimConfig]):
                 except tomllib.TOMLDecodeError as e:
                     log.warning("convanim: %s: %s", where, e)
                     continue
+                except RecursionError:  # tomllib recurses once per [ or {
+                    log.warning("convanim: %s: arrays or tables nested too deeply", where)
+                    continue
                 name = str(table.pop("name", f"{slug}-{n}"))
                 alt = str(table.pop("alt", name))
                 table.setdefault("gif-dir", PAGE_DIR)
@@ -173,7 +177,11 @@ class ConvanimPlugin(BasePlugin[ConvanimConfig]):
                     folder.mkdir(parents=True, exist_ok=True)
                     if not path.is_file() or path.read_bytes() != blob:
                         files_.place_all([(blob, path)])
-                    (entry,) = build.load(path, self.root).entries
+                    # input = "photo.png": beside the page, and only from inside docs/
+                    beside = Path(page.abs_src_path).parent if page.abs_src_path \
+                        else self.docs_dir / Path(page.src_uri).parent
+                    (entry,) = build.load(path, self.root,
+                                          values_in=(beside, self.docs_dir)).entries
                 except (SpecError, OSError) as e:
                     why = re.sub(re.escape(str(path)) + r"(:\d+)?: (figure '[^']*': )?", "",
                                  str(e))

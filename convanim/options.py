@@ -164,7 +164,11 @@ class Int(ValueType):
         return v
 
 
-_NUMBER = re.compile(r"\s*(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:e[-+]?[0-9]+)?\s*", re.ASCII | re.I)
+#: A decimal number; no two parts can match the same digits, so a 16,000-digit value
+#: fails in linear time (``[0-9]+\.?[0-9]*`` backtracked quadratically).
+_NUMBER = re.compile(r"\s*(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:e[-+]?[0-9]+)?\s*", re.ASCII | re.I)
+#: Characters of a number option: more is no width or resolution anyone means.
+_MAX_NUMBER = 100
 
 
 class Float(ValueType):
@@ -175,7 +179,7 @@ class Float(ValueType):
         self.low, self.high, self.metavar, self.what = low, high, metavar, what
 
     def parse(self, text):
-        if not _NUMBER.fullmatch(text):
+        if len(text) > _MAX_NUMBER or not _NUMBER.fullmatch(text):
             raise SpecError(f"expected {self.what}, got {shown(text)}")
         return self._in_range(float(text), shown(text))
 

@@ -193,7 +193,8 @@ class ConvanimDirective(SphinxDirective):
         folder = Path(self.env.app.doctreedir) / "convanim"
         step = options.pop("step", None)
         page = Path(self.env.doc2path(self.env.docname)).parent
-        with values.relative_to(page):  # --input photo.png: beside the page
+        # --input photo.png: beside the page, and only from inside the source folder
+        with values.relative_to(page, root=Path(self.env.srcdir)):
             animation = plan(*figure(kind, name, **options, animation=True,
                                      out_dir=folder / "pages", gif_dir=folder, type=fmt))
             last = animation.steps - 1

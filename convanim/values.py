@@ -15,44 +15,67 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import io
 import json
 import math
 import numbers
 import os
 import re
+import stat
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 from .errors import SpecError
 
-#: Entries an array may have, and cells per axis an image may have, when read; the
-#: figures' own limits (16 cells per axis at most) refuse far smaller ones, with the
-#: reason, but a file must not take the memory of the machine first.
+#: Entries an array may have, and pixels per axis an image may have (read from its
+#: header, before any pixel is decoded), when read; the figures' own limits (16 cells
+#: per axis at most) refuse far smaller ones, with the reason, but a file must not take
+#: the memory of the machine first.
 MAX_ENTRIES = 1 << 20
-MAX_IMAGE = 4096
+MAX_IMAGE = 256
 MAX_FILE = 64 << 20
+#: Characters of inline values, and of one number: parsing stays linear and short.
+MAX_INLINE = 1 << 20
+MAX_TOKEN = 100
+#: Nesting of a JSON or Python list of values: a kernel is at most 4-D.
+MAX_DEPTH = 4
 ARRAY_SUFFIXES = (".npy", ".csv", ".txt")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp",
                   ".pgm", ".ppm", ".pbm")
+#: The image formats read, told by a file's content (never its name), each decoded
+#: inside Pillow. Never EPS, PS or PDF: Pillow hands those to Ghostscript, a PostScript
+#: interpreter a file can make write files or loop forever.
+IMAGE_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "TIFF", "WEBP", "PPM")
 
-_NUMBER = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?", re.ASCII)
+#: One number; no two parts can match the same digits, so a long token fails in
+#: linear time (``[0-9]+\.?[0-9]*`` backtracked quadratically).
+_NUMBER = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?", re.ASCII)
 _NOT_FINITE = re.compile(r"[-+]?(?:nan|inf|infinity)", re.I)
-#: Text that can only be inline numbers (no letters but an exponent's e, no slash).
-_INLINE = re.compile(r"[-+0-9.eE\s;,|]*[0-9][-+0-9.eE\s;,|]*", re.ASCII)
+#: The characters inline numbers are written with (no letters but an exponent's e).
+_INLINE_CHARS = re.compile(r"[-+0-9.eE\s;,|]*", re.ASCII)
 
 _base: contextvars.ContextVar[Path | None] = contextvars.ContextVar("convanim_values_base",
+                                                                    default=None)
+_root: contextvars.ContextVar[Path | None] = contextvars.ContextVar("convanim_values_root",
                                                                     default=None)
 
 
 @contextlib.contextmanager
-def relative_to(folder):
-    """Read relative file names under ``folder`` (a config's or a page's folder)."""
-    token = _base.set(Path(folder))
+def relative_to(folder, root=None):
+    """Read relative file names under ``folder`` (a config's or a page's folder).
+
+    With ``root`` (an untrusted config, page or directive), a file is read only if it
+    lies inside ``root``: a path that is absolute, climbs out with ``..`` or leaves
+    through a symlink is refused, as outputs outside a build's root are.
+    """
+    tokens = _base.set(Path(folder)), _root.set(None if root is None else Path(root))
     try:
         yield
     finally:
-        _base.reset(token)
+        _base.reset(tokens[0])
+        _root.reset(tokens[1])
 
 
 def _named() -> dict[str, np.ndarray]:
@@ -144,13 +167,14 @@ def inline(a: np.ndarray) -> str:
 
 
 def _number(token: str) -> float:
+    if len(token) <= MAX_TOKEN and _NUMBER.fullmatch(token):
+        return float(token)
     if _NOT_FINITE.fullmatch(token):
         raise SpecError(f"{token!r}: values must be finite numbers (no NaN or inf)")
-    if not _NUMBER.fullmatch(token):
-        names = ", ".join(NAMED)
-        raise SpecError(f"{_cut(token)} is not a number (values are numbers, a named kernel "
-                        f"({names}) or a file: .npy, .csv, .txt or an image)")
-    return float(token)
+    names = ", ".join(NAMED)
+    longer = f" of at most {MAX_TOKEN} characters" if len(token) > MAX_TOKEN else ""
+    raise SpecError(f"{_cut(token)} is not a number{longer} (values are numbers, a named "
+                    f"kernel ({names}) or a file: .npy, .csv, .txt or an image)")
 
 
 def _cut(text: str) -> str:
@@ -201,13 +225,27 @@ def _rectangular(nested, where: str) -> np.ndarray:
 
 def parse_inline(text: str) -> np.ndarray:
     """``"1 2; 3 4"`` -> a 2 x 2 array (see the module's docstring)."""
+    if len(text) > MAX_INLINE:
+        raise SpecError(f"inline values are {len(text):,} characters; at most "
+                        f"{MAX_INLINE:,} (give more in a .npy file)")
     if text.lstrip().startswith("["):
-        try:
-            nested = json.loads(text)
+        depth = deepest = 0
+        for ch in text:  # before json.loads, which recurses once per bracket
+            depth += (ch == "[") - (ch == "]")
+            deepest = max(deepest, depth)
+        if deepest > MAX_DEPTH:
+            raise SpecError(f"values nested {deepest} lists deep; at most {MAX_DEPTH} (4-D)")
+        try:  # integers as floats: no 4300-digit limit, no overflow, inf refused below
+            nested = json.loads(text, parse_int=float)
         except ValueError as e:
             raise SpecError(f"not a JSON list of lists ({e})") from None
         return from_python(nested, "values").array
     return _rectangular(_nested(text, _depth(text)), "values")
+
+
+def _inline(text: str) -> bool:
+    """Whether ``text`` can only be inline numbers (digits and separators; no slash)."""
+    return bool(_INLINE_CHARS.fullmatch(text)) and any(ch.isdigit() for ch in text)
 
 
 def parse(text: str) -> Values:
@@ -215,7 +253,7 @@ def parse(text: str) -> Values:
     stripped = text.strip()
     if stripped.lower() in NAMED:
         return Values(NAMED[stripped.lower()], f"kernel {stripped.lower()}", text=text)
-    if stripped.startswith("[") or _INLINE.fullmatch(text):
+    if stripped.startswith("[") or _inline(text):
         return Values(_checked(parse_inline(text), "values"), "inline values", text=text)
     path = _path(stripped)
     if path is not None:
@@ -228,57 +266,117 @@ def parse(text: str) -> Values:
 
 
 def _path(text: str) -> Path | None:
-    """The file ``text`` names, if it names one: it exists, has a known suffix or a slash."""
+    """The file ``text`` names, if it names one: it exists, has a known suffix or a slash.
+
+    Under :func:`relative_to` with a root, a file outside that root is refused here.
+    """
     if not text or "\0" in text or "\n" in text:
         return None
-    base = _base.get()
+    base, root = _base.get(), _root.get()
     path = Path(text).expanduser()
+    if root is not None and path.is_absolute():
+        raise SpecError(f"{text!r} is an absolute path; the values files of a config or "
+                        f"page are read only from inside {root}")
     if base is not None and not path.is_absolute():
         path = base / path
-    if path.suffix.lower() in ARRAY_SUFFIXES + IMAGE_SUFFIXES or "/" in text or os.sep in text \
-            or path.is_file():
-        return path
-    return None
+    try:
+        exists = path.is_file()
+    except OSError:  # a name too long for the system is no file
+        exists = False
+    if not (path.suffix.lower() in ARRAY_SUFFIXES + IMAGE_SUFFIXES or "/" in text
+            or os.sep in text or exists):
+        return None
+    if root is not None:
+        if not os.path.abspath(path).startswith(os.path.abspath(root).rstrip(os.sep) + os.sep):
+            raise SpecError(f"{text!r} is outside {root} (through ..); the values files of a "
+                            f"config or page are read only from inside it")
+        from .files import inside
+
+        if not inside(root, path):
+            raise SpecError(f"{text!r} leads outside {root} through a symlink; the values "
+                            f"files of a config or page are read only from inside it")
+    return path
+
+
+def check_inside(text: str, root: Path) -> None:
+    """Refuse ``text`` if it names a values file outside ``root`` (``-c FILE``'s values)."""
+    with relative_to(root, root):
+        _path(text.strip())
+
+
+def _read_bytes(path: Path, shown: str) -> bytes:
+    """The one reader of values files: a regular file, at most :data:`MAX_FILE` bytes.
+
+    Opened without blocking (a FIFO would wait for a writer forever) and checked as
+    opened, then read to the cap (a ``/proc`` file says it has 0 bytes).
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        with os.fdopen(fd, "rb") as f:
+            mode = os.fstat(f.fileno()).st_mode
+            if not stat.S_ISREG(mode):
+                raise SpecError(f"{shown} is not a regular file (a pipe, device or folder "
+                                f"is never read)")
+            chunks, size = [], 0
+            while size <= MAX_FILE:  # in pieces: read(MAX_FILE + 1) would take 64 MB first
+                chunks.append(f.read(1 << 20))
+                if not chunks[-1]:
+                    break
+                size += len(chunks[-1])
+            data = b"".join(chunks)
+    except OSError as e:
+        where = "" if str(path) == shown else f" ({path})"  # the path tried, from a page
+        raise SpecError(f"cannot read {shown}{where}: {e.strerror or e}") from None
+    if len(data) > MAX_FILE:
+        raise SpecError(f"{shown} is over {MAX_FILE:,} bytes; a values file is at most that")
+    return data
 
 
 def read(path: Path, text: str | None = None) -> Values:
-    """The values of a file: ``.npy``, ``.csv``/``.txt`` or an image Pillow reads."""
+    """The values of a file: ``.npy``, ``.csv``/``.txt`` or an image (by its content).
+
+    Messages name the file, never its content: a page may point at a secret.
+    """
     shown = text if text is not None else str(path)
-    try:
-        size = path.stat().st_size
-        if not path.is_file():
-            raise SpecError(f"{shown}: not a file")
-    except OSError as e:
-        raise SpecError(f"cannot read {shown}: {e.strerror or e}") from None
-    if size > MAX_FILE:
-        raise SpecError(f"{shown} is {size:,} bytes; a values file is at most {MAX_FILE:,}")
+    data = _read_bytes(path, shown)
     suffix = path.suffix.lower()
-    try:
-        if suffix == ".npy":
-            array = _read_npy(path, shown)
-        elif suffix in (".csv", ".txt"):
-            array = _read_text(path, shown, "," if suffix == ".csv" else None)
-        else:
-            return Values(_checked(_read_image(path, shown), shown), f"image {shown}",
-                          image=True, text=text)
-    except OSError as e:
-        raise SpecError(f"cannot read {shown}: {e.strerror or e}") from None
+    if suffix == ".npy":
+        array = _read_npy(data, shown)
+    elif suffix in (".csv", ".txt"):
+        array = _read_text(data, shown, "," if suffix == ".csv" else None)
+    else:
+        return Values(_checked(_read_image(data, shown), shown), f"image {shown}",
+                      image=True, text=text)
     return Values(_checked(array, shown), f"file {shown}", text=text)
 
 
-def _read_npy(path: Path, shown: str) -> np.ndarray:
+def _read_npy(data: bytes, shown: str) -> np.ndarray:
+    """A ``.npy`` file, its header checked before any array is made (a 128-byte file may
+    claim 100000 x 100000)."""
+    fmt = np.lib.format
+    f = io.BytesIO(data)
     try:
-        a = np.load(path, allow_pickle=False)
-    except ValueError as e:
-        raise SpecError(f"{shown}: not a numpy array file ({e})") from None
-    if isinstance(a, np.lib.npyio.NpzFile) or a.dtype.kind not in "biuf":
-        raise SpecError(f"{shown}: not an array of real numbers (dtype {a.dtype})")
+        version = fmt.read_magic(f)
+        header = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+        shape, _, dtype = header(f)
+    except (ValueError, SyntaxError, TypeError, EOFError):
+        raise SpecError(f"{shown}: not a numpy .npy file") from None
+    if dtype.kind not in "biuf":
+        raise SpecError(f"{shown}: not an array of real numbers (dtype {dtype})")
+    if len(shape) > MAX_DEPTH or math.prod(shape) > MAX_ENTRIES:
+        raise SpecError(f"{shown}: an array of shape {shape_text(shape)}; at most "
+                        f"{MAX_DEPTH}-D and {MAX_ENTRIES:,} values")
+    f.seek(0)
+    try:
+        a = np.load(f, allow_pickle=False)
+    except (ValueError, EOFError):
+        raise SpecError(f"{shown}: its data is shorter than its header says") from None
     return a.astype(np.float64)
 
 
-def _read_text(path: Path, shown: str, sep: str | None) -> np.ndarray:
+def _read_text(data: bytes, shown: str, sep: str | None) -> np.ndarray:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise SpecError(f"{shown}: not text; values files are .npy, .csv, .txt or an "
                         f"image") from None
@@ -288,35 +386,59 @@ def _read_text(path: Path, shown: str, sep: str | None) -> np.ndarray:
         if not line:
             continue
         tokens = [t.strip() for t in line.split(",")] if sep else re.split(r"[\s,]+", line)
-        try:
-            rows.append([_number(t) for t in tokens])
-        except SpecError as e:
-            raise SpecError(f"{shown}:{n}: {e}") from None
+        row = []
+        for j, token in enumerate(tokens, 1):
+            try:
+                row.append(_number(token))
+            except SpecError:  # the token is not shown: the file may be a secret
+                raise SpecError(f"{shown}:{n}: entry {j} is not a finite number") from None
+        rows.append(row)
     if not rows:
         raise SpecError(f"{shown}: no values")
     return _rectangular(rows, shown)
 
 
-def _read_image(path: Path, shown: str) -> np.ndarray:
-    """Pixel values: greyscale as H x W, colour as 3 x H x W (RGB); alpha is dropped."""
-    from PIL import Image, UnidentifiedImageError
+def _read_image(data: bytes, shown: str) -> np.ndarray:
+    """An image in one of :data:`IMAGE_FORMATS`, told by its content; its size checked
+    from the header (``Image.open`` decodes nothing) before any pixel is decoded."""
+    from PIL import Image
 
     try:
-        with Image.open(path) as img:
-            w, h = img.size
-            if max(w, h) > MAX_IMAGE:
-                raise SpecError(f"{shown} is {w}x{h} pixels; crop or resize it to the few "
-                                f"cells a figure shows (at most 16 per axis)")
-            mode = img.mode
-            if mode in ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F"):
-                return np.asarray(img.convert("F") if mode not in ("1", "L", "LA")
-                                  else img.convert("L"), dtype=np.float64)
-            return np.asarray(img.convert("RGB"), dtype=np.float64).transpose(2, 0, 1)
-    except UnidentifiedImageError:
+        with warnings.catch_warnings():  # the size is refused below, in one line
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data), formats=IMAGE_FORMATS)
+    except Image.DecompressionBombError:
+        raise SpecError(f"{shown}: the image's header claims over "
+                        f"{2 * Image.MAX_IMAGE_PIXELS:,} pixels; at most "
+                        f"{MAX_IMAGE}x{MAX_IMAGE}") from None
+    except Exception:  # noqa: BLE001 (whatever a parser raises on a hostile header)
         raise SpecError(f"{shown} is neither an array (.npy, .csv, .txt) nor an image "
-                        f"Pillow reads") from None
-    except (ValueError, Image.DecompressionBombError) as e:
-        raise SpecError(f"{shown}: cannot read the image ({e})") from None
+                        f"({', '.join(IMAGE_FORMATS)}, told by its content)") from None
+    with img:
+        w, h = img.size
+        if max(w, h) > MAX_IMAGE:
+            raise SpecError(f"{shown} is {w}x{h} pixels; crop or resize it to the few "
+                            f"cells a figure shows (at most 16 per axis)")
+        try:
+            return pixels(img)
+        except Exception as e:  # noqa: BLE001 (a decoder's error on a broken file)
+            raise SpecError(f"{shown}: a broken {img.format} image "
+                            f"({type(e).__name__})") from None
+
+
+def pixels(img) -> np.ndarray:
+    """A Pillow image's values, the same for a file and the API: greyscale (``1``, ``L``,
+    ``LA``, a palette of greys) as H x W; 16-bit, 32-bit and float images as their own
+    numbers; colour as 3 x H x W RGB. Alpha is dropped."""
+    mode = img.mode
+    if mode in ("I", "F") or mode.startswith("I;16"):
+        return np.asarray(img, dtype=np.float64)
+    if mode in ("1", "L", "LA", "La"):
+        return np.asarray(img.convert("L"), dtype=np.float64)
+    rgb = np.asarray(img.convert("RGB"), dtype=np.float64).transpose(2, 0, 1)
+    if mode in ("P", "PA") and np.array_equal(rgb[0], rgb[1]) and np.array_equal(rgb[0], rgb[2]):
+        return rgb[0]  # every colour used is a grey: a greyscale image
+    return rgb
 
 
 def _checked(a: np.ndarray, where: str) -> np.ndarray:
@@ -338,23 +460,27 @@ def from_python(value, origin: str = "array") -> Values:
     if hasattr(value, "detach") and hasattr(value, "cpu"):  # a torch tensor, torch unimported
         value = value.detach().cpu().numpy()
     elif type(value).__module__.startswith("PIL.") and hasattr(value, "convert"):
-        mode = value.mode
-        value = (np.asarray(value.convert("L")) if mode in ("1", "L", "LA")
-                 else np.asarray(value.convert("RGB")).transpose(2, 0, 1))
+        value = pixels(value)
     if isinstance(value, np.ndarray):
         if value.dtype.kind not in "biuf":
             raise SpecError(f"expected an array of real numbers, got dtype {value.dtype}")
         return Values(_checked(value.astype(np.float64), origin), origin)
     if isinstance(value, (list, tuple)):
-        def check(x):
+        def check(x, depth):
             if isinstance(x, (list, tuple)):
-                return [check(v) for v in x]
+                if depth > MAX_DEPTH:
+                    raise SpecError(f"values nested deeper than {MAX_DEPTH} lists (4-D)")
+                return [check(v, depth + 1) for v in x]
             if isinstance(x, (bool, np.bool_)) or not isinstance(x, numbers.Real):
                 raise SpecError(f"{_cut(str(x))} is not a number")
+            try:
+                x = float(x)
+            except OverflowError:  # an int of hundreds of digits
+                raise SpecError("values must fit a float32 (|v| < 3e38)") from None
             if not math.isfinite(x):
                 raise SpecError("values must be finite numbers (no NaN or inf)")
-            return float(x)
-        return Values(_checked(_rectangular(check(list(value)), "values"), origin), origin)
+            return x
+        return Values(_checked(_rectangular(check(list(value), 1), "values"), origin), origin)
     raise SpecError(f"expected values: text, a file, a numpy array, nested lists or a "
                     f"tensor, got {type(value).__name__}")
 

@@ -199,7 +199,7 @@ def test_bad_files_are_refused(tmp_path):
     (tmp_path / "photo.png").write_bytes(b"not a png at all")
     (tmp_path / "bin.csv").write_bytes(b"\xff\xfe\x00")
     np.save(tmp_path / "obj.npy", np.array([1 + 2j]))
-    for name, message in (("notes.txt", r"notes.txt:2: 'x' is not a number"),
+    for name, message in (("notes.txt", r"notes.txt:2: entry 2 is not a finite number"),
                           ("photo.png", "neither an array .* nor an image"),
                           ("bin.csv", "not text"), ("obj.npy", "not an array of real numbers")):
         with pytest.raises(SpecError, match=message):

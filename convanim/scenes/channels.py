@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .. import geometry, shading
+from ..errors import SpecError
 from ..kind import Kind
 from ..lazy import np
 from ..options import COLUMNS, Array, ChannelOptions, Flag, Int, option
@@ -217,6 +218,12 @@ class Channels(Kind):
         return None
 
     def check(self, spec: ConvSpec, options) -> None:
+        x, pin = options.operand(), planes(spec, options)[0]
+        if x is not None and x.shape[0] != pin:  # first: the groups follow from the counts
+            given = ("D (--out-channels, or --kernel's filters) is" if spec.transposed
+                     else "--in-channels")
+            raise SpecError(f"{given} {pin}, but --input has {x.shape[0]} planes; give "
+                            f"{pin} planes, or drop the count so it follows the input")
         options.check_groups()
         g = grouped(spec, options)
         x, w = options.operand(), options.weights()
