@@ -340,13 +340,13 @@ def build(config: Config, root: Path, jobs: int, cache: bool = True, progress: b
     for entry in todo:  # here, not in the workers: a failed figure's rollback of a folder
         for folder in {p.parent for p in entry.figure.outputs()}:  # it made could race
             try:                                                     # another's placement
-                made += files._make_folders([folder])
+                made += files.make_folders([folder])
             except OSError:
                 pass  # the figure fails with this error in its worker, and is named
     try:
         return _build(config, root, jobs, cache, manifest, todo, bar, echo)
     finally:
-        files._remove_folders(made)  # a full disk failed every figure: no empty folder
+        files.remove_folders(made)  # a full disk failed every figure: no empty folder
 
 
 def _build(config, root, jobs, cache, manifest, todo, bar, echo):

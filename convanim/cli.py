@@ -58,9 +58,13 @@ class _ConfigFile(configargparse.DefaultConfigFileParser):
         from . import values
 
         owner = getattr(self, "owner", None)
+        given = {}  # configargparse takes a key as "input" and as "--input"
+        for key in items:
+            given.setdefault(key.lstrip("-"), []).append(key)
         for action in owner._actions if owner is not None else ():
             if isinstance(getattr(action.type, "vtype", None), Array):
-                for key in {flag.lstrip("-") for flag in action.option_strings} & set(items):
+                names = {flag.lstrip("-") for flag in action.option_strings} & set(given)
+                for key in (k for name in names for k in given[name]):
                     try:
                         values.check_inside(str(items[key]), Path.cwd())
                     except SpecError as e:

@@ -47,36 +47,46 @@ def _what(mode: int) -> str:
     return "not a regular file"
 
 
-def open_regular(path: Path | str, limit: int):
+def open_regular(path: Path | str, limit: int, shown: str | None = None):
     """``path`` opened for reading (binary) when it is a regular file of at most ``limit``
-    bytes; else a one-line :class:`SpecError` naming the file, never its content.
+    bytes; else a one-line :class:`SpecError` naming the file (``shown``, as the user
+    spelled it, and the path tried where they differ), never its content.
 
     Opened without blocking, as a FIFO's open would wait for a writer forever, and
     checked before a byte is read, as /dev/zero never ends.
     """
+    shown = str(path) if shown is None else shown
+    name = shown if shown == str(path) else f"{shown} ({path})"
     try:
         f = open(path, "rb", opener=lambda p, flags: os.open(p, flags | os.O_NONBLOCK))
     except OSError as e:
-        raise SpecError(f"cannot read {path}: {e.strerror or e}") from None
+        raise SpecError(f"cannot read {name}: {e.strerror or e}") from None
     st = os.fstat(f.fileno())
     if not stat.S_ISREG(st.st_mode):
         f.close()
-        raise SpecError(f"cannot read {path}: it is {_what(st.st_mode)}, not a regular file")
+        raise SpecError(f"cannot read {name}: it is {_what(st.st_mode)}, not a regular file")
     if st.st_size > limit:
         f.close()
-        raise SpecError(f"cannot read {path}: it is {st.st_size:,} bytes, more than the "
+        raise SpecError(f"cannot read {name}: it is {st.st_size:,} bytes, more than the "
                         f"{limit:,} read")
     return f
 
 
-def read_regular(path: Path | str, limit: int) -> bytes:
-    """The bytes of ``path``, checked as :func:`open_regular` does (a file that grows
-    while read is cut at the limit and refused too)."""
-    with open_regular(path, limit) as f:
-        data = f.read(limit + 1)
-    if len(data) > limit:
-        raise SpecError(f"cannot read {path}: it is more than the {limit:,} bytes read")
-    return data
+def read_regular(path: Path | str, limit: int, shown: str | None = None) -> bytes:
+    """The bytes of ``path``, checked as :func:`open_regular` does. Read in pieces to the
+    limit: a file that grows while read, or a /proc file that says it has 0 bytes, is
+    cut there and refused."""
+    chunks, size = [], 0
+    with open_regular(path, limit, shown) as f:
+        while size <= limit:
+            chunks.append(f.read(min(1 << 20, limit + 1 - size)))
+            if not chunks[-1]:
+                break
+            size += len(chunks[-1])
+    if size > limit:
+        shown = str(path) if shown is None else shown
+        raise SpecError(f"cannot read {shown}: it is more than the {limit:,} bytes read")
+    return b"".join(chunks)
 
 
 def target(dest: Path | str) -> Path:
@@ -203,7 +213,7 @@ def sweep(folder: Path | str, pattern: str, age_s: float = STALE_S,
             continue
 
 
-def _make_folders(folders) -> list[Path]:
+def make_folders(folders) -> list[Path]:
     """Create missing folders; on failure remove those created. Returns the created ones."""
     made: list[Path] = []
     try:
@@ -212,12 +222,12 @@ def _make_folders(folders) -> list[Path]:
             folder.mkdir(parents=True, exist_ok=True)
             made += reversed(missing)
     except OSError:
-        _remove_folders(made)
+        remove_folders(made)
         raise
     return made
 
 
-def _remove_folders(made: list[Path]) -> None:
+def remove_folders(made: list[Path]) -> None:
     """Best effort: a folder someone else filled meanwhile stays (and hides no error)."""
     for folder in reversed(made):
         try:
@@ -252,7 +262,7 @@ def place_all(files: list[tuple[Path | bytes, Path]]) -> list[Path]:
     backups: list[tuple[Path, Path | None]] = []  # (destination, its old content or None)
     made: list[Path] = []
     try:
-        made = _make_folders({real.parent for real in reals})
+        made = make_folders({real.parent for real in reals})
         for folder in {real.parent for real in reals}:
             sweep(folder, ".convanim-*.tmp", by_name=True)
         for (src, _), real in zip(files, reals):
@@ -294,7 +304,7 @@ def place_all(files: list[tuple[Path | bytes, Path]]) -> list[Path]:
                 pass
         for tmp in temps:
             tmp.unlink(missing_ok=True)
-        _remove_folders(made)
+        remove_folders(made)
         raise
     for _, old in backups:
         if old is not None:

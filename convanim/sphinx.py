@@ -34,7 +34,6 @@ import hashlib
 import html
 import os
 import posixpath
-import re
 from collections.abc import Mapping
 from pathlib import Path
 

@@ -21,12 +21,12 @@ import math
 import numbers
 import os
 import re
-import stat
 import warnings
 from pathlib import Path
 
 import numpy as np
 
+from . import files
 from .errors import SpecError
 
 #: Entries an array may have, and pixels per axis an image may have (read from its
@@ -290,9 +290,7 @@ def _path(text: str) -> Path | None:
         if not os.path.abspath(path).startswith(os.path.abspath(root).rstrip(os.sep) + os.sep):
             raise SpecError(f"{text!r} is outside {root} (through ..); the values files of a "
                             f"config or page are read only from inside it")
-        from .files import inside
-
-        if not inside(root, path):
+        if not files.inside(root, path):
             raise SpecError(f"{text!r} leads outside {root} through a symlink; the values "
                             f"files of a config or page are read only from inside it")
     return path
@@ -304,41 +302,13 @@ def check_inside(text: str, root: Path) -> None:
         _path(text.strip())
 
 
-def _read_bytes(path: Path, shown: str) -> bytes:
-    """The one reader of values files: a regular file, at most :data:`MAX_FILE` bytes.
-
-    Opened without blocking (a FIFO would wait for a writer forever) and checked as
-    opened, then read to the cap (a ``/proc`` file says it has 0 bytes).
-    """
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-        with os.fdopen(fd, "rb") as f:
-            mode = os.fstat(f.fileno()).st_mode
-            if not stat.S_ISREG(mode):
-                raise SpecError(f"{shown} is not a regular file (a pipe, device or folder "
-                                f"is never read)")
-            chunks, size = [], 0
-            while size <= MAX_FILE:  # in pieces: read(MAX_FILE + 1) would take 64 MB first
-                chunks.append(f.read(1 << 20))
-                if not chunks[-1]:
-                    break
-                size += len(chunks[-1])
-            data = b"".join(chunks)
-    except OSError as e:
-        where = "" if str(path) == shown else f" ({path})"  # the path tried, from a page
-        raise SpecError(f"cannot read {shown}{where}: {e.strerror or e}") from None
-    if len(data) > MAX_FILE:
-        raise SpecError(f"{shown} is over {MAX_FILE:,} bytes; a values file is at most that")
-    return data
-
-
 def read(path: Path, text: str | None = None) -> Values:
     """The values of a file: ``.npy``, ``.csv``/``.txt`` or an image (by its content).
 
     Messages name the file, never its content: a page may point at a secret.
     """
     shown = text if text is not None else str(path)
-    data = _read_bytes(path, shown)
+    data = files.read_regular(path, MAX_FILE, shown)  # a regular file, to the cap
     suffix = path.suffix.lower()
     if suffix == ".npy":
         array = _read_npy(data, shown)

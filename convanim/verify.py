@@ -71,7 +71,7 @@ def _error(got: np.ndarray, want: np.ndarray) -> float:
 def _conv(op, x, w, spec: ConvSpec, backend: str, groups: int = 1):
     from . import sparse
 
-    k, s, d = spec.kernel_size, spec.stride, spec.dilation
+    s, d = spec.stride, spec.dilation
     p = spec.padding.pair  # PyTorch's (h, w), where the sides are the same (else 0, below)
     if op == "conv2d":
         if not _one_call(spec):  # F.pad, then the conv

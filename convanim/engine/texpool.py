@@ -392,8 +392,6 @@ def discard(proc: subprocess.Popen) -> None:
             pass
 
 
-
-
 def run_pdflatex(tex: str, work: Path, pages: int, progress: bool, fmt: Path | None,
               started: subprocess.Popen | None = None, check_page=None, shared_bar=None) -> bool:
     """One pdflatex run: True when it made the PDF; False when, from ``fmt``, it failed

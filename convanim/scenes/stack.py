@@ -31,7 +31,7 @@ import numpy as np
 from .. import geometry
 from ..kind import Kind
 from ..options import FigureOptions, Flag, Pair, Text, option
-from ..spec import ConvSpec, SpecError, format_pair, resolve_padding
+from ..spec import ConvSpec, SpecError, resolve_padding
 
 #: Layers drawn, and nodes per row (the padded input included), beyond which the
 #: nodes and their lines no longer read.
