@@ -26,8 +26,11 @@ The rules (all lengths in PDF points, 1/72 in):
   Σ, a script that MuPDF put on a line of its own).
 * **Text outside the page**: a word's shrunk box reaches more than ``SLACK`` (0.5 pt)
   beyond the page (its crop box).
-* **Page too tall**: scaled to ``WIDTH_CM`` (16 cm) wide, the page is taller than
-  ``HEIGHT_CM`` (22 cm).
+* **Page too tall**: scaled to ``width_cm`` wide (16 cm: a one-column paper's text
+  width), the page is taller than ``HEIGHT_CM`` (22 cm). A figure laid out for another
+  column (``--width 8.25``) is checked at that width: ``lint(pdf, width_cm=8.25)`` asks
+  that it fit 8.25 × 22 cm, a two-column paper's column, rather than 16 × 22 cm scaled
+  (which would hold an 8.25 cm figure to 11.3 cm).
 
 Faults are reported as e.g. ``stroke through 'a13' at (120.4, 88.0)``, ``words 'w0,1'
 and '⋮' overlap at (30.2, 41.5)``, ``text outside the page: 'x' at (…)``, ``page 15.3
@@ -194,8 +197,10 @@ def _fmt(x: float, y: float) -> str:
     return f"({x:.1f}, {y:.1f})"
 
 
-def lint(pdf_path, page: int = 0) -> list[str]:
-    """One line per layout fault of a PDF page (see the module's rules); [] if clean."""
+def lint(pdf_path, page: int = 0, width_cm: float = WIDTH_CM) -> list[str]:
+    """One line per layout fault of a PDF page (see the module's rules); [] if clean.
+    ``width_cm``: the column the figure is drawn for; the page, scaled to it, must be at
+    most 22 cm tall."""
     with pymupdf.open(str(pdf_path)) as doc:
         pg = doc[page]
         rect = pg.rect
@@ -222,9 +227,9 @@ def lint(pdf_path, page: int = 0) -> list[str]:
                 or y1 > rect.y1 + SLACK:
             problems.append(f"text outside the page: {w.text!r} at {_fmt(*w.centre)}")
     w_cm, h_cm = rect.width / PT_PER_CM, rect.height / PT_PER_CM
-    if h_cm * WIDTH_CM / w_cm > HEIGHT_CM:
+    if h_cm * width_cm / w_cm > HEIGHT_CM:
         problems.append(f"page {w_cm:.1f} x {h_cm:.1f} cm: taller than {HEIGHT_CM:g} cm at "
-                        f"{WIDTH_CM:g} cm wide ({h_cm * WIDTH_CM / w_cm:.1f} cm)")
+                        f"{width_cm:g} cm wide ({h_cm * width_cm / w_cm:.1f} cm)")
     return problems
 
 

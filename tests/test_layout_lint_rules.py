@@ -146,3 +146,6 @@ def test_a_tall_page_is_flagged_and_a_fitting_one_is_not(tmp_path):
     assert len(problems) == 1 and "taller than 22 cm at 16 cm wide" in problems[0], problems
     assert lint(fits) == []
     assert "taller than 22 cm" in lint(narrow)[0]  # 8 x 12 cm is 16 x 24 cm scaled
+    assert lint(narrow, width_cm=8.25) == []       # but fits a two-column paper's column
+    too_long = page(tmp_path, r"\tikz \draw (0,0) rectangle (8,23);", "long")
+    assert "taller than 22 cm at 8.25 cm wide" in lint(too_long, width_cm=8.25)[0]
