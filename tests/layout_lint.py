@@ -4,7 +4,7 @@
 returns one human-readable line per fault (an empty list: the page is clean). PyMuPDF
 walks the page's Form XObjects too (our figures draw grids, labels and frames inside
 forms), so what it reads is what is painted; the clip of each form (its BBox) and of
-each ``\\clip`` is applied to the strokes inside it.
+each ``\\clip`` is applied to the strokes inside it (as its bounding rectangle).
 
 The rules (all lengths in PDF points, 1/72 in):
 
@@ -33,9 +33,14 @@ The rules (all lengths in PDF points, 1/72 in):
   (which would hold an 8.25 cm figure to 11.3 cm).
 
 Faults are reported as e.g. ``stroke through 'a13' at (120.4, 88.0)``, ``words 'w0,1'
-and '⋮' overlap at (30.2, 41.5)``, ``text outside the page: 'x' at (…)``, ``page 15.3
-x 27.7 cm: taller than 22 cm at 16 cm wide``; a word crossed by several strokes is
-reported once.
+and '...' overlap at (30.2, 41.5)`` (``\\vdots`` reads as three full stops), ``text
+outside the page: 'x' at (…)``, ``page 15.3 x 27.7 cm: taller than 22 cm at 16 cm
+wide``; a word crossed by several strokes is reported once. Coordinates are PDF points
+from the page's top left.
+
+Not checked here: words that come close without overlapping (alphabet's ``⋮`` sits
+1.8 pt above the next entry), a label that fills its cell edge to edge, a stroke that
+only touches a word, font sizes, colours and contrast.
 """
 from __future__ import annotations
 
