@@ -129,7 +129,7 @@ KNOWN_FAULTS: dict[str, str] = {
     'channels -i 7 -k 3 -p 1 --in-channels 3 --out-channels 2 --labels --theme light':
         'page too tall at its default size (#31 §4): page 16.1 x 26.2 cm: taller than 22 cm at 16 cm wide (26.1 cm)',
     'channels -i 7 -k 3 -p 1 --in-channels 3 --out-channels 2 --labels --theme dark --width 8.25':
-        "the Σ is set on the last output cell's '0' and a dashed cell edge runs through the '0' (new): stroke through '0' at (125.6, 382.2)",
+        "a long diagonal line runs through the padding '0' beside the Σ, which itself sits on the cell's dashed edge (new; near #31 §7's Σ on a cell border): stroke through '0' at (125.6, 382.2)",
     "stack -i 8 --planes --layers 'k=3 k=3,d=2' --labels --theme print":
         "a frustum line runs through the 'input' layer label (new): stroke through 'input' at (27.4, 180.2)",
     "stack -i 8 --planes --layers 'k=3 k=3,d=2' --labels --theme dark --width 16":
