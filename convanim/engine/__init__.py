@@ -173,15 +173,17 @@ def _whole_pdf(product, doc, work, pages, settings, progress, captions) -> Path:
 
 
 def _png(product, doc, work, pages, settings, progress, captions) -> Path:
+    # cropped to the whole pixels the page covers: no unpainted sliver at the bottom and right
+    w, h = raster.page_pixels(doc.first, settings.dpi)
     if settings.transparent:  # pdftoppm has no alpha; pdftocairo does
         tools.run(["pdftocairo", "-png", "-transp", "-singlefile", "-f", "1", "-l", "1",
-                   "-r", str(settings.dpi), str(doc.first), str(work / "frame")])
+                   "-r", str(settings.dpi), *raster.crop(w, h), str(doc.first),
+                   str(work / "frame")])
         return work / "frame.png"
-    w, h = raster.page_pixels(doc.first, settings.dpi)
     if w * h > raster.MAX_FRAME_PIXELS:
         raise TooManyPixels("png", w, h, settings.dpi)
     tools.run(["pdftoppm", "-png", "-singlefile", "-r", str(settings.dpi), "-f", "1", "-l", "1",
-               str(doc.first), str(work / "frame")])
+               *raster.crop(w, h), str(doc.first), str(work / "frame")])
     return work / "frame.png"
 
 
