@@ -344,7 +344,10 @@ class Channels(Kind):
         return check_channels(data, backend)
 
     def step_caption(self, frame: dict, scene: dict) -> str:
-        return f" of output plane {frame['plane']}: " + equation_text(frame)
+        return f" of output plane {frame['plane']}"
+
+    def step_arithmetic(self, frame: dict, scene: dict) -> str:
+        return equation_text(frame)
 
     def describe(self, options) -> list[str]:
         c, d, g = options.in_channels, options.out_channels, options.groups

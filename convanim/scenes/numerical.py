@@ -211,9 +211,9 @@ class Numerical(Kind):
 
         return check_numerical(data, backend)
 
-    def step_caption(self, frame: dict, scene: dict) -> str:
+    def step_arithmetic(self, frame: dict, scene: dict) -> str:
         y, x = frame["out"]
-        return ": " + equation_text(scene["mode"], frame["equation"], y, x)
+        return equation_text(scene["mode"], frame["equation"], y, x)
 
     def describe(self, options) -> list[str]:
         return [] if options.mode == "convolution" else [f"{options.mode} pooling"]
