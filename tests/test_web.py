@@ -66,7 +66,7 @@ def test_html_player_plays_steps_and_says_what_each_step_is(workdir, capsys, bro
     # ... but it is the frame's text alternative, for a screen reader
     assert label.startswith(f"{caption}: y[{y},{x}] = ")
     assert label.endswith(f" = {output[y][x]:g}")
-    assert label.count("·") == 9 and "×" not in label  # nine products, dotted as drawn
+    assert label.count("×") == 9 and "·" not in label  # nine products, crossed as drawn
     browser.click(".cv-next")
     assert shown()[0] == (start + 2) % 4
     browser.key("ArrowLeft", 37)

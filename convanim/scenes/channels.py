@@ -396,7 +396,7 @@ def equation_text(frame: dict) -> str:
     y, x = frame["out"]
     parts = []
     for j, line in zip(frame["inputs"], frame["lines"]):
-        body = (" + ".join(f"{v}·{w}" for v, w in line["terms"]) if line["terms"]
+        body = (" + ".join(f"{v}×{w}" for v, w in line["terms"]) if line["terms"]
                 else f"{line['count']} products")
         parts.append(f"x{j}: {body} = {line['result']}")
     return (f"y{frame['plane']}[{y},{x}] = {' + '.join(frame['partials'])} = {frame['result']}"

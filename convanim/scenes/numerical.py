@@ -254,7 +254,7 @@ def equation_text(mode: str, eq: dict, y: int, x: int) -> str:
         what = {"convolution": "products", "average": "values", "max": "values"}[mode]
         return f"{lhs} = {result} ({mode} of {eq['count']} {what})"
     if mode == "convolution":
-        return f"{lhs} = " + " + ".join(f"{v}·{w}" for v, w in terms) + f" = {result}"  # as drawn
+        return f"{lhs} = " + " + ".join(f"{v}×{w}" for v, w in terms) + f" = {result}"  # as drawn
     if mode == "average":
         return f"{lhs} = ({' + '.join(terms)}) / {len(terms)} = {result}"
     return f"{lhs} = max({', '.join(terms)}) = {result}"
