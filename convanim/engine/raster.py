@@ -163,8 +163,9 @@ def pixels(w_bp: float, h_bp: float, dpi: int) -> tuple[int, int]:
 
 def crop(w: int, h: int) -> list[str]:
     """pdftoppm's (and pdftocairo's) options that keep the ``w`` x ``h`` pixels at the
-    top left of a page: :func:`pixels`' size, without the unpainted sliver."""
-    return ["-x", "0", "-y", "0", "-W", str(w), "-H", str(h)]
+    top left of a page (the crop area starts at 0, 0 by default): :func:`pixels`' size,
+    without the unpainted sliver."""
+    return ["-W", str(w), "-H", str(h)]
 
 
 class TooManyPixels(SpecError):
