@@ -127,13 +127,19 @@ class Figure:
         out = self.options.render_settings().out_dir
         return Path(out) / f"{self.name}.json" if self.options.json else None
 
-    def captions(self) -> list[str]:
-        """The HTML player's line per frame: the step, its output cell (and arithmetic)."""
+    def captions(self) -> list[tuple[str, str]]:
+        """The HTML player's line per frame and its frame's text alternative.
+
+        The line: the step, numbered as ``-e`` numbers it (from 0), and its output cell;
+        not the arithmetic, which the figure draws. The alternative (what a screen reader
+        says for the picture) adds that arithmetic in words."""
         out = []
         for frame in self.scene()["frames"]:
             y, x = frame["out"]
-            out.append(f"Step {frame['step'] + 1} of {self.steps}: output cell ({y}, {x})"
-                       + self.kind.step_caption(frame, self.scene()))
+            line = (f"{step_words(frame['step'], self.steps)}: output cell ({y}, {x})"
+                    + self.kind.step_caption(frame, self.scene()))
+            drawn = self.kind.step_arithmetic(frame, self.scene())
+            out.append((line, f"{line}: {drawn}" if drawn else line))
         return out
 
     def settings(self):
@@ -209,6 +215,11 @@ class Figure:
             if line:
                 sys.stderr.write(line + "\n")
         return paths
+
+
+def step_words(step: int, steps: int) -> str:
+    """A step as the player's caption names it: numbered as ``-e`` numbers it, from 0."""
+    return f"Step {step} of 0\u2013{steps - 1}" if steps > 1 else f"Step {step}"
 
 
 def too_many_pixels(e) -> str:

@@ -119,7 +119,13 @@ class Kind:
         raise SpecError(f"{self.name} figures have no numbers to verify")
 
     def step_caption(self, frame: dict, scene: dict) -> str:
-        """What the HTML player adds to "Step n of N: output cell (y, x)"."""
+        """What the HTML player adds to "Step n of 0–N: output cell (y, x)" (not the
+        arithmetic the figure draws: that is :meth:`step_arithmetic`)."""
+        return ""
+
+    def step_arithmetic(self, frame: dict, scene: dict) -> str:
+        """The arithmetic a step draws, in words: the player's text alternative of the
+        frame (screen readers), never its visible caption, which would repeat the figure."""
         return ""
 
     def report(self, scene: dict) -> list[str]:

@@ -246,7 +246,8 @@ def test_the_page_size_comes_from_the_log_and_matches_pdfinfo(tmp_path, folder, 
     assert raster.page_pixels(pdf, 150) == from_log and ran == []  # no pdfinfo
     monkeypatch.undo()
     pdf.with_suffix(".log").unlink()  # any other PDF: pdfinfo
-    assert raster.page_pixels(pdf, 150) == (round(w / 72 * 150), round(h / 72 * 150))
+    # the whole pixels the page covers (issue 31: no unpainted sliver past the page)
+    assert raster.page_pixels(pdf, 150) == (int(w / 72 * 150), int(h / 72 * 150))
 
 
 def test_pdflatex_starts_before_the_document_is_drawn_and_is_used(workdir, capsys,

@@ -307,7 +307,7 @@ def test_no_numbers_and_legend_are_drawn(tmp_path):
     fig = plan(*figure("numerical", None, input="-4 0; 0 4", kernel="1", legend=True,
                        no_numbers=True, quality=40, out_dir=str(tmp_path)))
     tex = fig.tex()
-    assert "cvvneg8" in tex and "cvvpos8" in tex and "\\cdot" not in tex
+    assert "cvvneg8" in tex and "cvvpos8" in tex and "\\times" not in tex  # no arithmetic
     assert "input: $-4$" in tex  # the legend's ends
     (png,) = fig.make(cache=False)
     img = np.asarray(Image.open(png).convert("RGB")).astype(int)

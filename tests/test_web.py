@@ -54,16 +54,19 @@ def test_html_player_plays_steps_and_says_what_each_step_is(workdir, capsys, bro
                 .filter(s => getComputedStyle(s).display !== 'none');
             return [+p.dataset.step, on.map(s => +s.dataset.step),
                     p.querySelector('.cv-caption').textContent,
-                    +p.querySelector('.cv-slider').value];
+                    +p.querySelector('.cv-slider').value, on[0].getAttribute('aria-label')];
         }})()""")
 
     browser.key("ArrowRight", 39)
-    step, on, caption, slider = shown()
+    step, on, caption, slider, label = shown()
     assert step == (start + 1) % 4 and on == [step] and slider == step
     y, x = divmod(step, 2)
-    assert caption.startswith(f"Step {step + 1} of 4: output cell ({y}, {x}): y[{y},{x}] = ")
-    assert caption.endswith(f" = {output[y][x]:g}")
-    assert caption.count("·") == 9 and "×" not in caption  # nine products, dotted as drawn
+    # numbered as -e numbers the steps (from 0); the arithmetic is drawn, not repeated
+    assert caption == f"Step {step} of 0\u20133: output cell ({y}, {x})"
+    # ... but it is the frame's text alternative, for a screen reader
+    assert label.startswith(f"{caption}: y[{y},{x}] = ")
+    assert label.endswith(f" = {output[y][x]:g}")
+    assert label.count("×") == 9 and "·" not in label  # nine products, crossed as drawn
     browser.click(".cv-next")
     assert shown()[0] == (start + 2) % 4
     browser.key("ArrowLeft", 37)
@@ -246,3 +249,40 @@ def test_player_fills_its_container_and_keeps_its_controls_on_one_row(workdir, c
         right = browser.js(f"Math.max(...[...document.querySelectorAll('#{box} .cv-controls > *')]"
                            ".map(e => e.getBoundingClientRect().right))")
         assert right <= width, box
+
+
+@pytest.mark.parametrize("size", [(1600, 700), (1000, 800), (420, 700)])
+def test_the_caption_and_controls_are_centred_under_the_figure(workdir, capsys, browser, size):
+    """Item 7 of issue 31: the controls ran edge to edge and the caption sat at the left,
+    away from a figure drawn in the middle of a wide window. Both are centred on the
+    player, and the controls are no wider than the figure (unless it is narrower than
+    they need)."""
+    assert run(capsys, "numerical", "p", "-i", "5", "-k", "3", "-s", "2", "-p", "1", "-a",
+               "-y", "html", "--quiet")[0] == 0
+    browser.page.set_viewport_size({"width": size[0], "height": size[1]})
+    try:
+        browser.open((workdir / "gif/p.html").as_uri())
+        browser.click(".cv-play")  # still
+        player, figure, controls, caption, need = browser.js("""(() => {
+            const p = document.querySelector('[data-frames]');
+            const box = r => [r.left, r.right];
+            const svg = p.querySelector('.cv-stage svg.cv-on'), r = svg.getBoundingClientRect();
+            const vb = svg.viewBox.baseVal, w = Math.min(r.width, r.height * vb.width / vb.height);
+            const parts = [...p.querySelector('.cv-controls').children]
+                .map(c => c.getBoundingClientRect());
+            const text = document.createRange();
+            text.selectNodeContents(p.querySelector('.cv-caption'));
+            const need = [...p.querySelector('.cv-controls').children]
+                .reduce((s, c) => s + c.getBoundingClientRect().width, 0);
+            return [box(p.getBoundingClientRect()), [(r.left + r.right - w) / 2, (r.left + r.right + w) / 2],
+                    [Math.min(...parts.map(c => c.left)), Math.max(...parts.map(c => c.right))],
+                    box(text.getBoundingClientRect()), need];
+        })()""")
+    finally:
+        browser.page.set_viewport_size({"width": 1000, "height": 800})
+    centre = sum(player) / 2
+    assert abs(sum(figure) / 2 - centre) <= 3, (figure, player)
+    assert abs(sum(controls) / 2 - centre) <= 3, (controls, player)
+    assert abs(sum(caption) / 2 - centre) <= 3, (caption, player)
+    assert controls[1] - controls[0] <= max(figure[1] - figure[0], 22 * 14) + 2, (controls, figure)
+    assert controls[0] >= player[0] and controls[1] <= player[1]

@@ -61,7 +61,7 @@ def render(make_tex, pages: int, products: list[Product], settings: Settings = S
 
     ``make_tex()`` gives the document, one page per frame; it is called only when
     the cache (keyed on ``params``, everything that decides the document) misses,
-    and so is ``captions()``, the player's line per frame (HTML only). ``pool``: the
+    and so is ``captions()``, the player's (line, text alternative) per frame (HTML only). ``pool``: the
     pdflatex runs' pool (:data:`texpool.POOL`, this process's, by default).
     Returns the paths placed, products first.
     """
@@ -173,15 +173,17 @@ def _whole_pdf(product, doc, work, pages, settings, progress, captions) -> Path:
 
 
 def _png(product, doc, work, pages, settings, progress, captions) -> Path:
+    # cropped to the whole pixels the page covers: no unpainted sliver at the bottom and right
+    w, h = raster.page_pixels(doc.first, settings.dpi)
     if settings.transparent:  # pdftoppm has no alpha; pdftocairo does
         tools.run(["pdftocairo", "-png", "-transp", "-singlefile", "-f", "1", "-l", "1",
-                   "-r", str(settings.dpi), str(doc.first), str(work / "frame")])
+                   "-r", str(settings.dpi), *raster.crop(w, h), str(doc.first),
+                   str(work / "frame")])
         return work / "frame.png"
-    w, h = raster.page_pixels(doc.first, settings.dpi)
     if w * h > raster.MAX_FRAME_PIXELS:
         raise TooManyPixels("png", w, h, settings.dpi)
     tools.run(["pdftoppm", "-png", "-singlefile", "-r", str(settings.dpi), "-f", "1", "-l", "1",
-               str(doc.first), str(work / "frame")])
+               *raster.crop(w, h), str(doc.first), str(work / "frame")])
     return work / "frame.png"
 
 
@@ -215,9 +217,12 @@ def _player(product, doc, work, pages, settings, progress, captions) -> Path:
     from . import web
 
     out = work / "figure.html"
-    lines = captions() if captions else [f"Step {n + 1} of {pages}" for n in range(pages)]
-    web.write_html(web.pdf_deck(doc.whole(), pages, work), out, settings.delay_ms, lines,
-                   product.dest.stem, settings.background, settings.transparent)
+    pairs = captions() if captions else [  # numbered as -e numbers the steps, from 0
+        (f"Step {n} of 0\u2013{pages - 1}" if pages > 1 else f"Step {n}",) * 2
+        for n in range(pages)]
+    web.write_html(web.pdf_deck(doc.whole(), pages, work), out, settings.delay_ms,
+                   [line for line, _ in pairs], product.dest.stem, settings.background,
+                   settings.transparent, labels=[label for _, label in pairs])
     return out
 
 

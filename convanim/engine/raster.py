@@ -6,6 +6,7 @@ from the first page TeX ships out, before the rest is typeset.
 """
 from __future__ import annotations
 
+import math
 import os
 import re
 import subprocess
@@ -47,6 +48,8 @@ def raster_chunks(doc: Typeset | Path, work: Path, pages: int, dpi: int, progres
         raise TooManyPixels("gif", w, h, dpi, pages)
 
     stopped = threading.Event()
+    half = max(dpi // 2, 10)
+    sizes = {dpi: (w, h), half: page_pixels(doc.first, half)}
 
     def raster(first: int, last: int, at: int = dpi, kind: str = "p") -> list:
         if stopped.is_set():
@@ -54,8 +57,8 @@ def raster_chunks(doc: Typeset | Path, work: Path, pages: int, dpi: int, progres
         rgb = []
         for n, (pdf, a, b) in enumerate(doc.locate(first, last)):
             root = f"{kind}{first:05d}-{at}-{n}"
-            tools.run(["pdftoppm", "-r", str(at), "-f", str(a), "-l", str(b), str(pdf),
-                  str(work / root)])
+            tools.run(["pdftoppm", "-r", str(at), "-f", str(a), "-l", str(b), *crop(*sizes[at]),
+                       str(pdf), str(work / root)])
             for path in sorted(work.glob(f"{root}-*.ppm")):  # -01, -02...: equal widths
                 with Image.open(path) as im:
                     rgb.append(im.convert("RGB"))
@@ -77,7 +80,7 @@ def raster_chunks(doc: Typeset | Path, work: Path, pages: int, dpi: int, progres
     def sample() -> list:
         # "s": its own file names, even where half the DPI is the DPI (-qa 10): a chunk's
         # pdftoppm must never write, nor this one delete, the other's files
-        return [raster(p, p, max(dpi // 2, 10), "s")[0] for p in picks]
+        return [raster(p, p, half, "s")[0] for p in picks]
 
     bar = None if small else tools.bar(pages, "rasterising", progress)
     with ThreadPoolExecutor(max(1, min(cores, pages))) as pool:
@@ -149,8 +152,20 @@ def natural_size(log: Path) -> tuple[float, float] | None:
 
 
 def pixels(w_bp: float, h_bp: float, dpi: int) -> tuple[int, int]:
-    """A page of ``w_bp`` x ``h_bp`` PDF points in pixels at ``dpi``, as pdftoppm makes it."""
-    return round(w_bp / 72 * dpi), round(h_bp / 72 * dpi)
+    """A page of ``w_bp`` x ``h_bp`` PDF points in pixels at ``dpi``: the whole pixels it
+    covers, the size of every raster we make (:func:`crop`). pdftoppm and pdftocairo
+    round the page up, and the part of the last row and column past the page is left
+    unpainted: a white line at the bottom and right of a dark page."""
+    # a hair of tolerance: a size that is a whole number of pixels, off in the last
+    # digit of the TeX points -> big points conversion, is that whole number
+    return math.floor(w_bp / 72 * dpi + 1e-6), math.floor(h_bp / 72 * dpi + 1e-6)
+
+
+def crop(w: int, h: int) -> list[str]:
+    """pdftoppm's (and pdftocairo's) options that keep the ``w`` x ``h`` pixels at the
+    top left of a page (the crop area starts at 0, 0 by default): :func:`pixels`' size,
+    without the unpainted sliver."""
+    return ["-W", str(w), "-H", str(h)]
 
 
 class TooManyPixels(SpecError):

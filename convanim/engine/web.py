@@ -300,8 +300,12 @@ def write_svg(d: Deck, path: Path, delay_ms: int) -> None:
 
 
 def write_html(d: Deck, path: Path, delay_ms: int, captions: list[str], title: str,
-               background: str, transparent: bool = False) -> None:
+               background: str, transparent: bool = False,
+               labels: list[str] | None = None) -> None:
     """The player, from ``convanim/templates/player.html.j2`` (Jinja with HTML autoescape).
+
+    ``captions``: the line shown under each frame; ``labels``: each frame's text
+    alternative (its aria-label), the caption where not given.
 
     ``background`` is the figure's page colour (hex). The file's own page takes it,
     with text that contrasts with it (a dark theme gets light text), unless the
@@ -316,12 +320,14 @@ def write_html(d: Deck, path: Path, delay_ms: int, captions: list[str], title: s
 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(template_dir())),
                              autoescape=True, trim_blocks=True, lstrip_blocks=True)
+    _, _, vw, vh = (float(v) for v in d.view_box.split())
     page = "" if transparent else \
         f"background:#{background};color:{'#002B36' if luminance(background) > 0.2 else '#FDF6E3'};"
     html = env.get_template("player.html.j2").render(
         deck=d, defs=Markup("".join(d.defs)), css=Markup(d.css),
         frames=[Markup("".join(f)) for f in d.frames], delay_ms=delay_ms,
-        captions=captions, title=title, page=page,
+        captions=captions, labels=labels or captions, title=title, page=page,
+        aspect=f"{vw / vh:.4f}",
         background="transparent" if transparent else f"#{background}")
     path.write_text(html, encoding="utf-8")
 

@@ -144,7 +144,7 @@ def width(text: str) -> int:
 
 def factor(text: str) -> str:
     """A printed number as a factor of a product: a negative one in parentheses, so
-    ``2·(-1)`` never reads as a subtraction."""
+    ``2×(-1)`` never reads as a subtraction."""
     return f"({text})" if text.startswith("-") else text
 
 

@@ -344,7 +344,10 @@ class Channels(Kind):
         return check_channels(data, backend)
 
     def step_caption(self, frame: dict, scene: dict) -> str:
-        return f" of output plane {frame['plane']}: " + equation_text(frame)
+        return f" of output plane {frame['plane']}"
+
+    def step_arithmetic(self, frame: dict, scene: dict) -> str:
+        return equation_text(frame)
 
     def describe(self, options) -> list[str]:
         c, d, g = options.in_channels, options.out_channels, options.groups
@@ -393,7 +396,7 @@ def equation_text(frame: dict) -> str:
     y, x = frame["out"]
     parts = []
     for j, line in zip(frame["inputs"], frame["lines"]):
-        body = (" + ".join(f"{v}·{w}" for v, w in line["terms"]) if line["terms"]
+        body = (" + ".join(f"{v}×{w}" for v, w in line["terms"]) if line["terms"]
                 else f"{line['count']} products")
         parts.append(f"x{j}: {body} = {line['result']}")
     return (f"y{frame['plane']}[{y},{x}] = {' + '.join(frame['partials'])} = {frame['result']}"

@@ -43,7 +43,7 @@ NAMES = 1.3
 COLUMN_GAP = 0.8
 PARTIAL_HEIGHT = 1.0
 #: Rough sizes of the text around the drawing (cm): a line of the title or labels, a line
-#: of the arithmetic, and one product "3·2 + " of it.
+#: of the arithmetic, and one product "3×2 + " of it.
 LINE_CM = 0.45
 PRODUCT_CM = 0.95
 #: A cell is this wide (cm) when its longest number has this many characters at most.

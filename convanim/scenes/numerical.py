@@ -211,9 +211,9 @@ class Numerical(Kind):
 
         return check_numerical(data, backend)
 
-    def step_caption(self, frame: dict, scene: dict) -> str:
+    def step_arithmetic(self, frame: dict, scene: dict) -> str:
         y, x = frame["out"]
-        return ": " + equation_text(scene["mode"], frame["equation"], y, x)
+        return equation_text(scene["mode"], frame["equation"], y, x)
 
     def describe(self, options) -> list[str]:
         return [] if options.mode == "convolution" else [f"{options.mode} pooling"]
@@ -254,7 +254,7 @@ def equation_text(mode: str, eq: dict, y: int, x: int) -> str:
         what = {"convolution": "products", "average": "values", "max": "values"}[mode]
         return f"{lhs} = {result} ({mode} of {eq['count']} {what})"
     if mode == "convolution":
-        return f"{lhs} = " + " + ".join(f"{v}·{w}" for v, w in terms) + f" = {result}"  # as drawn
+        return f"{lhs} = " + " + ".join(f"{v}×{w}" for v, w in terms) + f" = {result}"  # as drawn
     if mode == "average":
         return f"{lhs} = ({' + '.join(terms)}) / {len(terms)} = {result}"
     return f"{lhs} = max({', '.join(terms)}) = {result}"
