@@ -235,4 +235,4 @@ def _svg_animation(product, doc, work, pages, settings, progress, captions) -> P
 
 
 _WRITERS = {"pdf": _whole_pdf, "png": _png, "svg": _svg, "gif": _gif, "frames": _frames,
-            "video": _frames, "player": _player, "svg-animation": _svg_animation}
+            "player": _player, "svg-animation": _svg_animation}

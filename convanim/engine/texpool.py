@@ -285,12 +285,11 @@ def compile_pdf(tex: str, work: Path, pages: int, progress: bool,
     numbers are the full document's; ``started`` is a :func:`start_pdflatex` of
     that format in ``work``, to use instead of starting one. Should pdflatex refuse
     the format itself (no TeX error in the log), the format is dropped and the
-    document compiled in full; should it fail with a TeX error that the full document
-    does not have, the format is foreign (another program's under our name) and dropped
-    too. ``check_page(width, height)`` (PDF points) sees the
-    first page's size as soon as TeX ships it out; a reason it returns (a
-    :class:`SpecError`, or its text) stops TeX and is raised. ``bar``, a progress bar shared with other runs, counts
-    the pages instead of one of its own.
+    document compiled in full; should it leave a macro undefined that the full document
+    defines, the format is foreign (another program's under our name) and dropped too. ``check_page(width, height)`` (PDF points) sees the first page's size as soon
+    as TeX ships it out; a reason it returns (a :class:`SpecError`, or its text) stops
+    TeX and is raised. ``bar``, a progress bar shared with other runs, counts the pages
+    instead of one of its own.
     """
     body = texformat.split(tex) if fmt is not None else None
     if body is not None:
@@ -300,8 +299,8 @@ def compile_pdf(tex: str, work: Path, pages: int, progress: bool,
             if run_pdflatex(head + body, work, pages, progress, fmt, started, check_page, bar):
                 return work / "figure.pdf"
         except ToolError as e:
-            if not str(e).startswith("LaTeX failed"):
-                raise
+            if "Undefined control sequence" not in str(e):
+                raise  # the document's own error: one run tells it
             # ours defines every macro the document uses: a format that leaves one undefined
             # is foreign or broken, and would fail every figure. Without it, the document
             # decides: made, the format goes; a TeX error again is the document's own.

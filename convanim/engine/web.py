@@ -24,13 +24,12 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import subprocess
 import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import ToolError
+from . import tools
 
 SVG_NS = "http://www.w3.org/2000/svg"
 #: Stands for the figure's id prefix until the content (and so the prefix) is known.
@@ -64,7 +63,7 @@ def pdf_deck(pdf: Path, pages: int, work: Path) -> Deck:
     document not have that shape, each page is converted on its own.
     """
     out = work / "pages.svg"
-    _pdftocairo(["-svg", str(pdf), str(out)])
+    tools.run(["pdftocairo", "-svg", str(pdf), str(out)])
     root = ET.fromstring(out.read_bytes())
     out.unlink()
     page_set = next((c for c in root if _local(c.tag) == "pageSet"), None)
@@ -78,19 +77,11 @@ def pdf_deck(pdf: Path, pages: int, work: Path) -> Deck:
     return _merge(_size(root), [(local, _body(body)) for body in bodies])
 
 
-def _pdftocairo(args: list[str]) -> None:
-    proc = subprocess.run(["pdftocairo", *args], capture_output=True, text=True,
-                          errors="replace")
-    if proc.returncode != 0:
-        detail = (proc.stderr.strip().splitlines() or ["no message"])[0]
-        raise ToolError(f"pdftocairo failed: {detail}")
-
-
 def page_svgs(pdf: Path, pages: int, work: Path) -> list[str]:
     """Every page of ``pdf`` as an SVG document of its own, in order (a process each)."""
     def one(page: int) -> str:
         out = work / f"page-{page:05d}.svg"
-        _pdftocairo(["-svg", "-f", str(page), "-l", str(page), str(pdf), str(out)])
+        tools.run(["pdftocairo", "-svg", "-f", str(page), "-l", str(page), str(pdf), str(out)])
         text = out.read_text(encoding="utf-8")
         out.unlink()
         return text
