@@ -26,11 +26,11 @@ The rules (all lengths in PDF points, 1/72 in):
   Σ, a script that MuPDF put on a line of its own).
 * **Text outside the page**: a word's shrunk box reaches more than ``SLACK`` (0.5 pt)
   beyond the page (its crop box).
-* **Page too tall**: scaled to ``width_cm`` wide (16 cm: a one-column paper's text
-  width), the page is taller than ``HEIGHT_CM`` (22 cm). A figure laid out for another
-  column (``--width 8.25``) is checked at that width: ``lint(pdf, width_cm=8.25)`` asks
-  that it fit 8.25 × 22 cm, a two-column paper's column, rather than 16 × 22 cm scaled
-  (which would hold an 8.25 cm figure to 11.3 cm).
+* **Page too tall**: placed in a ``width_cm`` column (16 cm: a one-column paper's text
+  width), shrunk to it if wider and never enlarged (as the legibility yardstick places
+  it), the page is taller than ``HEIGHT_CM`` (22 cm): it must fit 16 × 22 cm. A figure
+  laid out for another column (``--width 8.25``) is checked in that column:
+  ``lint(pdf, width_cm=8.25)`` asks that it fit 8.25 × 22 cm.
 
 Faults are reported as e.g. ``stroke through 'a13' at (120.4, 88.0)``, ``words 'w0,1'
 and '...' overlap at (30.2, 41.5)`` (``\\vdots`` reads as three full stops), ``text
@@ -232,9 +232,10 @@ def lint(pdf_path, page: int = 0, width_cm: float = WIDTH_CM) -> list[str]:
                 or y1 > rect.y1 + SLACK:
             problems.append(f"text outside the page: {w.text!r} at {_fmt(*w.centre)}")
     w_cm, h_cm = rect.width / PT_PER_CM, rect.height / PT_PER_CM
-    if h_cm * width_cm / w_cm > HEIGHT_CM:
+    placed = h_cm * min(1.0, width_cm / w_cm)  # shrunk to the column, never enlarged
+    if placed > HEIGHT_CM:
         problems.append(f"page {w_cm:.1f} x {h_cm:.1f} cm: taller than {HEIGHT_CM:g} cm at "
-                        f"{width_cm:g} cm wide ({h_cm * width_cm / w_cm:.1f} cm)")
+                        f"{width_cm:g} cm wide ({placed:.1f} cm)")
     return problems
 
 

@@ -138,13 +138,16 @@ def test_text_outside_the_page_is_flagged(tmp_path):
 
 @pytest.mark.usefixtures("tex_tools")
 def test_a_tall_page_is_flagged_and_a_fitting_one_is_not(tmp_path):
-    tall = page(tmp_path, r"\tikz \draw (0,0) rectangle (10,15);", "tall")
+    tall = page(tmp_path, r"\tikz \draw (0,0) rectangle (10,23);", "tall")
     fits = page(tmp_path, r"\tikz \draw (0,0) rectangle (16,21);", "fits")
+    wide = page(tmp_path, r"\tikz \draw (0,0) rectangle (20,30);", "wide")
     narrow = page(tmp_path, r"\tikz \draw (0,0) rectangle (8,12);", "narrow")
     problems = lint(tall)
     assert len(problems) == 1 and "taller than 22 cm at 16 cm wide" in problems[0], problems
     assert lint(fits) == []
-    assert "taller than 22 cm" in lint(narrow)[0]  # 8 x 12 cm is 16 x 24 cm scaled
-    assert lint(narrow, width_cm=8.25) == []       # but fits a two-column paper's column
+    placed = float(lint(wide)[0].rsplit("(", 1)[1].split()[0])
+    assert 23.5 < placed < 24.5                # 20 x 30 cm shrunk to 16 cm wide: 24 cm tall
+    assert lint(narrow) == []                 # placed as it is, never enlarged
+    assert lint(narrow, width_cm=8.25) == []  # and it fits a two-column paper's column
     too_long = page(tmp_path, r"\tikz \draw (0,0) rectangle (8,23);", "long")
     assert "taller than 22 cm at 8.25 cm wide" in lint(too_long, width_cm=8.25)[0]
