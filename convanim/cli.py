@@ -243,21 +243,37 @@ def _stats_parser(sub) -> None:
     from .models import MODELS
 
     count = _argtype(Int(1, 1 << 20))
-    p = sub.add_parser("stats", add_config_file_help=False, epilog=_CONFIG_HELP,
-                       help=_STATS_HELP)
+    p = sub.add_parser("stats", add_config_file_help=False, help=_STATS_HELP,
+                       epilog="A 3-D layer (conv3d): -i DxHxW, and -k -s -p -d as N or DxHxW, "
+                              "--padding-sides as six sides F,B,T,B,L,R (front, back, top, "
+                              "bottom, left, right). " + _CONFIG_HELP)
     p.add_argument("-c", "--config", is_config_file=True, metavar="FILE",
                    help="read options from this file")
     net = p.add_mutually_exclusive_group()
-    net.add_argument("--model", choices=sorted(MODELS), help="a built-in network (224x224 input)")
-    net.add_argument("--onnx", metavar="FILE", help="the Conv nodes of an ONNX model")
-    p.add_argument("-i", "--input-size", type=_argtype(Pair()), metavar="N|HxW",
-                   help="the layer's input (default 5), or a --model's image (default 224)")
-    from .options import ChannelOptions
+    net.add_argument("--model", choices=sorted(MODELS),
+                     help="a built-in network (224x224 input; c3d, a 3-D video network: a "
+                          "16x112x112 clip)")
+    net.add_argument("--onnx", metavar="FILE", help="the Conv nodes of an ONNX model (2-D "
+                     "or 3-D)")
+    volumes = Pair(volumes=True)
+    p.add_argument("-i", "--input-size", type=_argtype(volumes), metavar=volumes.metavar,
+                   help="the layer's input (default 5; DxHxW: a 3-D layer, conv3d), or a "
+                        "--model's image (default 224) or clip (c3d: 16x112x112)")
+    from dataclasses import replace
+
+    from .options import ChannelOptions, Padding, Sides
 
     declared = ChannelOptions.by_name()  # a layer's options, as every figure declares them
+    as_given = {"kernel_size": (volumes, (3,)), "stride": (volumes, (1,)),
+                "dilation": (volumes, (1,)), "padding": (Padding(volumes=True), (0,)),
+                "padding_sides": (Sides(volumes=True), None)}
     for name in ("kernel_size", "stride", "padding", "padding_sides", "padding_mode", "causal",
                  "dilation", "in_channels", "out_channels", "groups"):
-        add_option(p, declared[name])
+        opt = declared[name]
+        if name in as_given:  # stats also counts 3-D layers: DxHxW, six sides (metavar)
+            vtype, default = as_given[name]
+            opt = replace(opt, type=vtype, default=default)
+        add_option(p, opt)
     p.add_argument("--batch", type=count, default=1, metavar="N",
                    help="images per batch: MACs and activation bytes scale with it (default 1)")
     p.add_argument("--weight-sparsity", type=_argtype(Float(0.0, float("inf"),
@@ -290,10 +306,7 @@ def _run_stats(args) -> int:
         if path is not None:
             files.target(path)
     if args.model:
-        size = args.input_size or (224, 224)
-        if min(size) < 32:
-            raise SpecError(f"--model needs an image of at least 32x32, got {size[0]}x{size[1]}")
-        layers = models.MODELS[args.model](size)
+        layers = models.MODELS[args.model](_model_size(args.model, args.input_size))
     elif args.onnx:
         try:
             layers = models.from_onnx(args.onnx)
@@ -306,7 +319,8 @@ def _run_stats(args) -> int:
         if not any(layer.kind == "conv" for layer in layers):
             raise SpecError(f"{args.onnx} has no Conv node")
     else:
-        args.input_size = args.input_size or (5, 5)
+        args.input_size = args.input_size or (5,)
+        stats.spread_sizes(args)  # N over the layer's axes: two, or three (-i DxHxW ...)
         spec = ConvSpec.from_options(args)
         ChannelOptions(in_channels=args.in_channels, out_channels=args.out_channels,
                        groups=args.groups).check_groups()
@@ -330,6 +344,29 @@ def _run_stats(args) -> int:
     for path in written:  # as the figure commands: every path written, on stdout
         print(path)
     return 0
+
+
+def _model_size(name: str, given) -> tuple[int, ...]:
+    """A built-in network's input: an image, or a 3-D network's clip (N: the same on
+    every axis); refused where it is too small or has the wrong number of axes."""
+    from .models import VOLUME_MODELS
+
+    if name in VOLUME_MODELS:
+        size = VOLUME_MODELS[name] if given is None else given * 3 if len(given) == 1 else given
+        if len(size) != 3:
+            raise SpecError(f"--model {name} takes a clip DxHxW (frames x height x width), got "
+                            f"{'x'.join(map(str, size))}")
+        if min(size) < 16:
+            raise SpecError(f"--model {name} needs a clip of at least 16x16x16, got "
+                            f"{'x'.join(map(str, size))}")
+        return size
+    size = (224, 224) if given is None else given * 2 if len(given) == 1 else given
+    if len(size) != 2:
+        raise SpecError(f"--model {name} takes an image N or HxW, got "
+                        f"{'x'.join(map(str, size))} (c3d takes a clip DxHxW)")
+    if min(size) < 32:
+        raise SpecError(f"--model needs an image of at least 32x32, got {size[0]}x{size[1]}")
+    return size
 
 
 def _run_verify(args) -> int:

@@ -3,11 +3,13 @@
 A network is the list of its parametrised layers: convolutions (what ``stats``
 analyses), batch norms and fully connected layers (which complete the parameter
 count). Built-in tables are generated from the architectures as torchvision defines
-them at 224x224; their parameter totals are tested against the published ones.
+them at 224x224; their parameter totals are tested against the published ones. One
+3-D network, C3D, counts the conv3d layers of video networks on a 16x112x112 clip.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from math import prod
 
 from . import geometry
 from .geometry import Pair
@@ -17,7 +19,7 @@ from .geometry import Pair
 class Layer:
     name: str
     kind: str                 # conv, bn or fc
-    in_size: Pair             # spatial size of the input (conv)
+    in_size: Pair             # spatial size of the input (conv): (h, w), or (d, h, w)
     in_channels: int
     out_channels: int
     kernel: Pair = (1, 1)
@@ -40,24 +42,24 @@ class Layer:
     def params(self) -> int:
         if self.kind == "bn":
             return 2 * self.in_channels  # weight and bias; running stats are buffers
-        weights = self.out_channels * self.in_channels // self.groups * \
-            self.kernel[0] * self.kernel[1]
+        weights = self.out_channels * self.in_channels // self.groups * prod(self.kernel)
         return weights + (self.out_channels if self.bias else 0)
 
 
-def _pair(v) -> Pair:
-    return (v, v) if isinstance(v, int) else tuple(v)
-
-
 class _Builder:
-    """Follows the spatial size and channels through a network as layers are added."""
+    """Follows the spatial size (two axes or three) and channels through a network as
+    layers are added."""
 
     def __init__(self, size: Pair = (224, 224), channels: int = 3):
         self.size, self.channels, self.layers = tuple(size), channels, []
 
+    def _axes(self, v) -> tuple[int, ...]:
+        return (v,) * len(self.size) if isinstance(v, int) else tuple(v)
+
     def conv(self, name, out, k, s=1, p=0, groups=1, bias=False, at=None):
         size, channels = at if at else (self.size, self.channels)
-        layer = Layer(name, "conv", size, channels, out, _pair(k), _pair(s), _pair(p),
+        n = self._axes
+        layer = Layer(name, "conv", size, channels, out, n(k), n(s), n(p), n(1),
                       groups=groups, bias=bias)
         self.layers.append(layer)
         self.size, self.channels = layer.out_size, out
@@ -68,7 +70,8 @@ class _Builder:
         return self
 
     def pool(self, k, s, p=0):
-        self.size = geometry.conv_output_size(self.size, _pair(k), _pair(s), _pair(p), (1, 1))
+        n = self._axes
+        self.size = geometry.conv_output_size(self.size, n(k), n(s), n(p), n(1))
         return self
 
     def fc(self, name, features_in, out):
@@ -158,13 +161,34 @@ def mobilenet_v2(size: Pair = (224, 224)) -> list[Layer]:
     return b.layers
 
 
-MODELS = {  # name -> layers(size=(224, 224))
+def c3d(size=(16, 112, 112)) -> list[Layer]:
+    """C3D (Tran et al., "Learning Spatiotemporal Features with 3D Convolutional Networks",
+    2015) on a clip of ``size`` = frames x height x width: eight 3x3x3 conv3d layers
+    (padding 1, with bias), pool1 1x2x2 and pool2-5 2x2x2 (pool5 padded 0x1x1, as the
+    widely used PyTorch port has it: a 16x112x112 clip ends 512x1x4x4, fc6's 8192
+    inputs), then fc6, fc7 and fc8 for Sports-1M's 487 classes."""
+    b = _Builder(size)
+    b.conv("conv1", 64, 3, 1, 1, bias=True).pool((1, 2, 2), (1, 2, 2))
+    b.conv("conv2", 128, 3, 1, 1, bias=True).pool(2, 2)
+    b.conv("conv3a", 256, 3, 1, 1, bias=True).conv("conv3b", 256, 3, 1, 1, bias=True).pool(2, 2)
+    b.conv("conv4a", 512, 3, 1, 1, bias=True).conv("conv4b", 512, 3, 1, 1, bias=True).pool(2, 2)
+    b.conv("conv5a", 512, 3, 1, 1, bias=True).conv("conv5b", 512, 3, 1, 1, bias=True)
+    b.pool(2, 2, (0, 1, 1))
+    b.fc("fc6", 512 * prod(b.size), 4096).fc("fc7", 4096, 4096).fc("fc8", 4096, 487)
+    return b.layers
+
+
+#: The 3-D networks: ``--model`` takes a clip DxHxW (frames x height x width) for them.
+VOLUME_MODELS = {"c3d": (16, 112, 112)}
+
+MODELS = {  # name -> layers(size=(224, 224)), or a clip's size (VOLUME_MODELS)
     "alexnet": alexnet,
     **{name: (lambda size=(224, 224), name=name: vgg(name, size)) for name in _VGG},
     "resnet18": lambda size=(224, 224): resnet([2, 2, 2, 2], False, size),
     "resnet34": lambda size=(224, 224): resnet([3, 4, 6, 3], False, size),
     "resnet50": lambda size=(224, 224): resnet([3, 4, 6, 3], True, size),
     "mobilenet_v2": mobilenet_v2,
+    "c3d": c3d,
 }
 
 #: Parameter counts torchvision publishes for these models (its model docs and
@@ -173,6 +197,9 @@ PUBLISHED_PARAMS = {
     "alexnet": 61_100_840, "vgg11": 132_863_336, "vgg13": 133_047_848,
     "vgg16": 138_357_544, "vgg19": 143_667_240, "resnet18": 11_689_512,
     "resnet34": 21_797_672, "resnet50": 25_557_032, "mobilenet_v2": 3_504_872,
+    # C3D's (Sports-1M, 487 classes): the PyTorch port's sum(p.numel()), as summed by hand in
+    # tests/test_stats.py from the paper's table
+    "c3d": 79_991_015,
 }
 
 
@@ -205,17 +232,19 @@ def from_onnx(path) -> list[Layer]:
         attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
         x = shapes.get(node.input[0])
         w = weights.get(node.input[1]) or shapes.get(node.input[1])
-        if not x or len(x) != 4 or None in x[1:] or not w:
+        if not x or len(x) not in (4, 5) or None in x[1:] or not w:
             raise ValueError(f"ONNX Conv node {node.name or n}: input shape unknown after "
                              f"shape inference")
-        pads = list(attrs.get("pads", [0, 0, 0, 0]))  # ONNX: top, left, bottom, right
+        axes = len(x) - 2  # 2 (conv2d) or 3 (conv3d: depth, height, width)
+        # ONNX: every axis's start, then every axis's end (top, left, bottom, right in 2-D)
+        pads = list(attrs.get("pads", [0] * 2 * axes))
         if attrs.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
             raise ValueError(f"ONNX Conv node {node.name or n}: auto_pad is not supported")
-        layer = Layer(node.name or f"conv{n}", "conv", (x[2], x[3]), x[1], w[0],
-                      tuple(w[2:4]), tuple(attrs.get("strides", (1, 1))),
-                      (pads[0], pads[1]) if pads[0] == pads[2] and pads[1] == pads[3]
-                      else (pads[0], pads[2], pads[1], pads[3]),
-                      tuple(attrs.get("dilations", (1, 1))),
+        start, end = tuple(pads[:axes]), tuple(pads[axes:])
+        layer = Layer(node.name or f"conv{n}", "conv", tuple(x[2:]), x[1], w[0],
+                      tuple(w[2:]), tuple(attrs.get("strides", (1,) * axes)),
+                      start if start == end else tuple(v for p in zip(start, end) for v in p),
+                      tuple(attrs.get("dilations", (1,) * axes)),
                       groups=attrs.get("group", 1), bias=len(node.input) > 2)
         reason = invalid(layer)
         if reason:
@@ -229,8 +258,9 @@ def invalid(layer: Layer) -> str | None:
     pairs = (("input size", layer.in_size, 1), ("kernel size", layer.kernel, 1),
              ("stride", layer.stride, 1), ("padding", layer.padding, 0),
              ("dilation", layer.dilation, 1))
+    axes = len(layer.in_size)
     for what, v, low in pairs:
-        if len(v) not in ((2, 4) if what == "padding" else (2,)) or min(v) < low:
+        if len(v) not in ((axes, 2 * axes) if what == "padding" else (axes,)) or min(v) < low:
             return f"{what} must be >= {low}, got {list(v)}"
     if min(layer.in_channels, layer.out_channels, layer.groups) < 1:
         return (f"channels and group must be >= 1, got {layer.in_channels} in, "

@@ -22,7 +22,8 @@ from .errors import SpecError
 from .geometry import PADDING_MODES
 from .lazy import numpy_types
 from .engine import formats
-from .spec import INT64_MAX, parse_int, parse_pair, shown
+from .spec import (INT64_MAX, is_volume_text, parse_int, parse_pair, parse_size, shown,
+                   volume_refusal)
 
 #: ``-y`` of a single step, and of an animation (``-a``); the first of each is the default.
 SINGLE_FORMATS = ("png", *(w for w in formats.SINGLE_WORDS if w != "png"))
@@ -77,25 +78,38 @@ def _int64(value) -> int:
 
 
 class Pair(ValueType):
-    """``N`` or ``HxW``; ``5``, ``(5, 7)``, ``[5, 7]`` or numpy integers from Python."""
+    """``N`` or ``HxW``; ``5``, ``(5, 7)``, ``[5, 7]`` or numpy integers from Python.
+
+    A size of three axes (``DxHxW``, ``(4, 5, 5)``) is refused in one line naming
+    ``stats``, which counts volumes; with ``volumes`` (``stats``' own flags) it is taken,
+    and a size is kept as given, ``(N,)`` for a single N, to be spread over the layer's
+    axes once they are known (:func:`convanim.stats.spread_sizes`).
+    """
 
     metavar = "N|HxW"
 
+    def __init__(self, volumes: bool = False):
+        self.volumes = volumes
+        if volumes:
+            self.metavar = "N|HxW|DxHxW"
+
     def parse(self, text):
-        return parse_pair(text)
+        return parse_size(text) if self.volumes else parse_pair(text)
 
     def from_python(self, value):
         if _integer(value):
             v = _int64(value)
-            return (v, v)
+            return (v,) if self.volumes else (v, v)
         if isinstance(value, (tuple, list, *numpy_types("ndarray"))):
             items = list(value)
-            if len(items) == 2 and all(_integer(v) for v in items):
-                return (_int64(items[0]), _int64(items[1]))
+            if len(items) in ((2, 3) if self.volumes else (2,)) and all(map(_integer, items)):
+                return tuple(_int64(v) for v in items)
+            if len(items) == 3 and all(_integer(v) for v in items):
+                raise volume_refusal("x".join(str(int(v)) for v in items))
         raise SpecError(f"expected a number, a string or an (h, w) pair, got {value!r}")
 
     def spell(self, value):
-        return str(value[0]) if value[0] == value[1] else f"{value[0]}x{value[1]}"
+        return str(value[0]) if len(set(value)) == 1 else "x".join(str(v) for v in value)
 
 
 class Padding(Pair):
@@ -104,33 +118,56 @@ class Padding(Pair):
     metavar = "N|HxW|same|valid"
     WORDS = ("same", "valid")
 
+    def __init__(self, volumes: bool = False):
+        super().__init__(volumes)
+        if volumes:
+            self.metavar = "N|HxW|DxHxW|same|valid"
+
     def parse(self, text):
         if text.strip() in self.WORDS:
             return text.strip()
+        if is_volume_text(text) and not self.volumes:
+            raise volume_refusal(text)
         try:
-            return parse_pair(text)
+            return super().parse(text)
         except SpecError:
-            raise SpecError(f"expected N, HxW, same or valid, got {shown(text)}") from None
+            what = "N, HxW, DxHxW" if self.volumes else "N, HxW"
+            raise SpecError(f"expected {what}, same or valid, got {shown(text)}") from None
 
     def spell(self, value):
         return value if isinstance(value, str) else super().spell(value)
 
 
 class Sides(ValueType):
-    """``T,B,L,R``: padding on the top, bottom, left and right, each >= 0."""
+    """``T,B,L,R``: padding on the top, bottom, left and right, each >= 0; with
+    ``volumes`` (``stats``) also a volume's six, ``F,B,T,B,L,R`` (front and back first).
+    Six sides are refused elsewhere in one line naming ``stats``."""
 
     metavar = "T,B,L,R"
 
+    def __init__(self, volumes: bool = False):
+        self.volumes = volumes
+        if volumes:
+            self.metavar = "T,B,L,R|F,B,T,B,L,R"
+
+    def _counts(self, n: int, given: str):
+        if n == 6 and not self.volumes:
+            raise volume_refusal(given)
+
     def parse(self, text):
         parts = text.split(",")
-        if len(parts) != 4:
-            raise SpecError(f"expected four sides T,B,L,R (e.g. 0,0,2,0), got {shown(text)}")
+        self._counts(len(parts), text)
+        if len(parts) not in ((4, 6) if self.volumes else (4,)):
+            six = " or six F,B,T,B,L,R" if self.volumes else ""
+            raise SpecError(f"expected four sides T,B,L,R{six} (e.g. 0,0,2,0), got {shown(text)}")
         return self._check(tuple(parse_int(p) for p in parts))
 
     def from_python(self, value):
-        if isinstance(value, (tuple, list, *numpy_types("ndarray"))) and len(value) == 4 \
+        if isinstance(value, (tuple, list, *numpy_types("ndarray"))) \
                 and all(_integer(v) for v in value):
-            return self._check(tuple(_int64(v) for v in value))
+            self._counts(len(value), ",".join(str(int(v)) for v in value))
+            if len(value) in ((4, 6) if self.volumes else (4,)):
+                return self._check(tuple(_int64(v) for v in value))
         raise SpecError(f"expected four sides (top, bottom, left, right), got {value!r}")
 
     @staticmethod

@@ -10,11 +10,13 @@ from dataclasses import dataclass, field
 
 from . import geometry
 from .errors import SpecError
-from .geometry import Pair, Sides
+from .geometry import Pair, Sides, Sides3, sides_of
 
 
 #: ASCII digits only (``re.ASCII``): ``٥`` or ``5×7`` are refused, not silently read.
 _SIZE = re.compile(r"\s*(-?[0-9]+)\s*(?:[xX]\s*(-?[0-9]+)\s*)?", re.ASCII)
+#: A volume's size ``DxHxW`` (``stats`` counts it; figures refuse it in one line).
+_SIZE3 = re.compile(r"\s*(-?[0-9]+)\s*[xX]\s*(-?[0-9]+)\s*[xX]\s*(-?[0-9]+)\s*", re.ASCII)
 _INT = re.compile(r"\s*([-+]?[0-9]+)\s*", re.ASCII)
 #: Sizes and counts fit in an int64, as in every framework; more digits are refused.
 INT64_MAX = 2**63 - 1
@@ -31,9 +33,36 @@ def _int64(digits: str, text: str) -> int:
     return int(digits)
 
 
-def parse_pair(text: str) -> Pair:
-    """``"5"`` -> (5, 5); ``"5x7"`` -> (5, 7) as (height, width)."""
+def volume_refusal(given: str) -> SpecError:
+    """The one line a figure answers a 3-D size with (``given`` as the user spelled it)."""
+    given = given.strip() if len(given) <= 40 else shown(given)
+    return SpecError(f"{given}: 3-D sizes are counted by stats; figures draw 1-D and 2-D "
+                     f"convolutions (volumes: #34)")
+
+
+def is_volume_text(text: str) -> bool:
+    """Whether ``text`` spells a size of three axes, ``DxHxW``."""
+    return _SIZE3.fullmatch(text) is not None
+
+
+def parse_size(text: str) -> tuple[int, ...]:
+    """A size as given, for ``stats``: ``"5"`` -> (5,), ``"5x7"`` -> (5, 7), ``"4x5x5"`` ->
+    (4, 5, 5); a single N is spread over the layer's axes once they are known."""
+    m = _SIZE3.fullmatch(text)
+    if m:
+        return tuple(_int64(v, text) for v in m.groups())
     m = _SIZE.fullmatch(text)
+    if not m:
+        raise SpecError(f"expected N, HxW or DxHxW (e.g. 5, 5x7 or 4x5x5), got {shown(text)}")
+    return tuple(_int64(v, text) for v in m.groups() if v is not None)
+
+
+def parse_pair(text: str) -> Pair:
+    """``"5"`` -> (5, 5); ``"5x7"`` -> (5, 7) as (height, width); ``DxHxW`` is refused
+    (:func:`volume_refusal`)."""
+    m = _SIZE.fullmatch(text)
+    if not m and is_volume_text(text):
+        raise volume_refusal(text)
     if not m:
         raise SpecError(f"expected N or HxW (e.g. 5 or 5x7), got {shown(text)}")
     h = _int64(m.group(1), text)
@@ -49,29 +78,36 @@ def parse_int(text: str) -> int:
 
 
 def format_pair(v) -> str:
-    """``5``, ``5x7``, or a padding's four sides ``0,0,2,0`` (:meth:`Sides.format`)."""
-    if len(v) == 4:
-        return Sides.of(v).format()
+    """``5``, ``5x7``, or a padding's four sides ``0,0,2,0`` (:meth:`Sides.format`); of a
+    volume ``3``, ``4x5x5`` or six sides (:meth:`Sides3.format`)."""
+    if len(v) in (4, 6):
+        return sides_of(v).format()
+    if len(v) == 3:
+        return str(v[0]) if v[0] == v[1] == v[2] else "x".join(str(n) for n in v)
     return str(v[0]) if v[0] == v[1] else f"{v[0]}x{v[1]}"
 
 
-def resolve_padding(given, sides, causal: bool, i: Pair, k: Pair, s: Pair, d: Pair) -> Sides:
+def resolve_padding(given, sides, causal: bool, i: Pair, k: Pair, s: Pair,
+                    d: Pair) -> Sides | Sides3:
     """The padding ``-p`` (N, HxW, ``same``, ``valid``), ``--padding-sides`` and
     ``--causal`` ask for, as :class:`Sides`; ``--padding-sides`` overrides ``-p``. The
     one place these forms are resolved: :meth:`ConvSpec.from_options` calls it, and a
     stack for each of its layers."""
     if causal:
+        if len(i) == 3:
+            raise SpecError("--causal pads a sequence (the width, on the left); a 3-D layer "
+                            "has no such axis: give its sides with --padding-sides")
         if sides is not None or given != (0, 0):
             raise SpecError("--causal sets the padding (d(k-1) on the left): give no -p or "
                             "--padding-sides with it")
         return geometry.causal_sides(k, d)
     if sides is not None:
-        return Sides.of(sides)
+        return sides_of(sides)
     if given == "same":
         return geometry.same_sides(i, k, s, d)
     if given == "valid":
-        return Sides(0, 0, 0, 0)
-    return Sides.of(given)
+        return sides_of((0,) * len(i))
+    return sides_of(given)
 
 
 @dataclass(frozen=True)
@@ -79,8 +115,9 @@ class ConvSpec:
     input_size: Pair = (5, 5)
     kernel_size: Pair = (3, 3)
     stride: Pair = (1, 1)
-    #: A pair (h, w) or four sides, held as :class:`Sides` (resolved: see from_options).
-    padding: Sides = Sides(0, 0, 0, 0)
+    #: A pair (h, w) or four sides, held as :class:`Sides` (resolved: see from_options);
+    #: of a volume (``stats`` only) a triple or six sides, held as :class:`Sides3`.
+    padding: Sides | Sides3 = Sides(0, 0, 0, 0)
     dilation: Pair = (1, 1)
     transposed: bool = False
     #: None: chosen so the transposed conv's output is exactly ``input_size``.
@@ -89,7 +126,7 @@ class ConvSpec:
     padding_mode: str = "zeros"
 
     def __post_init__(self):
-        object.__setattr__(self, "padding", Sides.of(self.padding))
+        object.__setattr__(self, "padding", sides_of(self.padding))
 
     @classmethod
     def from_options(cls, options) -> "ConvSpec":
@@ -141,7 +178,7 @@ class ConvSpec:
     @property
     def output_padding(self) -> Pair:
         if not self.transposed:
-            return (0, 0)
+            return (0,) * len(self.input_size)
         if self.output_padding_given is not None:
             return self.output_padding_given
         return geometry.auto_output_padding(*self.args)
@@ -162,6 +199,13 @@ class ConvSpec:
 
     def validate(self, expected_output: Pair | None = None) -> "ConvSpec":
         """Raise :class:`SpecError` with PyTorch's reason for anything it would refuse."""
+        n = len(self.input_size)
+        if {len(self.kernel_size), len(self.stride), len(self.dilation),
+                len(self.padding.axes)} != {n}:
+            raise SpecError(f"sizes of different axes: input {format_pair(self.input_size)}, "
+                            f"kernel {format_pair(self.kernel_size)}, stride "
+                            f"{format_pair(self.stride)}, padding {self.padding.format()}, "
+                            f"dilation {format_pair(self.dilation)}")
         for name, v, low in (("input size", self.input_size, 1), ("kernel size", self.kernel_size, 1),
                              ("stride", self.stride, 1), ("padding", self.padding, 0),
                              ("dilation", self.dilation, 1)):
@@ -169,13 +213,11 @@ class ConvSpec:
                 raise SpecError(f"{name} must be >= {low}, got {format_pair(v)}")
         i, k, s, p, d = self.args
         if min(self.forward_output) < 1:
-            low = geometry.forward_conv(*self.args)
-            span = (low.rows.extent, low.cols.extent)
-            total = p.total
+            span = tuple(a.extent for a in geometry.forward_axes(*self.args))
             raise SpecError(
                 f"kernel of size {format_pair(k)} with dilation {format_pair(d)} spans "
                 f"{format_pair(span)} cells, more than the padded input "
-                f"({format_pair((i[0] + total[0], i[1] + total[1]))})")
+                f"({format_pair(tuple(n + t for n, t in zip(i, p.total)))})")
         reason = geometry.padding_mode_error(i, p, self.padding_mode)
         if reason:
             raise SpecError(reason)
@@ -187,7 +229,7 @@ class ConvSpec:
             a = self.output_padding_given
             if not self.transposed:
                 raise SpecError("--output-padding applies to a transposed conv only (add -t)")
-            for ax in (0, 1):
+            for ax in range(len(a)):
                 if not 0 <= a[ax] < max(s[ax], d[ax]):
                     raise SpecError(
                         f"output padding must be >= 0 and smaller than stride or dilation "

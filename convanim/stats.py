@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+from math import prod
 
 from . import geometry
 from .errors import SpecError
@@ -24,24 +25,57 @@ def _pad_text(v) -> str:
     return format_pair(v) if isinstance(v, tuple) else str(v)
 
 
+def _size_text(v) -> str:
+    """A feature map's size: ``5`` or ``5x7``; a volume's always in full, ``16x112x112``."""
+    return "x".join(str(n) for n in v) if len(v) == 3 else format_pair(v)
+
+
+#: stats' size flags, as :func:`spread_sizes` names them.
+SIZE_FLAGS = (("input_size", "-i"), ("kernel_size", "-k"), ("stride", "-s"),
+              ("padding", "-p"), ("dilation", "-d"))
+
+
+def spread_sizes(args) -> int:
+    """The number of axes of ``stats``' layer (3 where any size or ``--padding-sides`` is a
+    volume's, else 2), each single N given spread over them, in place; a 2-D size beside a
+    3-D one is refused."""
+    given = [(flag, getattr(args, name)) for name, flag in SIZE_FLAGS]
+    sides = getattr(args, "padding_sides", None)
+    volume = next((f"{flag} {'x'.join(map(str, v))}" for flag, v in given
+                   if isinstance(v, tuple) and len(v) == 3), None)
+    if volume is None and sides is not None and len(sides) == 6:
+        volume = "--padding-sides " + ",".join(map(str, sides))
+    axes = 3 if volume else 2
+    for (name, flag), (_, v) in zip(SIZE_FLAGS, given):
+        if isinstance(v, tuple) and len(v) == 1:
+            setattr(args, name, v * axes)
+        elif isinstance(v, tuple) and len(v) != axes:
+            raise SpecError(f"{flag} {'x'.join(map(str, v))} is 2-D but {volume} is 3-D: give "
+                            f"N or DxHxW")
+    if sides is not None and len(sides) == 4 and axes == 3:
+        raise SpecError(f"--padding-sides {','.join(map(str, sides))} gives four sides, but "
+                        f"{volume} is 3-D: give six, F,B,T,B,L,R")
+    return axes
+
+
 def layer_stats(layer: Layer, batch: int = 1, weight_sparsity: float = 0.0,
                 bytes_per_element: int = 4) -> dict:
     """One row: the seed's columns (per image), then sizes, parameters, MACs and bytes."""
     i, k, s, p, d = layer.in_size, layer.kernel, layer.stride, layer.padding, layer.dilation
     C, D, g = layer.in_channels, layer.out_channels, layer.groups
     o = layer.out_size
-    row = {"name": layer.name, "input_size": format_pair(i), "output_size": format_pair(o),
+    row = {"name": layer.name, "input_size": _size_text(i), "output_size": _size_text(o),
            "kernel_size": format_pair(k), "stride": format_pair(s), "padding": format_pair(p)}
-    lowered = {phase: geometry.phase_conv(phase, i, k, s, p, d, layer.padding_mode)
-               for phase in PHASES}
+    lowered = {phase: geometry.lowering(phase, i, k, s, p, d, layer.padding_mode)
+               for phase in PHASES}  # two axes (conv2d) or three (conv3d)
     # the operand of each phase: x has C channels, dY has D
     channels = {"forward": C, "loss": D, "gradient": C}
     for phase in PHASES:
-        axes = (lowered[phase].rows, lowered[phase].cols)
+        axes = lowered[phase].axes
         row[f"{phase}_featuremap_internal_padding"] = _pad_text(tuple(a.cell_gap for a in axes))
         row[f"{phase}_featuremap_external_padding"] = _pad_text(
             tuple(a.pad_lo for a in axes) if all(a.pad_lo == a.pad_hi for a in axes)
-            else (axes[0].pad_lo, axes[0].pad_hi, axes[1].pad_lo, axes[1].pad_hi))
+            else tuple(v for a in axes for v in (a.pad_lo, a.pad_hi)))
         row[f"{phase}_weight_internal_padding"] = _pad_text(tuple(a.tap_gap for a in axes))
         row[f"{phase}_featuremap_elements_after_im2col"] = channels[phase] * lowered[phase].elements
         row[f"{phase}_featuremap_zeros_after_im2col"] = channels[phase] * lowered[phase].zeros()
@@ -52,7 +86,7 @@ def layer_stats(layer: Layer, batch: int = 1, weight_sparsity: float = 0.0,
             row[f"{phase}_featuremap_zeros_after_im2col"],
             row[f"{phase}_featuremap_elements_after_im2col"])
         row[f"{phase}_weight_sparsity_after_im2col"] = (
-            _ratio(grad.kernel_zeros(), grad.kernel[0] * grad.kernel[1])
+            _ratio(grad.kernel_zeros(), prod(grad.kernel))
             if phase == "gradient" else weight_sparsity)
     for phase in ("forward", "loss"):
         row[f"{phase}_featuremap_additional_storage"] = \
@@ -64,7 +98,7 @@ def layer_stats(layer: Layer, batch: int = 1, weight_sparsity: float = 0.0,
                 "padding_mode": layer.padding_mode,
                 "batch": batch, "params": layer.params,
                 "weight_bytes": layer.params * bytes_per_element,
-                "activation_bytes": batch * D * o[0] * o[1] * bytes_per_element})
+                "activation_bytes": batch * D * prod(o) * bytes_per_element})
     pairs = batch * D * (C // g)
     for phase in PHASES:
         low = lowered[phase]
@@ -162,6 +196,9 @@ def to_cfg(layers: list[Layer]) -> str:
     for L in layers:
         if L.kind != "conv":
             continue
+        if len(L.in_size) != 2:
+            raise SpecError(f"--cfg has the columns of a 2-D layer ({CFG_HEADER}); {L.name} "
+                            f"is 3-D ({_size_text(L.in_size)})")
         padding = geometry.Sides.of(L.padding)
         if not padding.symmetric:
             raise SpecError(f"--cfg has one padding per axis (Ph, Pw); {L.name} pads its "

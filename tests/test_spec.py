@@ -1,7 +1,7 @@
 """Parsing per-axis sizes and refusing what PyTorch refuses."""
 import pytest
 
-from convanim.spec import ConvSpec, SpecError, format_pair, parse_pair
+from convanim.spec import ConvSpec, SpecError, format_pair, parse_pair, parse_size
 
 
 @pytest.mark.parametrize("text,expect", [("5", (5, 5)), ("5x7", (5, 7)), ("5X7", (5, 7)),
@@ -10,14 +10,35 @@ def test_parse_pair(text, expect):
     assert parse_pair(text) == expect
 
 
-@pytest.mark.parametrize("text", ["abc", "5x", "x5", "5x7x9", "", "1.5", "5,7"])
+@pytest.mark.parametrize("text", ["abc", "5x", "x5", "5x7x9x2", "", "1.5", "5,7"])
 def test_parse_pair_refuses(text):
     with pytest.raises(SpecError, match="expected N or HxW"):
         parse_pair(text)
 
 
+def test_a_figure_size_of_three_axes_is_refused_naming_stats():
+    with pytest.raises(SpecError) as e:
+        parse_pair(" 5x7X9 ")
+    assert str(e.value) == ("5x7X9: 3-D sizes are counted by stats; figures draw 1-D and 2-D "
+                            "convolutions (volumes: #34)")
+
+
+@pytest.mark.parametrize("text,expect", [("5", (5,)), ("5x7", (5, 7)), ("4 x 5X6", (4, 5, 6))])
+def test_parse_size_keeps_the_axes_given(text, expect):
+    assert parse_size(text) == expect
+
+
+@pytest.mark.parametrize("text", ["5x", "4x5x", "1x2x3x4", "", "4x5x٥"])
+def test_parse_size_refuses(text):
+    with pytest.raises(SpecError, match="expected N, HxW or DxHxW"):
+        parse_size(text)
+
+
 def test_format_pair():
     assert format_pair((5, 5)) == "5" and format_pair((5, 7)) == "5x7"
+    assert format_pair((3, 3, 3)) == "3" and format_pair((4, 5, 5)) == "4x5x5"
+    assert format_pair((0, 1, 1, 1, 2, 0)) == "0,1,1,1,2,0"
+    assert format_pair((1, 1, 2, 2, 3, 3)) == "1x2x3"
 
 
 def spec(**kw):

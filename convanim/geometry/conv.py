@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import NamedTuple
-
 from ..lazy import np
-
-Pair = tuple[int, int]
+from .sides import Pair, Sides, Sides3, axis_pads, padding_total, sides_of  # noqa: F401
 
 #: Codes of :meth:`Axis.source` for canvas positions that hold no operand cell.
 PAD = -1        #: a zero of padding, outside the operand
@@ -26,75 +23,9 @@ def _per_axis(f, *pairs):
     return tuple(int(f(*args)) for args in zip(*pairs))
 
 
-class Sides(NamedTuple):
-    """A padding: cells of padding on the top, bottom, left and right.
-
-    The one form a resolved padding takes (``-p N``, ``HxW``, ``same``, ``valid``,
-    ``--padding-sides`` and ``--causal`` all become one, in :mod:`convanim.spec`).
-    A tuple, so ``t, b, l, r = sides`` and JSON (a list of four) work as they are.
-    """
-
-    top: int
-    bottom: int
-    left: int
-    right: int
-
-    @classmethod
-    def of(cls, p) -> "Sides":
-        """The sides of a padding given as an ``(h, w)`` pair (the same on both sides of
-        an axis, PyTorch's ``padding``) or as four sides."""
-        if isinstance(p, cls):
-            return p
-        if isinstance(p, str):
-            raise ValueError(f"padding {p!r} is not resolved to sides (see convanim.spec)")
-        p = tuple(int(v) for v in p)
-        if len(p) == 4:
-            return cls(*p)
-        if len(p) != 2:
-            raise ValueError(f"a padding is an (h, w) pair or four sides, got {p!r}")
-        return cls(p[0], p[0], p[1], p[1])
-
-    @property
-    def symmetric(self) -> bool:
-        """Both sides of each axis equal: a padding PyTorch's ``padding=(h, w)`` gives."""
-        return self.top == self.bottom and self.left == self.right
-
-    @property
-    def pair(self) -> Pair:
-        """``(top, left)``: PyTorch's ``padding`` (the padding itself where symmetric)."""
-        return (self.top, self.left)
-
-    @property
-    def axes(self) -> tuple[tuple[int, int], tuple[int, int]]:
-        """``((top, bottom), (left, right))``: the two sides of each axis."""
-        return (self.top, self.bottom), (self.left, self.right)
-
-    @property
-    def total(self) -> Pair:
-        """Cells of padding per axis, both sides together (``2p`` when symmetric)."""
-        return (self.top + self.bottom, self.left + self.right)
-
-    def format(self) -> str:
-        """As the command line spells it: ``1`` or ``1x2`` (``-p``) where symmetric, else
-        ``0,0,2,0`` (``--padding-sides``)."""
-        if not self.symmetric:
-            return ",".join(str(v) for v in self)
-        h, w = self.pair
-        return str(h) if h == w else f"{h}x{w}"
-
-
-def axis_pads(p) -> tuple[tuple[int, int], tuple[int, int]]:
-    """``((top, bottom), (left, right))`` of a pair or four sides."""
-    return Sides.of(p).axes
-
-
-def padding_total(p) -> Pair:
-    """Cells of padding per axis, both sides together (``2p`` when symmetric)."""
-    return Sides.of(p).total
-
-
-def same_sides(i: Pair, k: Pair, s: Pair, d: Pair) -> Sides:
-    """Padding ``same``: the output is ``ceil(i / s)`` cells, the odd cell of padding after.
+def same_sides(i: Pair, k: Pair, s: Pair, d: Pair) -> Sides | Sides3:
+    """Padding ``same``: the output is ``ceil(i / s)`` cells, the odd cell of padding after
+    (:class:`Sides`, or :class:`Sides3` for three axes).
 
     TensorFlow's rule, total ``max((ceil(i/s) - 1)s + d(k-1) + 1 - i, 0)`` per axis,
     ``total // 2`` before and the rest after. At stride 1 the total is ``d(k-1)``, which
@@ -102,10 +33,10 @@ def same_sides(i: Pair, k: Pair, s: Pair, d: Pair) -> Sides:
     ``same`` at stride > 1.
     """
     out = []
-    for a in (0, 1):
+    for a in range(len(i)):
         total = max((-(-i[a] // s[a]) - 1) * s[a] + d[a] * (k[a] - 1) + 1 - i[a], 0)
         out += [total // 2, total - total // 2]
-    return Sides(*out)
+    return sides_of(out)
 
 
 def causal_sides(k: Pair, d: Pair) -> Sides:
@@ -115,7 +46,8 @@ def causal_sides(k: Pair, d: Pair) -> Sides:
 
 
 def conv_output_size(i: Pair, k: Pair, s: Pair, p, d: Pair) -> Pair:
-    """Output size of conv2d; zero or negative where the kernel does not fit."""
+    """Output size of conv2d (conv3d for three axes); zero or negative where the kernel
+    does not fit."""
     return _per_axis(lambda i, k, s, t, d: (i + t - d * (k - 1) - 1) // s + 1,
                      i, k, s, padding_total(p), d)
 
@@ -198,7 +130,8 @@ def padding_mode_error(i: Pair, p, mode: str) -> str | None:
     """
     if mode not in PADDING_MODES:
         return f"unknown padding mode {mode!r} (choose from {', '.join(PADDING_MODES)})"
-    for n, (lo, hi), axis in zip(i, axis_pads(p), ("height", "width")):
+    names = ("depth", "height", "width")[-len(i):]
+    for n, (lo, hi), axis in zip(i, axis_pads(p), names):
         if mode == "reflect" and max(lo, hi) >= n:
             return (f"reflect padding must be smaller than the input: {max(lo, hi)} cells "
                     f"on a side of an axis of {n} ({axis})")
@@ -372,6 +305,10 @@ class Lowered:
     cols: Axis
 
     @property
+    def axes(self) -> tuple[Axis, Axis]:
+        return (self.rows, self.cols)
+
+    @property
     def operand(self) -> Pair:
         return (self.rows.n, self.cols.n)
 
@@ -473,12 +410,37 @@ class Lowered:
         return self.rows.k * self.cols.k - self.rows.real_tap_count * self.cols.real_tap_count
 
 
+def forward_axes(i, k, s, p, d, mode: str = "zeros") -> tuple[Axis, ...]:
+    """The axes of a conv (any number of them): the operand padded by ``p`` in ``mode``,
+    the kernel dilated by ``d``."""
+    pads = axis_pads(p)
+    return tuple(Axis(n=i[a], k=k[a], stride=s[a], dilation=d[a], pad_lo=pads[a][0],
+                      pad_hi=pads[a][1], mode=mode) for a in range(len(i)))
+
+
+def transposed_axes(o, k, s, p, d, a) -> tuple[Axis, ...]:
+    """The axes of the transposed conv of an operand of size ``o`` (see
+    :func:`transposed_conv`)."""
+    pads = axis_pads(p)
+    return tuple(Axis(n=o[x], k=k[x], stride=1, dilation=d[x], spacing=s[x],
+                      pad_lo=d[x] * (k[x] - 1) - pads[x][0],
+                      pad_hi=d[x] * (k[x] - 1) - pads[x][1] + a[x]) for x in range(len(o)))
+
+
+def gradient_axes(i, k, s, p, d, mode: str = "zeros") -> tuple[Axis, ...]:
+    """The axes of the weight-gradient phase (see :func:`gradient_conv`)."""
+    o = conv_output_size(i, k, s, p, d)
+    pads = axis_pads(p)
+    return tuple(Axis(n=i[x], k=(o[x] - 1) * s[x] + 1, stride=d[x], dilation=1,
+                      pad_lo=pads[x][0], pad_hi=pads[x][1], kernel_spacing=s[x],
+                      out_limit=k[x], mode=mode)
+                 for x in range(len(i)))
+
+
 def forward_conv(i: Pair, k: Pair, s: Pair, p, d: Pair, mode: str = "zeros") -> Lowered:
     """conv2d: the operand padded by ``p`` (a pair or four sides) in ``mode``, the kernel
     dilated by ``d``."""
-    pads = axis_pads(p)
-    return Lowered(*(Axis(n=i[a], k=k[a], stride=s[a], dilation=d[a], pad_lo=pads[a][0],
-                          pad_hi=pads[a][1], mode=mode) for a in (0, 1)))
+    return Lowered(*forward_axes(i, k, s, p, d, mode))
 
 
 def transposed_conv(i: Pair, k: Pair, s: Pair, p, d: Pair, a: Pair) -> Lowered:
@@ -494,10 +456,7 @@ def transposed_conv(i: Pair, k: Pair, s: Pair, p, d: Pair, a: Pair) -> Lowered:
 
 def transposed_from_operand(o: Pair, k: Pair, s: Pair, p, d: Pair, a: Pair) -> Lowered:
     """conv_transpose2d of an operand of size ``o``, lowered as in :func:`transposed_conv`."""
-    pads = axis_pads(p)
-    return Lowered(*(Axis(n=o[x], k=k[x], stride=1, dilation=d[x], spacing=s[x],
-                          pad_lo=d[x] * (k[x] - 1) - pads[x][0],
-                          pad_hi=d[x] * (k[x] - 1) - pads[x][1] + a[x]) for x in (0, 1)))
+    return Lowered(*transposed_axes(o, k, s, p, d, a))
 
 
 def gradient_conv(i: Pair, k: Pair, s: Pair, p, d: Pair, mode: str = "zeros") -> Lowered:
@@ -507,20 +466,14 @@ def gradient_conv(i: Pair, k: Pair, s: Pair, p, d: Pair, mode: str = "zeros") ->
     cells (``(o-1)s + 1`` taps); the window moves by ``d``; only the first ``k``
     outputs are dW (a strided conv's dropped remainder never reaches dW).
     """
-    o = conv_output_size(i, k, s, p, d)
-    pads = axis_pads(p)
-    return Lowered(*(Axis(n=i[x], k=(o[x] - 1) * s[x] + 1, stride=d[x], dilation=1,
-                          pad_lo=pads[x][0], pad_hi=pads[x][1], kernel_spacing=s[x],
-                          out_limit=k[x], mode=mode)
-                     for x in (0, 1)))
+    return Lowered(*gradient_axes(i, k, s, p, d, mode))
 
 
 PHASES = ("forward", "loss", "gradient")
 
 
-def phase_conv(phase: str, i: Pair, k: Pair, s: Pair, p, d: Pair,
-               mode: str = "zeros") -> Lowered:
-    """The direct convolution of one training phase: forward, loss or gradient.
+def phase_axes(phase: str, i, k, s, p, d, mode: str = "zeros") -> tuple[Axis, ...]:
+    """The axes of one training phase's direct convolution, for any number of axes.
 
     With reflect, replicate or circular padding the loss phase is the gradient with
     respect to the *padded* input (the transposed conv without padding, whose zeros
@@ -529,15 +482,21 @@ def phase_conv(phase: str, i: Pair, k: Pair, s: Pair, p, d: Pair,
     """
     if phase == "loss":
         if mode != "zeros":
-            padded = tuple(n + t for n, t in zip(i, padding_total(p)))
-            return transposed_conv(padded, k, s, (0, 0), d,
-                                   auto_output_padding(padded, k, s, (0, 0), d))
-        return transposed_conv(i, k, s, p, d, auto_output_padding(i, k, s, p, d))
+            i, p = tuple(n + t for n, t in zip(i, padding_total(p))), (0,) * len(i)
+        return transposed_axes(conv_output_size(i, k, s, p, d), k, s, p, d,
+                               auto_output_padding(i, k, s, p, d))
     if phase == "forward":
-        return forward_conv(i, k, s, p, d, mode)
+        return forward_axes(i, k, s, p, d, mode)
     if phase == "gradient":
-        return gradient_conv(i, k, s, p, d, mode)
+        return gradient_axes(i, k, s, p, d, mode)
     raise ValueError(f"unknown phase {phase!r}")
+
+
+def phase_conv(phase: str, i: Pair, k: Pair, s: Pair, p, d: Pair,
+               mode: str = "zeros") -> Lowered:
+    """The direct convolution of one training phase: forward, loss or gradient
+    (:func:`phase_axes`)."""
+    return Lowered(*phase_axes(phase, i, k, s, p, d, mode))
 
 
 @dataclass(frozen=True)
