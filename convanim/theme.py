@@ -91,14 +91,14 @@ GOLDENROD = "B8860B"
 #: tints): >= 3:1 from the page while the text keeps >= 4.5:1 on them and on their
 #: shadow. Light's text is black, not base03: with base03 text on base3 no luminance
 #: is both (a fill needs >= .265 for the text and <= .274 for the page).
-KIND_LUMINANCE = {"print": .295, "light": .268, "dark": .166}
+KIND_LUMINANCE = {"print": .295, "light": .268, "dark": .164}
 #: Inserted zeros: near the page, apart from it by their dotted edges, >= 1.5:1 from the
 #: highlight.
 INSERTED_LUMINANCE = {"print": .84, "light": .76, "dark": .027}
 #: The highlight ("current"): >= 1.5:1 from the page, the kinds and inserted zeros.
 CURRENT_LUMINANCE = {"print": .53, "light": .45, "dark": .07}
 _HUES = {  # the hue of each filled kind, before it is set to its theme's luminance
-    "print": {"data": "86B6E8", "output": "9ED9E3", "outpad": "F8B98A", "copy": "9AAFC4",
+    "print": {"data": "2F8FE0", "output": "1FB4C8", "outpad": "F08A3C", "copy": "8FA3B8",
               "current": GOLDENROD},
     "light": {"data": BLUE, "output": CYAN, "outpad": ORANGE, "copy": "7F96A8",
               "current": YELLOW},
@@ -143,7 +143,7 @@ HIGHLIGHTED_AGAINST = ("background", "data", "padding", "inserted", "outpad", "o
 #: The shadow's opacity (base.tex.j2's `shadow` style writes this number).
 WINDOW_OPACITY = 0.4
 #: Tapped vs untapped, the same fill: the least WCAG contrast of any fill a tap can lie on.
-TAP_CONTRAST = 1.2
+TAP_CONTRAST = 1.15
 #: The fills the shadow lies on and text sits on, beside the value levels (shading.py).
 SHADOWED = ("data", "padding", "inserted", "outpad", "copy", "output", *GROUP_FILLS)
 
@@ -184,7 +184,7 @@ PATTERNS = {"background": "none", "data": "solid", "padding": "dashed", "copy": 
 #: Pairs of kinds on one canvas (or against the page): "luminance" (>= 3:1) or
 #: "pattern" (their edge patterns differ), the same in every theme.
 TOLD_APART = {
-    ("background", "data"): "luminance", ("background", "output"): "luminance",
+    ("background", "data"): "luminance",
     ("background", "outpad"): "luminance", ("background", "copy"): "luminance",
     ("background", "padding"): "pattern", ("background", "inserted"): "pattern",
     ("padding", "data"): "luminance", ("padding", "outpad"): "luminance",
@@ -205,9 +205,9 @@ TAP_FILLS = {"data": "window", **{k: "window" for k in SEE_THROUGH}}
 #: What the colours of the default (print) theme mark, in words: the index page's legend
 #: (tests/test_legible.py checks each colour's name against its hue).
 LEGEND = ("blue: input, cyan: output, white with dashed edges: padding, grey with dotted "
-          "edges: inserted zeros, orange: output padding, a grey shadow with a thick "
-          "outline: the kernel window's taps, goldenrod: a highlighted row, column or "
-          "cell")
+          "edges: inserted zeros, orange: output padding, dark shadow with a thick "
+          "outline: the kernel window (each cell's colour shows through), goldenrod: the "
+          "highlighted row or column")
 
 
 def palette(theme: str = "print") -> dict[str, str]:
