@@ -92,8 +92,8 @@ GOLDENROD = "B8860B"
 #: shadow. Light's text is black, not base03: with base03 text on base3 no luminance
 #: is both (a fill needs >= .265 for the text and <= .274 for the page).
 KIND_LUMINANCE = {"print": .295, "light": .268, "dark": .164}
-#: Inserted zeros: near the page, apart from it by their dotted edges, >= 1.5:1 from the
-#: highlight.
+#: Inserted zeros: a neutral grey near the page's luminance (apart from it by their
+#: dotted edges and, on dark's teal page, by hue), >= 1.5:1 from the highlight.
 INSERTED_LUMINANCE = {"print": .84, "light": .76, "dark": .027}
 #: The highlight ("current"): >= 1.5:1 from the page, the kinds and inserted zeros.
 CURRENT_LUMINANCE = {"print": .53, "light": .45, "dark": .07}
@@ -118,8 +118,7 @@ for _theme, _page in _PAGE.items():
     for _kind in ("data", "output", "outpad", "copy"):
         _p[_kind] = at_luminance(_HUES[_theme][_kind], KIND_LUMINANCE[_theme])
     _p["entry"] = _p["data"]
-    _p["inserted"] = at_luminance(_p["background"] if _theme == "dark" else "C8C8C8",
-                                  INSERTED_LUMINANCE[_theme])
+    _p["inserted"] = at_luminance("C8C8C8", INSERTED_LUMINANCE[_theme])  # a neutral grey
     _p["current"] = at_luminance(_HUES[_theme]["current"], CURRENT_LUMINANCE[_theme])
     # Per group of a channels figure: a tint at the kinds' luminance for its cells, the
     # full accent for its outlines and names.
