@@ -201,10 +201,10 @@ def test_the_template_highlights_the_group_and_colours_it():
     assert len(frames) == fig.steps == 16
     for frame, f in zip(frames, fig.scene()["frames"]):
         # the window's shadow on each plane of the group (9 taps), on a slice per plane,
-        # and on the output cell
+        # and (a path of its own) on the output cell
         assert [(style, len(rects)) for style, rects in fill_paths(frame)] == [
             ("shadow", 2 * 9 + 2)]
-        assert frame.count(r"\path[shadow]") == 1
+        assert frame.count(r"\path[shadow]") == 2  # the taps and slices, the output cell
         assert frame.count(r"\path[window]") == 2 + 2 + 1
         assert f"$y_{{{f['plane']}}}[{f['out'][0]},{f['out'][1]}] = " in frame
     for g in (0, 1):
