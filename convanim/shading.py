@@ -3,23 +3,28 @@
 Levels, not a continuous ramp: ``LEVELS`` tints a side, each a colour the template
 defines once (``cvvpos3``), so a figure with a thousand cells still has a few dozen
 colours. The strongest tint of each theme is the strongest on which the theme's text
-keeps a WCAG contrast of 4.5:1, so a number stays legible on any fill.
+keeps a WCAG contrast of 4.5:1, under the kernel window's shadow too, so a number
+stays legible on any fill.
 """
 from __future__ import annotations
 
 import math
 
-from .theme import BLUE, RED, contrast, mix, palette
+from .theme import BLUE, RED, contrast, mix, palette, under_window
 
 LEVELS = 8
 MIN_CONTRAST = 4.5
 
 
-def _strongest(accent: str, colors: dict) -> float:
-    """The largest tint of ``accent`` on the background that text still reads on."""
+def _strongest(accent: str, colors: dict, theme: str) -> float:
+    """The largest tint of ``accent`` on the background that text still reads on,
+    shadowed by the window or not."""
+    def legible(fill: str) -> bool:
+        return min(contrast(colors["text"], fill),
+                   contrast(colors["text"], under_window(theme, fill))) >= MIN_CONTRAST
+
     t = 0.8
-    while t > 0.1 and contrast(colors["text"], mix(accent, colors["background"], t)) \
-            < MIN_CONTRAST:
+    while t > 0.1 and not legible(mix(accent, colors["background"], t)):
         t -= 0.02
     return t
 
@@ -29,7 +34,7 @@ def colours(theme: str) -> dict[str, str]:
     colors = palette(theme)
     out = {"vzero": colors["background"]}
     for side, accent in (("pos", BLUE), ("neg", RED)):
-        top = _strongest(accent, colors)
+        top = _strongest(accent, colors, theme)
         for n in range(1, LEVELS + 1):
             out[f"v{side}{n}"] = mix(accent, colors["background"], top * n / LEVELS)
     return out

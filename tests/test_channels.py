@@ -200,11 +200,11 @@ def test_the_template_highlights_the_group_and_colours_it():
     frames = source.split(r"\begin{cvframe}")[1:]
     assert len(frames) == fig.steps == 16
     for frame, f in zip(frames, fig.scene()["frames"]):
-        # a window on each plane of the group (its 9 taps filled by the cells under them:
-        # all input here), a slice per plane, the output cell
+        # the window's shadow on each plane of the group (9 taps), on a slice per plane,
+        # and (a path of its own) on the output cell
         assert [(style, len(rects)) for style, rects in fill_paths(frame)] == [
-            ("fill=cvcurrent", 2 * 9)]
-        assert frame.count(r"\path[tap]") == 2 + 1
+            ("shadow", 2 * 9 + 2)]
+        assert frame.count(r"\path[shadow]") == 2  # the taps and slices, the output cell
         assert frame.count(r"\path[window]") == 2 + 2 + 1
         assert f"$y_{{{f['plane']}}}[{f['out'][0]},{f['out'][1]}] = " in frame
     for g in (0, 1):

@@ -82,38 +82,35 @@ def test_matrix_entries_never_run_into_each_other(tmp_path):
 
 @pytest.mark.parametrize("name", theme.THEMES)
 def test_the_window_shows_what_lies_under_it(name):
-    """A tap over padding, an inserted zero or output padding has its own fill: it stands
-    out from its untapped neighbours, and from taps over the other kinds, in greyscale."""
+    """The window was solid gold: every tap the same colour, whatever lay under it. Now a
+    shadow: each kind keeps its own colour under it, a tap stands out from the same fill
+    untapped, and numbers keep 4.5:1 on the shadow."""
     p = theme.palette(name)
-    taps = {kind: p[fill] for kind, fill in theme.TAP_FILLS.items()}
-    assert len(set(taps.values())) == 4
-    for kind in theme.SEE_THROUGH:
-        assert theme.contrast(taps[kind], p[kind]) >= 1.5, kind
-    kinds = list(taps)
-    for i, a in enumerate(kinds):
-        for b in kinds[i + 1:]:
-            assert theme.contrast(taps[a], taps[b]) >= 1.1, (a, b)
-    for fill in taps.values():
-        assert theme.contrast(p["text"], fill) >= 4.5
-        assert theme.contrast(p["muted"], fill) >= 4.5
+    under = {kind: theme.under_window(name, p[kind]) for kind in theme.SHADOWED}
+    kinds = ["data", "padding", "inserted", "outpad", "copy"]
+    assert len({under[k] for k in kinds}) == len(kinds)
+    for kind, colour in under.items():
+        assert theme.contrast(colour, p[kind]) >= theme.TAP_CONTRAST, kind
+        for text in ("text", "muted"):
+            assert theme.contrast(p[text], colour) >= 4.5, (kind, text)
 
 
-@pytest.mark.parametrize("kind, spec, steps, options, fills", [
+@pytest.mark.parametrize("kind, spec, steps, options", [
     (Arithmetic, ConvSpec((5, 5), (3, 3), (2, 2), (1, 1), transposed=True), [0, 4],
-     ArithmeticOptions(labels=False, caption=""), {"current", "currentpadding",
-                                                  "currentinserted"}),
+     ArithmeticOptions(labels=False, caption="")),
     (Numerical, ConvSpec((6, 6), (3, 3), (2, 2), (1, 1), transposed=True), [0, 35],
-     NumericalOptions(), {"current", "currentpadding", "currentinserted", "currentoutpad"}),
+     NumericalOptions()),
     (Channels, ConvSpec((5, 5), (3, 3), (2, 2), (1, 1), transposed=True), [0, 24],
-     ChannelsOptions(in_channels=2, out_channels=2, groups=1),
-     {"current", "currentpadding", "currentinserted"}),
+     ChannelsOptions(in_channels=2, out_channels=2, groups=1)),
 ])
-def test_taps_are_filled_by_the_kind_they_lie_on(kind, spec, steps, options, fills):
-    """The window was one opaque block: every tap "current", whatever lay under it."""
+def test_taps_are_shadowed_not_filled(kind, spec, steps, options):
+    """The window was one opaque block (fill=cvcurrent over every tap): now each frame
+    draws the translucent shadow over its taps and no opaque fill in the window's colour."""
     source = tex.render(kind.template, scene=kind().scene(spec.validate(), steps, options))
-    used = {style[len("fill=cv"):] for style, _ in fill_paths(source)
-            if style.startswith("fill=cvcurrent")}
-    assert fills <= used, used
+    styles = [style for style, _ in fill_paths(source)]
+    assert styles.count("shadow") >= len(steps)
+    assert not any(s.startswith("fill=cvcurrent") for s in styles)
+    assert "shadow/.style={fill=cvwindow, fill opacity=%s}" % theme.WINDOW_OPACITY in source
 
 
 def test_print_is_the_default_a_white_page_with_saturated_fills():
@@ -129,8 +126,8 @@ def test_print_is_the_default_a_white_page_with_saturated_fills():
 
     for fill, lo, hi in (("data", 195, 225), ("output", 180, 200), ("current", 35, 50)):
         h, s = hue_saturation(p[fill])
-        assert lo <= h <= hi and s >= 0.5, (fill, h, s)  # Solarized light's are < 0.5
-    assert hue_saturation(theme.palette("light")["data"])[1] < 0.5
+        assert lo <= h <= hi and s >= 0.5, (fill, h, s)
+    assert theme.palette("light")["data"] != p["data"]  # Solarized's blue, not print's
     assert theme.palette("light")["background"] == "FDF6E3"  # Solarized stays a theme
 
 
@@ -142,7 +139,7 @@ def test_the_index_legend_names_the_colours_drawn():
     named = {part.split(": ")[0].split()[0]: part.split(": ")[1]
              for part in theme.LEGEND.split(", ")}
     assert named["blue"] == "input" and named["cyan"] == "output"
-    assert named["goldenrod"].startswith("the kernel window")
+    assert named["dark"].startswith("the kernel window")
     hues = {"blue": (195, 225, "data"), "cyan": (180, 200, "output"),
             "orange": (15, 35, "outpad"), "goldenrod": (35, 50, "current")}
     for word, (lo, hi, fill) in hues.items():
@@ -153,7 +150,7 @@ def test_the_index_legend_names_the_colours_drawn():
     assert "LEGEND" in index.html_page.__code__.co_names
 
 
-def test_a_tap_over_a_kind_without_a_fill_of_its_own_takes_the_highlight():
+def test_kinds_at_names_the_kinds_a_tap_can_lie_on():
     assert tex.kinds_at([[{"kind": "padding"}, {"kind": "reflect"}]]) == {"0,0": "padding",
                                                                             "0,1": "data"}
     assert tex.kinds_at({"inserted": [[1, 2]], "circular": [[0, 0]]}) == {

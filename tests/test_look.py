@@ -45,6 +45,33 @@ def test_palette_contrast(name):
     assert theme.contrast(p["padding"], p["inserted"]) > 1.0
 
 
+@pytest.mark.parametrize("name", theme.THEMES)
+def test_kinds_are_told_apart_by_luminance_or_by_pattern(name):
+    """Issue 31, dark on a projector: input vs inserted zeros 1.11:1, input vs page 1.41:1,
+    output padding vs page 1.12:1. Every pair of kinds on a canvas, and each kind against
+    the page, holds the rule theme.TOLD_APART gives it: >= 3:1, or edge patterns that
+    differ (they survive greyscale); and luminance is used wherever it can be."""
+    p = theme.palette(name)
+    kinds = ("background", "data", "padding", "copy", "inserted", "outpad")
+    pairs = {(a, b) for i, a in enumerate(kinds) for b in kinds[i + 1:]} - {("copy", "outpad")}
+    assert {tuple(sorted(k)) for k in theme.TOLD_APART} == {tuple(sorted(k)) for k in pairs}
+    for (a, b), rule in theme.TOLD_APART.items():
+        if rule == "luminance":
+            assert theme.contrast(p[a], p[b]) >= 3.0, (a, b)
+        else:
+            assert theme.PATTERNS[a] != theme.PATTERNS[b], (a, b)
+    assert theme.contrast(p["output"], p["background"]) >= 3.0  # its own plane, solid edges
+    for text in ("text", "muted"):  # the price: text keeps 4.5:1 on the kinds, shadowed too
+        for kind in theme.SHADOWED:
+            assert theme.contrast(p[text], p[kind]) >= 4.5, (text, kind)
+            assert theme.contrast(p[text], theme.under_window(name, p[kind])) >= 4.5
+
+
+def test_the_shadow_is_drawn_at_the_opacity_the_theme_computes_with():
+    base = open(tex.template_dir() / "base.tex.j2").read()
+    assert f"shadow/.style={{fill=cvwindow, fill opacity={theme.WINDOW_OPACITY}}}" in base
+
+
 def test_contrast_formula():
     assert theme.contrast("000000", "FFFFFF") == pytest.approx(21.0)
     assert theme.contrast("777777", "777777") == pytest.approx(1.0)
