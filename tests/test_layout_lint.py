@@ -66,6 +66,9 @@ OPTION_SETS = [
     # added after the list above (appended, so the themes the sets above meet stay put):
     # the diamond view's front link ran up a dilated window's diagonal, here through labels
     "arithmetic -i 7 -k 3 -d 2 -p 2 --padding-mode reflect --copies -e 4",
+    # -t --labels name the equivalent direct conv too (two more lines of label)
+    "arithmetic -i 7 -k 3 -s 2 -d 2 -p 2 -t --labels",
+    "channels -i 5 -k 3 -s 2 -p 1 -t --in-channels 2 --out-channels 2 --labels",
 ]
 THEMES = ["print", "dark", "light"]
 WIDTHS = [None, "16", "8.25"]   # the natural size, a one-column and a two-column paper

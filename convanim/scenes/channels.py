@@ -24,6 +24,7 @@ from ..kind import Kind
 from ..lazy import np
 from ..options import COLUMNS, Array, ChannelOptions, Flag, Int, option
 from ..spec import ConvSpec
+from .arithmetic import equivalent_direct
 from ..theme import GROUPS
 from . import (ValuesOptions, canvas_grid, channels_layout, factor, format_number, grid_kinds,
                grid_lines, image_hint, is_sequence, shape_mismatch, too_large, width)
@@ -388,6 +389,7 @@ def _labels(spec: ConvSpec, g: geometry.Grouped, options) -> dict:
         "layout": ("ConvTranspose2d: in, out/G, kh, kw" if spec.transposed
                    else "D, C/G, kh, kw"),
         "groups": G,
+        "equivalent": equivalent_direct(spec, g.plane) if spec.transposed else None,
     }
 
 
