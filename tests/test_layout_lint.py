@@ -118,12 +118,6 @@ KNOWN_FAULTS: dict[str, str] = {
         'page too tall at its default size (#31 §4): page 16.1 x 26.2 cm: taller than 22 cm at 16 cm wide (26.1 cm)',
     'channels -i 7 -k 3 -p 1 --in-channels 3 --out-channels 2 --labels --theme dark --width 8.25':
         "a long diagonal line runs through the padding '0' beside the Σ, which itself sits on the cell's dashed edge (new; near #31 §7's Σ on a cell border): stroke through '0' at (125.6, 382.2)",
-    "stack -i 8 --planes --layers 'k=3 k=3,d=2' --labels --theme print":
-        "a frustum line runs through the 'input' layer label (new): stroke through 'input' at (27.4, 180.2)",
-    "stack -i 8 --planes --layers 'k=3 k=3,d=2' --labels --theme dark --width 16":
-        "a frustum line runs through the 'input' layer label (new): stroke through 'input' at (39.6, 271.9)",
-    "stack -i 8 --planes --layers 'k=3 k=3,d=2' --labels --theme light --width 8.25":
-        "a frustum line runs through the 'input' layer label (new): stroke through 'input' at (22.0, 139.8)",
 }
 
 PASSING = [c for c in CASES if c not in KNOWN_FAULTS]

@@ -455,7 +455,9 @@ def plane_scene(steps: list[int], options) -> dict:
                 cells.append([y, x, kind, copy, corners(lvl, y, x)])
         copies.append({(y, x): copy for y, x, kind, copy, _c in cells if copy})
         planes.append({"level": lvl, "size": [h, w], "cells": cells, "copies": bool(copies[-1]),
-                       "label": page(lvl, u_lo, (v_lo + v_hi) / 2),
+                       # left of the plane's front corner: every frustum line runs
+                       # between two planes, right of it
+                       "label": [0.0, page(lvl, u_lo, (v_lo + v_hi) / 2)[1]],
                        "info": page(lvl, u_hi, (v_lo + v_hi) / 2)})
     frames = []
     w_last = sizes[-1][1]
