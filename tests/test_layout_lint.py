@@ -114,10 +114,6 @@ KNOWN_FAULTS: dict[str, str] = {
         "grid lines cross W's block labels in the grouped im2col GEMM (#31 §3): stroke through 'w0,0' at (72.1, 379.7); stroke through 'w0,1' at (156.2, 379.7); … (8 in all)",
     'im2col -i 4 -k 3 -s 2 -p 1 --in-channels 4 --out-channels 4 --groups 2 --theme dark --width 8.25':
         "grid lines cross W's block labels in the grouped im2col GEMM (#31 §3): stroke through 'w0,0' at (38.5, 194.5); stroke through 'w0,1' at (81.2, 194.5); … (8 in all)",
-    'channels -i 7 -k 3 -p 1 --in-channels 3 --out-channels 2 --labels --theme light':
-        'page too tall at its default size (#31 §4): page 16.1 x 26.2 cm: taller than 22 cm at 16 cm wide (26.1 cm)',
-    'channels -i 7 -k 3 -p 1 --in-channels 3 --out-channels 2 --labels --theme dark --width 8.25':
-        "a long diagonal line runs through the padding '0' beside the Σ, which itself sits on the cell's dashed edge (new; near #31 §7's Σ on a cell border): stroke through '0' at (125.6, 382.2)",
 }
 
 PASSING = [c for c in CASES if c not in KNOWN_FAULTS]

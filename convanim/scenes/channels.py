@@ -322,7 +322,8 @@ class Channels(Kind):
             "layout": channels_layout.layout(
                 g, spec.kernel_size, label_chars, is_sequence(low),
                 options.width or COLUMNS.get(options.column),
-                1 + (len(labels["lines"]) + 1 + (labels["groups"] > 1) if labels else 0)),
+                1 + (len(labels["lines"]) + 1 + (labels["groups"] > 1)
+                     + 2 * bool(labels["equivalent"]) if labels else 0)),
             "sequence": is_sequence(low),
             "labels": labels,
             "frames": frames,
