@@ -258,3 +258,25 @@ def test_a_figure_too_tall_beside_is_packed_to_fit_16_by_22cm(argv, tmp_path, ca
     scale = min(1.0, 16 / (w / 72 * 2.54))
     assert h / 72 * 2.54 * scale <= 22.0, (w / 72 * 2.54, h / 72 * 2.54)
     assert w / 72 * 2.54 <= 16.2
+
+
+@pytest.mark.usefixtures("tex_tools")
+def test_the_legend_bars_start_in_one_column_and_1x1_reads_1_times_1(tmp_path, capsys):
+    """The legend's bars followed their names' widths (ragged); the pointwise line read
+    '1x1'. PyMuPDF: the three bars' outlines share their left edge, the text says 1×1."""
+    import pymupdf
+
+    status, out, err = run(capsys, "channels", "-i", "4", "-k", "1", "--in-channels", "2",
+                           "--out-channels", "1", "--labels", "--fill", "value", "--legend",
+                           "-y", "pdf", "fig", "--quiet", "--out-dir", str(tmp_path),
+                           "--gif-dir", str(tmp_path))
+    assert status == 0, err
+    with pymupdf.open(str(next(p for p in out if p.suffix == ".pdf"))) as doc:
+        page = doc[0]
+        text = page.get_text()
+        bar_h = 0.3 / 2.54 * 72
+        bars = [d["rect"] for d in page.get_drawings() if d.get("color") is not None
+                and abs(d["rect"].height - bar_h) < 0.6 and d["rect"].width > 3 * bar_h]
+    assert "pointwise (1 × 1)" in text and "1x1" not in text and "Ö" not in text, text
+    assert len(bars) == 3, bars
+    assert max(b.x0 for b in bars) - min(b.x0 for b in bars) < 0.1, [b.x0 for b in bars]

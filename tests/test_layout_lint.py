@@ -69,6 +69,8 @@ OPTION_SETS = [
     # -t --labels name the equivalent direct conv too (two more lines of label)
     "arithmetic -i 7 -k 3 -s 2 -d 2 -p 2 -t --labels",
     "channels -i 5 -k 3 -s 2 -p 1 -t --in-channels 2 --out-channels 2 --labels",
+    # channels' --column narrow --labels (laid out for 8.25 cm by the column's name)
+    "channels -i 7 -k 3 -p 1 --in-channels 3 --out-channels 2 --labels --column narrow",
 ]
 THEMES = ["print", "dark", "light"]
 WIDTHS = [None, "16", "8.25"]   # the natural size, a one-column and a two-column paper

@@ -369,7 +369,8 @@ def cases(kernel_size, c: int, d: int, g: int) -> list[str]:
 
 
 def _labels(spec: ConvSpec, g: geometry.Grouped, options) -> dict:
-    """What --labels writes: the named case, every size, and the key of group colours."""
+    """What --labels writes: the named case, every size, and the key of group colours.
+    The lines are TeX (ours, no user text): a text-mode × set as Ö in the PDF's text."""
     c, d, G = options.in_channels, options.out_channels, options.groups
     kh, kw = spec.kernel_size
     lines = []
@@ -377,7 +378,8 @@ def _labels(spec: ConvSpec, g: geometry.Grouped, options) -> dict:
         if case == "depthwise":
             lines.append(f"depthwise: G = C = D = {c}, each filter reads one plane")
         else:
-            lines.append("pointwise (1x1): each output cell mixes the planes at one position")
+            lines.append("pointwise ($1\\times 1$): each output cell mixes the planes at one "
+                         "position")
     if G > 1 and "depthwise" not in cases(spec.kernel_size, c, d, G):
         lines.append(f"grouped: {G} groups of {g.in_per_group} in, {g.out_per_group} out; "
                      f"a filter reads only its group's planes")
