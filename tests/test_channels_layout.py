@@ -26,7 +26,7 @@ from convanim.scenes.channels import grouped
 
 from helpers import files_under, run
 
-NAMES = ("beside", "compact", "stacked")
+NAMES = ("beside", "packed", "compact", "stacked")
 C32 = dict(in_channels=3, out_channels=2)
 WORD = re.compile(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">'
                   r'([^<]*)</word>')
@@ -55,6 +55,15 @@ def rectangles(fig, at: dict) -> list[tuple[str, float, float, float, float]]:
 
 def overlaps(a, b) -> bool:
     return a[1] < b[3] - 1e-9 and b[1] < a[3] - 1e-9 and a[2] < b[4] - 1e-9 and b[2] < a[4] - 1e-9
+
+
+def crosses(seg, rect, steps=200) -> bool:
+    """Whether segment seg runs through the inside of rect (left, top, right, bottom)."""
+    x0, y0, x1, y1 = seg
+    left, top, right, bottom = rect
+    return any(left + 1e-6 < x0 + (x1 - x0) * t / steps < right - 1e-6
+               and top + 1e-6 < y0 + (y1 - y0) * t / steps < bottom - 1e-6
+               for t in range(steps + 1))
 
 
 @st.composite
@@ -98,6 +107,14 @@ def test_no_arrangement_puts_one_grid_on_another_or_outside_the_page(values):
         for q, arrow in enumerate(at["sums"]):
             (x, y) = arrow["path"][-1]
             assert not any(r[1] < x < r[3] and r[2] < y < r[4] for r in rects)
+            # no leg of it crosses a grid (a diagonal ran through an input's padding), and
+            # it lands in a cell of its output, not on a border
+            for (x0, y0), (x1, y1) in zip(arrow["path"], arrow["path"][1:]):
+                for r in rects:
+                    assert not crosses((x0, y0, x1, y1), r[1:]), (name, arrow["path"], r)
+            if not name.startswith("sequence"):
+                left = at["outputs"][q][0]
+                assert (x - left - 0.5) == pytest.approx(round(x - left - 0.5)), (name, x, left)
 
 
 def test_without_a_width_the_layout_is_the_one_drawn_before():
@@ -113,6 +130,12 @@ def test_without_a_width_the_layout_is_the_one_drawn_before():
     assert np.array([y for _, y in at["slices"][0]]) == approx([1.0, 6.8, 12.6])
     assert np.array(at["outputs"]) == approx([[6.4, 18.2], [11.3, 18.2]])
     assert np.array(at["box"]) == approx([-1.3, -0.9, 11.3 + 4.6 + 0.1, 18.2 + 3 + 0.8])
+
+
+#: Figures whose natural ``beside`` page was taller than 22 cm: drawn ``packed``.
+NATURAL = {str(dict(input_size=5, kernel_size=3, dilation=2, padding=2, **C32)): "packed",
+           str(dict(input_size=7, kernel_size=3, padding=1, **C32)): "packed",
+           str(dict(input_size=7, kernel_size=3, dilation=2, padding=2, **C32)): "packed"}
 
 
 @pytest.mark.parametrize("width,values,chosen", [
@@ -134,9 +157,9 @@ def test_the_arrangement_is_chosen_for_the_width(width, values, chosen):
     assert at["at"] == chosen
     assert at["width"] <= budget["width"] and at["height"] <= at["width"] * budget["aspect"]
     assert at["text_width"] <= budget["width"]
-    # without the width the same figure is drawn as before
+    # without the width the same figure is drawn as before, unless it was too tall
     assert layout_of(**values)["at"] == ("sequence" if chosen.startswith("sequence")
-                                         else "beside")
+                                         else NATURAL.get(str(values), "beside"))
 
 
 def test_a_sequence_has_output_t_above_input_t():
@@ -215,3 +238,45 @@ def test_a_sequence_may_be_longer_than_a_plane_is_wide(workdir, capsys):
         "convanim: error: figure too large: the padded input is a sequence of 30 cells; "
         "channels figures draw sequences of at most 24"]
     assert files_under(workdir) == []
+
+
+@pytest.mark.usefixtures("tex_tools")
+@pytest.mark.parametrize("argv", [
+    "channels -i 7 -k 3 -p 1 --in-channels 3 --out-channels 2 --labels",
+    "channels -i 5 -k 3 -d 2 -p 2 --in-channels 3 --out-channels 2",
+])
+def test_a_figure_too_tall_beside_is_packed_to_fit_16_by_22cm(argv, tmp_path, capsys):
+    """``-i 7 ... --labels`` was 16.1 x 26.2 cm: each filter's slices now stack from the
+    top of its column with its output under them, and the page fits 16 x 22 cm at its
+    natural size (text not shrunk: the same 0.6 cm cells)."""
+    from helpers import pdf_pages
+
+    status, out, err = run(capsys, *argv.split(), "-y", "pdf", "fig", "--quiet",
+                           "--out-dir", str(tmp_path), "--gif-dir", str(tmp_path))
+    assert status == 0, err
+    (w, h), = pdf_pages(next(p for p in out if p.suffix == ".pdf"))
+    scale = min(1.0, 16 / (w / 72 * 2.54))
+    assert h / 72 * 2.54 * scale <= 22.0, (w / 72 * 2.54, h / 72 * 2.54)
+    assert w / 72 * 2.54 <= 16.2
+
+
+@pytest.mark.usefixtures("tex_tools")
+def test_the_legend_bars_start_in_one_column_and_1x1_reads_1_times_1(tmp_path, capsys):
+    """The legend's bars followed their names' widths (ragged); the pointwise line read
+    '1x1'. PyMuPDF: the three bars' outlines share their left edge, the text says 1×1."""
+    import pymupdf
+
+    status, out, err = run(capsys, "channels", "-i", "4", "-k", "1", "--in-channels", "2",
+                           "--out-channels", "1", "--labels", "--fill", "value", "--legend",
+                           "-y", "pdf", "fig", "--quiet", "--out-dir", str(tmp_path),
+                           "--gif-dir", str(tmp_path))
+    assert status == 0, err
+    with pymupdf.open(str(next(p for p in out if p.suffix == ".pdf"))) as doc:
+        page = doc[0]
+        text = page.get_text()
+        bar_h = 0.3 / 2.54 * 72
+        bars = [d["rect"] for d in page.get_drawings() if d.get("color") is not None
+                and abs(d["rect"].height - bar_h) < 0.6 and d["rect"].width > 3 * bar_h]
+    assert "pointwise (1 × 1)" in text and "1x1" not in text and "Ö" not in text, text
+    assert len(bars) == 3, bars
+    assert max(b.x0 for b in bars) - min(b.x0 for b in bars) < 0.1, [b.x0 for b in bars]

@@ -55,3 +55,117 @@ def test_labels_give_the_sizes(transposed, stride, operand, canvas, output, note
     assert [k for k, _ in op["kinds"]] == ["padding"] + (["inserted"] if stride > 1 and transposed
                                                          else [])
     assert s["labels"]["output"]["size"] == output
+
+
+def _crosses(seg, poly, eps=1e-6) -> bool:
+    """Whether segment seg (x0, y0, x1, y1) runs through the interior of convex poly."""
+    got = arithmetic._inside(seg[:2], seg[2:], poly)
+    return got is not None and got[1] - got[0] > eps
+
+
+@pytest.mark.parametrize("kw", [
+    dict(input_size=(7, 7), dilation=(2, 2)),
+    dict(input_size=(5, 5), padding=(1, 1)),
+    dict(input_size=(6, 6), stride=(2, 2), padding=(1, 1), transposed=True),
+    dict(input_size=(1, 12), kernel_size=(1, 3)),
+])
+def test_links_never_cross_the_kernel_window(kw):
+    """The diamond view's front link ran up the window's diagonal, through the (dilated)
+    taps: now every link stops at the window's outline."""
+    spec, s = scene_of(**kw)
+    seq, h = s["sequence"], s["canvas"][0]
+    for f in s["frames"]:
+        r0, c0, r1, c1 = f["window"]
+        win = [arithmetic._on_page(x, y, seq) for x, y in
+               ((c0, h - r0), (c1 + 1, h - r0), (c1 + 1, h - r1 - 1), (c0, h - r1 - 1))]
+        assert f["links"], f
+        assert not [seg for seg in f["links"] if _crosses(seg, win)], f["window"]
+    # the slanted view keeps four lines; the front corner's starts where it leaves the
+    # window, at its back corner
+    if not seq:
+        f = s["frames"][0]
+        assert len(f["links"]) == 4
+        r0, c0, r1, c1 = f["window"]
+        back = arithmetic._on_page(c1 + 1, h - r0, seq)
+        assert sum(seg[:2] == list(back) for seg in f["links"]) == 2
+
+
+@pytest.mark.parametrize("mode,p", [("circular", 2), ("reflect", 1), ("replicate", 1)])
+def test_links_leave_a_gap_round_every_copied_label(mode, p):
+    spec = ConvSpec(input_size=(5, 5), padding=(p, p), padding_mode=mode).validate()
+    s = Arithmetic().scene(spec, list(range(spec.lowered().steps)),
+                           ArithmeticOptions(labels=True, copies=True, caption=""))
+    h, unit_pt = s["canvas"][0], s["place"]["unit"] * 72.27 / 2.54
+    for f in s["frames"]:
+        for r, c, text, _ in s["copies"]:
+            cx, cy = arithmetic._on_page(c + 0.5, h - 0.5 - r, False)
+            hw, hh = len(text) * 3.5 / 2 / unit_pt, 2.5 / unit_pt     # the label's ink
+            box = [(cx - hw, cy - hh), (cx + hw, cy - hh), (cx + hw, cy + hh), (cx - hw, cy + hh)]
+            assert not [seg for seg in f["links"] if _crosses(seg, box)], (f["step"], text)
+
+
+def _plain(i, k, s, p, d):
+    """Dumoulin & Visin's transposed-conv relationship, written out by hand."""
+    o = (i + 2 * p - d * (k - 1) - 1) // s + 1
+    a = (i + 2 * p - d * (k - 1) - 1) % s            # what the output padding restores
+    return {"i'": o + (o - 1) * (s - 1), "k'": k, "s'": 1, "p'": d * (k - 1) - p, "a": a,
+            "out": (o + (o - 1) * (s - 1)) + 2 * (d * (k - 1) - p) + a - d * (k - 1)}
+
+
+@pytest.mark.parametrize("i", range(3, 10))
+def test_transposed_labels_name_the_equivalent_direct_conv(i):
+    """i', k', s', p' and a, read off the geometry, against the plain formula for every
+    k, s, p, d that makes a valid conv of this input; the direct conv's output is i."""
+    seen = 0
+    for k in (1, 2, 3, 4, 5):
+        for s in (1, 2, 3):
+            for d in (1, 2):
+                for p in range(0, d * (k - 1) + 1):
+                    if i + 2 * p < d * (k - 1) + 1:
+                        continue
+                    spec = ConvSpec(input_size=(i, i), kernel_size=(k, k), stride=(s, s),
+                                    padding=(p, p), dilation=(d, d), transposed=True).validate()
+                    low = spec.lowered()
+                    eq = arithmetic.equivalent_direct(spec, low)["values"]
+                    want = _plain(i, k, s, p, d)
+                    got = {key: eq[key][0] for key in ("i'", "k'", "s'", "p'", "a")}
+                    assert got == {key: want[key] for key in got}, (i, k, s, p, d)
+                    assert eq["p'_after"] == eq["p'"] and eq["i"] == [i, i]
+                    assert (eq["k"], eq["s"], eq["p"], eq["d"]) == ([k, k], [s, s], [p, p], [d, d])
+                    assert low.out == (want["out"], want["out"]) == (i, i)
+                    seen += 1
+    assert seen > 30
+
+
+def test_transposed_labels_on_an_oblong_conv_give_both_axes():
+    spec = ConvSpec(input_size=(6, 7), kernel_size=(3, 2), stride=(2, 1), padding=(1, 0),
+                    transposed=True).validate()
+    eq = arithmetic.equivalent_direct(spec, spec.lowered())
+    assert eq["values"]["i'"] == [5, 6] and eq["values"]["p'"] == [1, 1]
+    assert "$i'=5\\times 6$" in eq["direct"] and "$k=3\\times 2$" in eq["forward"]
+
+
+@pytest.mark.usefixtures("tex_tools")
+@pytest.mark.parametrize("argv,words", [
+    ("arithmetic -i 6 -k 3 -s 2 -p 1 -t --labels",
+     ["i = 6,", "k = 3,", "s = 2,", "p = 1;", "i′ = 5,", "k′ = 3,", "s′ = 1,", "p′ = 1,", "a = 1"]),
+    ("arithmetic -i 7 -k 3 -s 2 -d 2 -p 2 -t --labels --width 8.25",
+     ["i = 7,", "p = 2,", "d = 2;", "i′ = 7,", "p′ = 2,", "d′ = 2"]),
+    ("channels -i 5 -k 3 -s 2 -p 1 -t --in-channels 2 --out-channels 2 --labels",
+     ["i = 5,", "s = 2,", "p = 1,", "i′ = 5,", "s′ = 1,", "p′ = 1"]),
+])
+def test_transposed_labels_are_in_the_pdf(argv, words, tmp_path, capsys):
+    """The words a reader sees (PyMuPDF's text of the page), both convs named."""
+    import shlex
+
+    import pymupdf
+    from helpers import run
+
+    status, out, err = run(capsys, *shlex.split(argv), "-y", "pdf", "fig", "--quiet",
+                           "--out-dir", str(tmp_path), "--gif-dir", str(tmp_path))
+    assert status == 0, err
+    with pymupdf.open(str(next(p for p in out if p.suffix == ".pdf"))) as doc:
+        text = " ".join(doc[0].get_text().split())
+    assert "transposed conv of the conv" in text and "drawn as the direct conv" in text, text
+    for word in words:
+        assert word in text, (word, text)

@@ -9,6 +9,8 @@ from convanim import geometry as g
 from convanim.figure import figure, plan
 from convanim.spec import SpecError
 
+from helpers import run
+
 layer = st.tuples(st.integers(1, 4), st.integers(1, 3), st.integers(1, 4), st.integers(0, 3),
                   st.integers(0, 3))
 
@@ -125,3 +127,56 @@ def test_terminal_prints_the_receptive_fields(tmp_path, capsys, monkeypatch):
     assert err[0].split() == ["layer", "kind", "k", "s", "d", "padding", "receptive", "field",
                               "jump", "start"]
     assert err[1].split()[6:8] == ["2", "1"] and err[2].split()[6:8] == ["4", "1"]
+
+
+def _smallest_text_pt(pdf, column_cm):
+    """The smallest word's height once the page is scaled to fit a ``column_cm`` column,
+    as the legibility yardstick measures it (pdftotext's word box: 0.887 of the font size
+    PyMuPDF reads, for Computer Modern)."""
+    import pymupdf
+
+    with pymupdf.open(str(pdf)) as doc:
+        page = doc[0]
+        sizes = [span["size"] for block in page.get_text("dict")["blocks"]
+                 for line in block.get("lines", []) for span in line["spans"]
+                 if span["text"].strip()]
+        width = page.rect.width
+    scale = min(1.0, column_cm / 2.54 * 72 / width)
+    return min(sizes) * 0.887 * scale, width / 72 * 2.54
+
+
+WAVENET = ["stack", "-i", "16", "--layers", "k=2,d=1 k=2,d=2 k=2,d=4 k=2,d=8", "--causal",
+           "--labels"]
+
+
+@pytest.mark.usefixtures("tex_tools")
+@pytest.mark.parametrize("argv", [
+    WAVENET,                                                       # the gallery's WaveNet
+    WAVENET + ["--caption", "A WaveNet stack"],
+    WAVENET + ["--padding-mode", "replicate"],
+    ["stack", "-i", "8", "--planes", "--layers", "k=3 k=3,d=2", "--labels"],   # gallery's
+    ["stack", "-i", "12", "--layers", "k=3 pool,k=2,s=2 k=3", "--labels"],
+    ["stack"],
+])
+def test_stacks_keep_5pt_text_in_an_8_25cm_column(argv, tmp_path, capsys):
+    """Drawn with --width 8.25 the WaveNet stack was 3.4 pt: its layers' parameters now go
+    below the rows and the nodes close up, so every word is >= 5 pt, and nothing warns."""
+    status, out, err = run(capsys, *argv, "--width", "8.25", "-y", "pdf", "fig",
+                           "--out-dir", str(tmp_path), "--gif-dir", str(tmp_path))
+    assert status == 0, err
+    smallest, width = _smallest_text_pt(next(p for p in out if p.suffix == ".pdf"), 8.25)
+    assert smallest >= 5.0, (argv, smallest)
+    assert width <= 8.3 and not [line for line in err if "warning" in line], err
+
+
+@pytest.mark.usefixtures("tex_tools")
+def test_a_stack_too_wide_for_its_column_warns_in_one_line(tmp_path, capsys):
+    """Without --width, drawn at its natural 18.7 cm and shrunk into 8.25 cm, the WaveNet
+    stack is under 5 pt; --width 4 cannot keep it legible either, and says so once."""
+    status, out, err = run(capsys, *WAVENET, "--width", "4", "-y", "pdf", "fig",
+                           "--out-dir", str(tmp_path), "--gif-dir", str(tmp_path))
+    assert status == 0, err
+    smallest, _ = _smallest_text_pt(next(p for p in out if p.suffix == ".pdf"), 4)
+    warn = [line for line in err if "warning" in line]
+    assert smallest < 5.0 and len(warn) == 1, (smallest, err)
+    assert "under 5 pt" in warn[0] and "--width 4" in warn[0]

@@ -311,3 +311,28 @@ def test_a_padded_pooling_layer_pads_with_minus_infinity_in_the_pytorch_call(pla
     assert call.count("float('-inf')") == 1 and f"{pad}, nn.MaxPool" in call
     assert ("ReflectionPad2d((1, 0, 0, 0)), nn.Conv2d" if planes
             else "ReflectionPad1d((1, 0)), nn.Conv1d") in call
+
+
+def test_plane_names_stand_left_of_every_frustum_line_and_cell():
+    """A frustum line ran through the 'input' label: the names now stand left of the
+    drawing's front-left corner, where nothing else is drawn."""
+    _, s = plane_scene(input_size=(8, 8), layers="k=3 k=3,d=2", labels=True)
+    xs = [x for f in s["frames"] for _l, x0, _y0, x1, _y1 in f["lines"] for x in (x0, x1)]
+    xs += [x for p in s["planes"] for *_c, quad in p["cells"] for x, _y in quad]
+    assert min(xs) >= 0 and all(p["label"][0] == 0 for p in s["planes"])
+
+
+def test_frustum_lines_are_drawn_before_the_plane_they_rise_to():
+    """Each frame's lines up to plane l come before plane l's cells, so the plane hides
+    the part of them under it (they were drawn over it)."""
+    from convanim.cli import plan_command
+
+    tex = plan_command(["stack", "-i", "8", "--planes", "--layers", "k=3 k=3,d=2"]).tex()
+    frame = tex[tex.index("\\begin{cvframe}"):tex.index("\\end{cvframe}")]
+    _, s = plane_scene(input_size=(8, 8), layers="k=3 k=3,d=2")
+    for lvl in (1, 2):
+        quad = s["planes"][lvl]["cells"][0][4]
+        first_cell = "] ({},{}) -- ({},{}) -- ".format(*quad[0], *quad[1])
+        lines = [frame.index(f"\\path[frustum] ({x0},{y0}) -- ({x1},{y1})")
+                 for l, x0, y0, x1, y1 in s["frames"][0]["lines"] if l == lvl]
+        assert len(lines) == 4 and max(lines) < frame.index(first_cell), lvl

@@ -45,16 +45,23 @@ class Arithmetic(Kind):
     def scene(self, spec: ConvSpec, steps: list[int], options) -> dict:
         low = spec.lowered()
         names = canvas_kinds(low, spec.output_padding)
+        seq = is_sequence(low)
+        copies = _copies(low, seq) if options.copies else []
+        place = _placement(low, seq)
+        frames = [window(low, step) for step in steps]
+        for frame in frames:
+            frame["links"] = _links(frame, place, copies)
         return {
             "canvas": list(low.canvas),
             "output": list(low.out),
             "cells": cells_by_kind(names),
             "grid": grid_lines(names),
-            "frames": [window(low, step) for step in steps],
+            "frames": frames,
+            "place": place,
             "labels": _labels(spec, low, names) if options.labels else None,
             "sequence": is_sequence(low),
             "out_offset": out_offset(low),
-            "copies": _copies(low, is_sequence(low)) if options.copies else [],
+            "copies": copies,
             "caption": options.caption,
         }
 
@@ -79,7 +86,44 @@ def _labels(spec: ConvSpec, low: geometry.Lowered, names) -> dict:
                     "canvas": list(low.canvas),
                     "kinds": [[kind, text] for kind, text in keys if kind in shown]},
         "output": {"size": list(low.out), "note": "transposed conv" if spec.transposed else ""},
+        "equivalent": equivalent_direct(spec, low) if spec.transposed else None,
     }
+
+
+def _pair(v) -> str:
+    """One number for a square pair, ``h\\times w`` otherwise (TeX math)."""
+    return str(v[0]) if v[0] == v[1] else f"{v[0]}\\times {v[1]}"
+
+
+def equivalent_direct(spec: ConvSpec, low: geometry.Lowered) -> dict:
+    """What a transposed figure draws, in Dumoulin & Visin's words: the transposed conv of
+    the conv (i, k, s, p) is the direct conv (i', k' = k, s' = 1, p') over the
+    zero-inserted operand, i' = o + (o - 1)(s - 1), p' = d(k - 1) - p per side, plus the
+    output padding a after. Every value is read off the lowered geometry (its axes' span,
+    kernel, stride and padding), so the words name what the picture draws."""
+    axes = (low.rows, low.cols)
+    a = list(spec.output_padding)
+    values = {
+        "i": list(spec.input_size),                           # the conv -t transposes
+        "k": [ax.k for ax in axes],
+        "s": [ax.spacing for ax in axes],
+        "p": [ax.dilation * (ax.k - 1) - ax.pad_lo for ax in axes],
+        "d": [ax.dilation for ax in axes],
+        "i'": [ax.span for ax in axes],
+        "k'": [ax.k for ax in axes],
+        "s'": [ax.stride for ax in axes],
+        "p'": [ax.pad_lo for ax in axes],
+        "p'_after": [ax.pad_hi - x for ax, x in zip(axes, a)],
+        "a": a,
+    }
+    v = {key.replace("'", "_"): _pair(x) for key, x in values.items()}
+    dil = values["d"] != [1, 1]
+    after = "" if values["p'_after"] == values["p'"] else "/" + v["p__after"]
+    forward = (f"$i={v['i']}$, $k={v['k']}$, $s={v['s']}$, $p={v['p']}$"
+               + (f", $d={v['d']}$" if dil else ""))
+    direct = (f"$i'={v['i_']}$, $k'={v['k_']}$, $s'={v['s_']}$, $p'={v['p_']}{after}$"
+              + (f", $d'={v['d']}$" if dil else "") + (f", $a={v['a']}$" if a != [0, 0] else ""))
+    return {"values": values, "forward": forward, "direct": direct}
 
 
 def _copies(low: geometry.Lowered, sequence: bool) -> list:
@@ -92,4 +136,81 @@ def _copies(low: geometry.Lowered, sequence: bool) -> list:
             if held:
                 text = str(held[1]) if sequence else f"{held[0]},{held[1]}"
                 out.append([r, c, text, cell["copies"] is not None])
+    return out
+
+
+
+#: --copies' labels are \\scriptsize (7 pt): a digit or comma at most 3.5 pt wide, the
+#: digits 5 pt tall; a link keeps a 1 pt gap around them.
+_CHAR_PT, _TEXT_PT, _GAP_PT = 3.5, 5.0, 1.0
+_PT_PER_CM = 72.27 / 2.54
+
+
+def _placement(low: geometry.Lowered, seq: bool) -> dict:
+    """The drawing's unit (cm per cell) and where the output plane sits (in units): the
+    template draws with these, and the links are cut on the same page."""
+    (h, w), (oh, ow) = low.canvas, low.out
+    return {"seq": seq, "rows": h, "out_rows": oh,
+            "unit": min(0.5, 16.0 / w) if seq else min(0.5, 16.0 / (w + h)),
+            "osx": out_offset(low) if seq else (w - h) / 2 - (ow - oh) / 2,
+            "osy": 2.5 if seq else (w + h) / 2 + 1.5}
+
+
+def _on_page(x: float, y: float, seq: bool, dx: float = 0.0, dy: float = 0.0):
+    """A plane point (x right, y up, in cells) on the page: a sequence lies flat, a plane
+    is slanted (the template's ``plane`` transform, x' = x - y, y' = (x + y) / 2)."""
+    return (x + dx, y + dy) if seq else (x - y + dx, (x + y) / 2 + dy)
+
+
+def _inside(a, b, poly) -> tuple[float, float] | None:
+    """The part [t0, t1] of segment a→b inside the convex polygon ``poly`` (Cyrus–Beck),
+    or None."""
+    t0, t1 = 0.0, 1.0
+    area = sum((q[0] - p[0]) * (q[1] + p[1]) for p, q in zip(poly, poly[1:] + poly[:1]))
+    sign = 1 if area < 0 else -1        # counter-clockwise: the outward normal is (dy, -dx)
+    for p, q in zip(poly, poly[1:] + poly[:1]):
+        nx, ny = sign * (q[1] - p[1]), -sign * (q[0] - p[0])
+        num = nx * (a[0] - p[0]) + ny * (a[1] - p[1])
+        den = nx * (b[0] - a[0]) + ny * (b[1] - a[1])
+        if abs(den) < 1e-12:
+            if num > 0:
+                return None
+            continue
+        if den > 0:
+            t1 = min(t1, -num / den)
+        else:
+            t0 = max(t0, -num / den)
+        if t0 >= t1:
+            return None
+    return t0, t1
+
+
+def _links(frame: dict, place: dict, copies: list) -> list[list[float]]:
+    """The lines from the kernel window's corners to its output cell's, as page segments
+    ``[x0, y0, x1, y1]`` in units, cut where they would cross the window (in the slanted
+    view the front corner's line runs up the window's diagonal, through its taps) or a
+    --copies label: no stroke through a tap or a word."""
+    seq, h, oh = place["seq"], place["rows"], place["out_rows"]
+    r0, c0, r1, c1 = frame["window"]
+    oy, ox = frame["out"]
+    w1, w2, w3, w4 = (c0, h - r0), (c1 + 1, h - r0), (c1 + 1, h - r1 - 1), (c0, h - r1 - 1)
+    o1, o2, o3, o4 = (ox, oh - oy), (ox + 1, oh - oy), (ox + 1, oh - oy - 1), (ox, oh - oy - 1)
+    pairs = [(w1, o4), (w2, o3)] if seq else [(w1, o1), (w2, o2), (w3, o3), (w4, o4)]
+    holes = [[_on_page(*p, seq) for p in (w1, w2, w3, w4)]]
+    unit_pt = place["unit"] * _PT_PER_CM
+    for r, c, text, _ in copies:
+        cx, cy = _on_page(c + 0.5, h - 0.5 - r, seq)
+        hw = (len(text) * _CHAR_PT / 2 + _GAP_PT) / unit_pt
+        hh = (_TEXT_PT / 2 + _GAP_PT) / unit_pt
+        holes.append([(cx - hw, cy - hh), (cx + hw, cy - hh), (cx + hw, cy + hh),
+                      (cx - hw, cy + hh)])
+    out = []
+    for w, o in pairs:
+        a, b = _on_page(*w, seq), _on_page(*o, seq, place["osx"], place["osy"])
+        at = lambda t: [round(a[0] + (b[0] - a[0]) * t, 4), round(a[1] + (b[1] - a[1]) * t, 4)]
+        t = 0.0
+        for t0, t1 in sorted(filter(None, (_inside(a, b, hole) for hole in holes))) + [(1, 1)]:
+            if t0 - t > 1e-6:
+                out.append(at(t) + at(t0))
+            t = max(t, t1)
     return out

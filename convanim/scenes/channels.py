@@ -24,6 +24,7 @@ from ..kind import Kind
 from ..lazy import np
 from ..options import COLUMNS, Array, ChannelOptions, Flag, Int, option
 from ..spec import ConvSpec
+from .arithmetic import equivalent_direct
 from ..theme import GROUPS
 from . import (ValuesOptions, canvas_grid, channels_layout, factor, format_number, grid_kinds,
                grid_lines, image_hint, is_sequence, shape_mismatch, too_large, width)
@@ -321,7 +322,8 @@ class Channels(Kind):
             "layout": channels_layout.layout(
                 g, spec.kernel_size, label_chars, is_sequence(low),
                 options.width or COLUMNS.get(options.column),
-                1 + (len(labels["lines"]) + 1 + (labels["groups"] > 1) if labels else 0)),
+                1 + (len(labels["lines"]) + 1 + (labels["groups"] > 1)
+                     + 2 * bool(labels["equivalent"]) if labels else 0)),
             "sequence": is_sequence(low),
             "labels": labels,
             "frames": frames,
@@ -367,7 +369,8 @@ def cases(kernel_size, c: int, d: int, g: int) -> list[str]:
 
 
 def _labels(spec: ConvSpec, g: geometry.Grouped, options) -> dict:
-    """What --labels writes: the named case, every size, and the key of group colours."""
+    """What --labels writes: the named case, every size, and the key of group colours.
+    The lines are TeX (ours, no user text): a text-mode × set as Ö in the PDF's text."""
     c, d, G = options.in_channels, options.out_channels, options.groups
     kh, kw = spec.kernel_size
     lines = []
@@ -375,7 +378,8 @@ def _labels(spec: ConvSpec, g: geometry.Grouped, options) -> dict:
         if case == "depthwise":
             lines.append(f"depthwise: G = C = D = {c}, each filter reads one plane")
         else:
-            lines.append("pointwise (1x1): each output cell mixes the planes at one position")
+            lines.append("pointwise ($1\\times 1$): each output cell mixes the planes at one "
+                         "position")
     if G > 1 and "depthwise" not in cases(spec.kernel_size, c, d, G):
         lines.append(f"grouped: {G} groups of {g.in_per_group} in, {g.out_per_group} out; "
                      f"a filter reads only its group's planes")
@@ -388,6 +392,7 @@ def _labels(spec: ConvSpec, g: geometry.Grouped, options) -> dict:
         "layout": ("ConvTranspose2d: in, out/G, kh, kw" if spec.transposed
                    else "D, C/G, kh, kw"),
         "groups": G,
+        "equivalent": equivalent_direct(spec, g.plane) if spec.transposed else None,
     }
 
 

@@ -1,13 +1,16 @@
 """Where the channels figure puts its planes, for the width asked (--width, --column).
 
 The figure has C input planes, D filters of C/G slices (the filter bank) and D output
-planes. Five arrangements, all in cells (x to the right, y down from the top of the
+planes. Six arrangements, all in cells (x to the right, y down from the top of the
 first input plane; a grid whose top is ``top`` and left ``left`` has cell (r, c) at
 x = left + c, y = top + r):
 
 - ``beside`` (without --width, always): the input planes down the left, one column per
   filter right of them (the slice for plane j in row j, its partial sum beside it), each
   output plane under its filter's column.
+- ``packed`` (without --width where ``beside`` would not fit 16 x 22 cm; with it, after
+  the others): the planes down the left, each filter's slices stacked from the top of
+  its column, its output plane right under them, centred on the column.
 - ``compact``: as ``beside`` with narrow bank columns (each partial sum under its slice)
   and the output planes in a row of their own under the bank: for narrow columns.
 - ``stacked``: the input planes in a row on top, one row per filter under them (the slice
@@ -51,6 +54,8 @@ UNITS = ((3, 0.6), (4, 0.8), (5, 0.95))
 WIDE_UNIT = 1.15
 #: With a width asked, cells of numbers at most 2 characters wide may shrink to this.
 TIGHT_UNIT = 0.5
+#: The page a figure must fit at its natural size (cm), less the border (layout.py).
+PAGE_CM = (16.0 - 2 * fitting.BORDER_CM, fitting.PAGE_HEIGHT_CM - 2 * fitting.BORDER_CM)
 
 
 def unit_for(label_chars: int) -> float:
@@ -73,18 +78,23 @@ def layout(g: geometry.Grouped, kernel_size, label_chars: int, sequence: bool,
     if sequence:
         names = ["sequence"] + (["sequence below"] if budget else [])
     elif budget is None:
-        names = ["beside"]
+        names = ["beside", "packed"]
     else:
-        names = ["beside", "compact", "stacked"]
+        names = ["beside", "compact", "stacked", "packed"]
     candidates = [place(name, g, kernel_size, u, text_lines, budget)
                   for u in units for name in names]
+    if budget is None and not sequence:
+        # the natural size: the first that fits 16 x 22 cm as it is (text never shrunk)
+        fits = [c for c in candidates if c["width"] <= PAGE_CM[0] and c["height"] <= PAGE_CM[1]]
+        return fits[0] if fits else min(candidates, key=lambda c: c["height"])
     return fitting.arrange(candidates, budget)
 
 
 def place(name: str, g: geometry.Grouped, kernel_size, unit: float, text_lines: int = 1,
           budget: dict | None = None) -> dict:
     """One arrangement's positions (cells) and its estimated size (cm)."""
-    at = {"beside": _beside, "compact": _compact, "stacked": _stacked, "sequence": _sequence,
+    at = {"beside": _beside, "packed": _packed, "compact": _compact, "stacked": _stacked,
+          "sequence": _sequence,
           "sequence below": lambda *a: _sequence(*a, below=True)}[name](g, tuple(kernel_size))
     left, top, right, bottom = at["box"]
     width = (right - left) * unit
@@ -113,15 +123,28 @@ def _straight(x0, y0, x1, y1) -> dict:
             "label": [(x0 + x1) / 2 - 0.15, (y0 + y1) / 2 - 0.15, "right"]}
 
 
+def _elbow(x0, y0, x1, below, out_top) -> dict:
+    """A sum arrow down from (x0, y0) to the output plane whose top is ``out_top``: where
+    the output is not under the column it turns in the gap under the bank (``below``),
+    runs across and drops into a cell at x1, so it never crosses a plane or a label
+    (a diagonal ran through an input's padding); its Σ left of its first leg."""
+    if abs(x1 - x0) < 1e-9:
+        return _straight(x0, y0, x1, out_top - 0.15)
+    turn = (below + out_top) / 2
+    return {"path": [[x0, y0], [x0, turn], [x1, turn], [x1, out_top - 0.15]],
+            "label": [x0 - 0.15, (y0 + turn) / 2 - 0.05, "right"]}
+
+
 def _beside(g, kernel_size) -> dict:
-    """Today's figure: the planes down the left, the bank right of them, each output
-    under its filter's column (the natural layout, unchanged)."""
+    """The natural layout: the planes down the left, the bank right of them, each output
+    under its filter's column, centred on it (it sat a third of a plane right of it)."""
     h, w, kh, kw, oh, ow = _sizes(g, kernel_size)
     colw = max(kw + PARTIAL, ow + 0.6)
     rows = [j * (h + ROW_GAP) for j in range(g.planes_in)]
     cols = [w + BANK_GAP + q * colw for q in range(g.planes_out)]
     dy = (h - kh) / 2
     out_top = rows[-1] + h + OUT_GAP
+    lefts = [_under(c + kw / 2, ow) for c in cols]  # centred on the filter's column
     sums = []
     for q in range(g.planes_out):
         last = rows[g.inputs_of(q)[-1]] + dy + kh
@@ -134,13 +157,49 @@ def _beside(g, kernel_size) -> dict:
                    for q in range(g.planes_out)],
         "partials": [[[cols[q] + kw + 0.2, rows[j] + h / 2, "left"] for j in g.inputs_of(q)]
                      for q in range(g.planes_out)],
-        "outputs": [[cols[q], out_top] for q in range(g.planes_out)],
+        "outputs": [[x, out_top] for x in lefts],
         "x_names": [[-NAMES + 0.2, top + h / 2, "left"] for top in rows],
         "w_names": [[c + kw / 2, -0.25, "bottom"] for c in cols],
-        "y_names": [[c + ow / 2, out_top + oh + 0.2, "top"] for c in cols],
+        "y_names": [[x + ow / 2, out_top + oh + 0.2, "top"] for x in lefts],
         "sums": sums,
-        "box": [-NAMES, -0.9, cols[-1] + max(kw + PARTIAL - 0.3, ow) + 0.1,
-                out_top + oh + 0.8],
+        "box": [min(-NAMES, lefts[0]), -0.9,
+                max(cols[-1] + kw + PARTIAL - 0.3, lefts[-1] + ow) + 0.1, out_top + oh + 0.8],
+    }
+
+
+def _under(x: float, ow: int) -> float:
+    """The left edge of an ``ow``-wide output plane whose middle cell's centre is at ``x``:
+    a sum arrow straight down at ``x`` lands in a cell, never on a border."""
+    return x - (ow // 2 + 0.5)
+
+
+def _packed(g, kernel_size) -> dict:
+    """For a natural page too tall in ``beside``: the planes down the left; each filter's
+    slices packed from the top of its column (the partial sums beside them), its output
+    plane right under them, centred on the column, not under every input plane."""
+    h, w, kh, kw, oh, ow = _sizes(g, kernel_size)
+    colw = max(kw + PARTIAL, ow + COLUMN_GAP)
+    rows = [j * (h + ROW_GAP) for j in range(g.planes_in)]
+    # the first output clears the input planes by a row gap
+    shift = max(0.0, (ow // 2 + 0.5) - kw / 2 - BANK_GAP + ROW_GAP)
+    cols = [w + BANK_GAP + shift + q * colw for q in range(g.planes_out)]
+    tops = [jj * (kh + ROW_GAP) for jj in range(g.in_per_group)]
+    bank_bottom = tops[-1] + kh
+    out_top = bank_bottom + OUT_GAP + 0.4
+    lefts = [_under(c + kw / 2, ow) for c in cols]
+    sums = [_straight(c + kw / 2, bank_bottom + 0.1, c + kw / 2, out_top - 0.15) for c in cols]
+    right = max(cols[-1] + kw + PARTIAL - 0.3, lefts[-1] + ow)
+    return {
+        "inputs": [[0, top] for top in rows],
+        "slices": [[[cols[q], top] for top in tops] for q in range(g.planes_out)],
+        "partials": [[[cols[q] + kw + 0.2, top + kh / 2, "left"] for top in tops]
+                     for q in range(g.planes_out)],
+        "outputs": [[x, out_top] for x in lefts],
+        "x_names": [[-NAMES + 0.2, top + h / 2, "left"] for top in rows],
+        "w_names": [[c + kw / 2, -0.25, "bottom"] for c in cols],
+        "y_names": [[x + ow / 2, out_top + oh + 0.2, "top"] for x in lefts],
+        "sums": sums,
+        "box": [-NAMES, -0.9, right + 0.1, max(rows[-1] + h, out_top + oh + 0.8)],
     }
 
 
@@ -171,7 +230,8 @@ def _compact(g, kernel_size) -> dict:
     sums = []
     for q in range(g.planes_out):
         last = rows[g.inputs_of(q)[-1]] + dy + kh + PARTIAL_HEIGHT
-        sums.append(_straight(cols[q] + kw / 2, last, lefts[q] + ow / 2, out_top - 0.15))
+        sums.append(_elbow(cols[q] + kw / 2, last, lefts[q] + ow // 2 + 0.5, bank_bottom,
+                           out_top))
     right = max(cols[-1] + colw - COLUMN_GAP, lefts[-1] + ow)
     return {
         "inputs": [[0, top] for top in rows],
@@ -208,10 +268,10 @@ def _stacked(g, kernel_size) -> dict:
     sums = []
     for q in range(g.planes_out):
         mid = tops[q] + kh / 2
-        xc = lefts[q] + ow / 2
+        xc = lefts[q] + ow // 2 + 0.5  # into a cell, not onto a border
         if g.planes_out == 1 and g.planes_in == 1:
-            x = xs[0] + inset + kw / 2
-            sums.append(_straight(x, tops[q] + kh + 0.1, x, out_top - 0.15))
+            sums.append(_elbow(xs[0] + inset + kw / 2, tops[q] + kh + 0.1, xc, bank_bottom,
+                               out_top))
             continue
         turn = out_top - 0.6
         last = xs[g.inputs_of(q)[-1]] + inset + kw + PARTIAL - 0.1

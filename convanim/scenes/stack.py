@@ -28,9 +28,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import geometry
+from .. import geometry, layout
 from ..kind import Kind
-from ..options import FigureOptions, Flag, Pair, Text, option
+from ..options import COLUMNS, FigureOptions, Flag, Pair, Text, option
 from ..spec import ConvSpec, SpecError, resolve_padding
 
 #: Layers drawn, and nodes per row (the padded input included), beyond which the
@@ -420,8 +420,13 @@ def plane_scene(steps: list[int], options) -> dict:
     v_lo, v_hi = min(b[2] for b in boxes), max(b[3] for b in boxes)
     slant_x, slant_y = 0.55, 0.42  # the plane's depth axis on the page, per cell
     # at most 11 cm of planes across (the labels beside them) and 20 cm from the input's
-    # front edge to the output's back edge, 1.3 cm between two planes
-    unit = min(0.5, 11.0 / ((u_hi - u_lo) + slant_x * (v_hi - v_lo)),
+    # front edge to the output's back edge, 1.3 cm between two planes; laid out for
+    # --width, only as wide as keeps the names (1.6 cm) and --labels' (4.2 cm) >= 5 pt
+    across = 11.0
+    budget = layout.fit("stack", options.width or COLUMNS.get(options.column))
+    if budget:
+        across = min(across, max(4.0, budget["width"] - 1.6 - (4.2 if options.labels else 0)))
+    unit = min(0.5, across / ((u_hi - u_lo) + slant_x * (v_hi - v_lo)),
                (20.0 - 1.3 * levels) / (slant_y * (v_hi - v_lo) * (levels + 1)))
     depth = slant_y * (v_hi - v_lo) * unit
     gap = depth + 1.3  # page cm from one plane's origin to the next
@@ -455,7 +460,9 @@ def plane_scene(steps: list[int], options) -> dict:
                 cells.append([y, x, kind, copy, corners(lvl, y, x)])
         copies.append({(y, x): copy for y, x, kind, copy, _c in cells if copy})
         planes.append({"level": lvl, "size": [h, w], "cells": cells, "copies": bool(copies[-1]),
-                       "label": page(lvl, u_lo, (v_lo + v_hi) / 2),
+                       # left of the plane's front corner: every frustum line runs
+                       # between two planes, right of it
+                       "label": [0.0, page(lvl, u_lo, (v_lo + v_hi) / 2)[1]],
                        "info": page(lvl, u_hi, (v_lo + v_hi) / 2)})
     frames = []
     w_last = sizes[-1][1]
