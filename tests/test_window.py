@@ -23,7 +23,7 @@ DPI = 100
 
 def render(tmp_path, argv: list[str]):
     """The figure's first page: (its drawings, its pixels as an RGB array)."""
-    import fitz
+    import pymupdf as fitz
     from PIL import Image
 
     tmp_path.mkdir(parents=True, exist_ok=True)
@@ -68,7 +68,7 @@ def apart(a, b) -> int:
 
 def cell_rect(taps, rects, r, c):
     """Cell (r, c)'s rectangle, from the tapped cells' (a regular grid)."""
-    import fitz
+    import pymupdf as fitz
 
     (r0, c0), first = taps[0], rects[0]
     w, h = first.width, first.height
