@@ -180,7 +180,7 @@ def test_torch_call_names_and_labels():
     fig, _ = data_of(in_channels=3, out_channels=3, groups=3, kernel_size=1, labels=True)
     assert kind.torch_call(fig.spec, fig.options) == \
         "torch.nn.Conv2d(3, 3, kernel_size=1, stride=1, padding=0, groups=3)"
-    assert kind.describe(fig.options) == ["3 → 3 channels", "3 groups", "depthwise",
+    assert kind.describe(fig.options) == ["channels 3 → 3", "3 groups", "depthwise",
                                           "pointwise (1×1)"]
     lines = fig.scene()["labels"]["lines"]
     assert lines[0].startswith("depthwise: G = C = D = 3") and lines[1].startswith("pointwise")
@@ -298,3 +298,20 @@ def test_a_transposed_depthwise_step_in_the_dark_theme_is_drawn(workdir, capsys)
                           text=True, check=True).stdout
     assert "depthwise: G = C = D = 3" in text and "one filter per plane" in text
     assert re.search(r"y\s*1\s*\[1,\s*0\]", text)  # step 30 of 75: plane 1, cell (1, 0)
+
+
+@pytest.mark.usefixtures("tex_tools")
+@pytest.mark.parametrize("d", [1, 2])
+def test_the_title_names_the_channels_whatever_their_count(d, tmp_path, capsys):
+    """'channels 2 → 1', never '2 → 1 channels' (one channel is not 'channels')."""
+    import pymupdf
+    from helpers import run
+
+    status, out, err = run(capsys, "channels", "-i", "4", "-k", "3", "--in-channels", "2",
+                           "--out-channels", str(d), "-y", "pdf", "fig", "--quiet",
+                           "--out-dir", str(tmp_path), "--gif-dir", str(tmp_path))
+    assert status == 0, err
+    with pymupdf.open(str(next(p for p in out if p.suffix == ".pdf"))) as doc:
+        text = " ".join(doc[0].get_text().split())
+    assert re.search(f"convolution, channels 2 ?→ ?{d}", text), text
+    assert not re.search(f"→ ?{d} channels", text), text

@@ -169,3 +169,28 @@ def test_transposed_labels_are_in_the_pdf(argv, words, tmp_path, capsys):
     assert "transposed conv of the conv" in text and "drawn as the direct conv" in text, text
     for word in words:
         assert word in text, (word, text)
+
+
+@pytest.mark.usefixtures("tex_tools")
+@pytest.mark.parametrize("argv", [
+    "arithmetic -i 5 -k 3 -p 1 --column narrow --labels",
+    "arithmetic -i 6 -k 3 -s 2 -p 1 -t --labels --width 8.25",
+])
+def test_labels_below_read_in_the_order_the_planes_stand(argv, tmp_path, capsys):
+    """Under a narrow figure the output's label comes first, as the output plane stands
+    above the operand's: a reader going down the labels meets the planes in order."""
+    import shlex
+
+    import pymupdf
+    from helpers import run
+
+    status, out, err = run(capsys, *shlex.split(argv), "-y", "pdf", "fig", "--quiet",
+                           "--out-dir", str(tmp_path), "--gif-dir", str(tmp_path))
+    assert status == 0, err
+    with pymupdf.open(str(next(p for p in out if p.suffix == ".pdf"))) as doc:
+        page = doc[0]
+        words = {w[4]: w[1] for w in reversed(page.get_text("words"))}  # first of each
+        height = page.rect.height
+    operand = min(y for w, y in words.items() if w in ("input", "operand"))
+    assert words["output"] > height / 2, "the labels stand below the drawing"
+    assert words["output"] < operand, words

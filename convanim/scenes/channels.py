@@ -353,7 +353,7 @@ class Channels(Kind):
 
     def describe(self, options) -> list[str]:
         c, d, g = options.in_channels, options.out_channels, options.groups
-        out = [f"{c} → {d} channels"] + ([f"{g} groups"] if g > 1 else [])
+        out = [f"channels {c} → {d}"] + ([f"{g} groups"] if g > 1 else [])
         return out + [case for case in cases(options.kernel_size, c, d, g)]
 
 
