@@ -67,6 +67,9 @@ OPTION_SETS = [
     # alphabet, an im2col whose entries read copies (dashed) under the highlight
     "alphabet -i 7 -k 3 -p 1 -e 10",
     "im2col -i 4 -k 3 -p 1 --padding-mode replicate",
+    # the channels GEMM's entries read from copies (dashed, #31 §7); an id over 100
+    # characters would read as "caseN" to pytest -k
+    "im2col -i 4 -p 1 --padding-mode reflect --in-channels 2 --out-channels 2",
 ]
 THEMES = ["print", "dark", "light"]
 WIDTHS = [None, "16", "8.25"]   # the natural size, a one-column and a two-column paper
