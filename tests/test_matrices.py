@@ -1,5 +1,7 @@
 """alphabet's conv matrix and im2col's unfolded operand, against independent loops."""
 import json
+import re
+import subprocess
 
 import numpy as np
 import pytest
@@ -114,8 +116,10 @@ def test_matrix_figures_refuse_with_the_reason(workdir, capsys, kind, args, mess
 
 @pytest.mark.usefixtures("tex_tools")
 @pytest.mark.parametrize("args,smallest", [
-    # the 3 -> 2 im2col GEMM and the grouped alphabet cannot keep 5 pt in 8.25 cm
-    (["im2col", "-i", "5", "-k", "3", "--in-channels", "3", "--out-channels", "2", "-e", "4"], 3.5),
+    # a loss GEMM whose X is 25 columns wide and the grouped alphabet cannot keep 5 pt
+    # in 8.25 cm
+    (["im2col", "-i", "5", "-k", "3", "-s", "2", "-p", "1", "--in-channels", "2",
+      "--out-channels", "3", "--phase", "loss"], 4.5),
     (["alphabet", "-i", "4", "-k", "3", "--in-channels", "2", "--out-channels", "4",
       "--groups", "2", "-e", "5"], 4.9),
 ])
@@ -129,6 +133,31 @@ def test_too_small_at_a_narrow_width_warns_once(tmp_path, capsys, args, smallest
     assert len(warnings) == 1, err
     assert f"at --width 8.25 cm its smallest text is {smallest} pt (under 5 pt)" in warnings[0]
     assert "a smaller figure (-i, -k) or a wider column" in warnings[0]
+
+
+@pytest.mark.usefixtures("tex_tools")
+@pytest.mark.parametrize("args", [
+    ["im2col", "-i", "5", "-k", "3", "--in-channels", "3", "--out-channels", "2", "-e", "4"],
+    ["im2col", "-i", "4", "-k", "3", "-s", "2", "-p", "1", "--in-channels", "4",
+     "--out-channels", "4", "--groups", "2"],
+    ["im2col", "-i", "4", "-k", "3", "-p", "1", "--padding-mode", "replicate",
+     "--in-channels", "2", "--out-channels", "2"],
+])
+def test_channels_gemm_keeps_5pt_at_a_narrow_width(tmp_path, capsys, args):
+    """The channels GEMMs of #31 §6 (3.5 and 3.2 pt before) drawn with --width 8.25:
+    8.25 cm wide, no warning, and no word below 5 pt high (the legibility tool's
+    measure: the height of poppler's word boxes, 6.2 pt at the natural size)."""
+    status, out, err = run(capsys, *args, "--width", "8.25", "-y", "pdf", "--out-dir",
+                           str(tmp_path), "--gif-dir", str(tmp_path), "--quiet")
+    assert status == 0 and not err, err
+    pdf = next(p for p in out if p.suffix == ".pdf")
+    (w, _), = pdf_pages(pdf)
+    assert w / 72 * 2.54 == pytest.approx(8.25, abs=0.05)
+    html = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    heights = [float(m[3]) - float(m[1]) for m in re.findall(
+        r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">', html)]
+    assert len(heights) > 20 and min(heights) >= 5.0
 
 
 @pytest.mark.usefixtures("tex_tools")
