@@ -116,12 +116,11 @@ def test_matrix_figures_refuse_with_the_reason(workdir, capsys, kind, args, mess
 
 @pytest.mark.usefixtures("tex_tools")
 @pytest.mark.parametrize("args,smallest", [
-    # a loss GEMM whose X is 25 columns wide and the grouped alphabet cannot keep 5 pt
-    # in 8.25 cm
+    # GEMMs whose X is 25 and 27 columns wide cannot keep 5 pt in 8.25 cm
     (["im2col", "-i", "5", "-k", "3", "-s", "2", "-p", "1", "--in-channels", "2",
       "--out-channels", "3", "--phase", "loss"], 4.5),
-    (["alphabet", "-i", "4", "-k", "3", "--in-channels", "2", "--out-channels", "4",
-      "--groups", "2", "-e", "5"], 4.9),
+    (["im2col", "-i", "5", "-k", "3", "--in-channels", "3", "--out-channels", "2",
+      "--phase", "gradient"], 4.2),
 ])
 def test_too_small_at_a_narrow_width_warns_once(tmp_path, capsys, args, smallest):
     """Drawn with --width 8.25 below 5 pt: one line on stderr with the smallest size
@@ -142,9 +141,12 @@ def test_too_small_at_a_narrow_width_warns_once(tmp_path, capsys, args, smallest
      "--out-channels", "4", "--groups", "2"],
     ["im2col", "-i", "4", "-k", "3", "-p", "1", "--padding-mode", "replicate",
      "--in-channels", "2", "--out-channels", "2"],
+    ["alphabet", "-i", "4", "-k", "3", "--in-channels", "2", "--out-channels", "4",
+     "--groups", "2", "-e", "5"],
 ])
-def test_channels_gemm_keeps_5pt_at_a_narrow_width(tmp_path, capsys, args):
-    """The channels GEMMs of #31 §6 (3.5 and 3.2 pt before) drawn with --width 8.25:
+def test_channels_matrices_keep_5pt_at_a_narrow_width(tmp_path, capsys, args):
+    """The channels GEMMs and the grouped alphabet of #31 §6 (3.5, 3.2, 3.7 and 4.9 pt
+    before; the alphabet's title now wraps to its matrix) drawn with --width 8.25:
     8.25 cm wide, no warning, and no word below 5 pt high (the legibility tool's
     measure: the height of poppler's word boxes, 6.2 pt at the natural size)."""
     status, out, err = run(capsys, *args, "--width", "8.25", "-y", "pdf", "--out-dir",
