@@ -211,3 +211,16 @@ LEGEND = ("blue: input, cyan: output, white with dashed edges: padding, grey wit
 
 def palette(theme: str = "print") -> dict[str, str]:
     return PALETTES[theme]
+
+
+# Highlights of the matrix kinds (#31)
+#: A highlighted row or column of a matrix (alphabet, im2col): its non-zero entries take
+#: "hientry", a deep shade of the highlight, and its zeros "hizero", a pale one, so zero
+#: and non-zero stay >= 3:1 apart inside it while text keeps >= 4.5:1 on both; the row
+#: also keeps an outline. Luminances per theme (dark: light text, so the zeros go dark).
+_HIGHLIGHT_LUMINANCE = {"print": (.2, .8), "light": (.27, .935), "dark": (.163, .018)}
+for _theme, (_entry, _zero) in _HIGHLIGHT_LUMINANCE.items():
+    PALETTES[_theme]["hientry"] = at_luminance(YELLOW if _theme != "print" else GOLDENROD, _entry)
+    PALETTES[_theme]["hizero"] = at_luminance(YELLOW if _theme != "print" else GOLDENROD, _zero)
+#: The fills of a highlighted row's entries: non-zero and zero.
+HIGHLIGHT_FILLS = ("hientry", "hizero")

@@ -234,3 +234,96 @@ def test_the_api_draws_them_with_the_declared_options(tmp_path, monkeypatch, kin
     paths = convanim.render(kind, "fig", type="pdf", step=1, quiet=True, **values)
     assert [p.name for p in paths] == ["fig_01.pdf"]
     assert len(pdf_pages(paths[0])) == 1
+
+
+#: The grid the empty-area measure reads a page on, in PDF points (2 mm).
+COVER_STEP = 72 / 2.54 * 0.2
+
+
+def covered(page) -> np.ndarray:
+    """Which 2 mm squares of the page hold ink: each drawn item's box (a cell's fill, a
+    line) and each word's box, the page's background left out."""
+    import pymupdf
+    w, h = page.rect.width, page.rect.height
+    grid = np.zeros((int(np.ceil(h / COVER_STEP)), int(np.ceil(w / COVER_STEP))), bool)
+
+    def mark(x0, y0, x1, y1):
+        x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
+        if x1 >= x0 and y1 >= y0:
+            grid[int(y0 // COVER_STEP):int(y1 // COVER_STEP) + 1,
+                 int(x0 // COVER_STEP):int(x1 // COVER_STEP) + 1] = True
+    for d in page.get_drawings():
+        if d["rect"].width >= w - 1 and d["rect"].height >= h - 1:
+            continue
+        for item in d["items"]:
+            if item[0] in ("re", "qu"):
+                r = item[1].rect if item[0] == "qu" else item[1]
+                mark(r.x0, r.y0, r.x1, r.y1)
+            else:
+                pts = [p for p in item[1:] if isinstance(p, pymupdf.Point)]
+                mark(min(p.x for p in pts), min(p.y for p in pts),
+                     max(p.x for p in pts), max(p.y for p in pts))
+    for word in page.get_text("words"):
+        mark(*word[:4])
+    return grid
+
+
+def largest_empty(grid: np.ndarray) -> int:
+    """The area, in grid squares, of the largest rectangle holding no ink."""
+    heights, best = np.zeros(grid.shape[1] + 1, int), 0
+    for row in grid:
+        heights[:-1] = np.where(row, 0, heights[:-1] + 1)
+        stack = []
+        for x, hx in enumerate(heights):
+            while stack and heights[stack[-1]] >= hx:
+                top = heights[stack.pop()]
+                best = max(best, top * (x - (stack[-1] + 1 if stack else 0)))
+            stack.append(x)
+    return best
+
+
+@pytest.mark.usefixtures("tex_tools")
+@pytest.mark.parametrize("argv", [
+    # 58% of the page empty, a blank 35% of it in one rectangle, before (#31 §4)
+    ["-i", "5", "-k", "3", "--in-channels", "3", "--out-channels", "2", "-e", "4"],
+    # 68% and 49%
+    ["-i", "4", "-k", "3", "-s", "2", "-p", "1", "--in-channels", "4", "--out-channels", "4",
+     "--groups", "2"],
+    ["-i", "5", "-k", "3", "-s", "2", "-p", "1", "--in-channels", "2", "--out-channels", "3",
+     "--phase", "loss"],
+    ["-i", "5", "-k", "3", "--in-channels", "3", "--out-channels", "2", "--phase", "gradient"],
+])
+def test_gemm_page_has_no_large_empty_area(tmp_path, capsys, argv):
+    """The GEMM's page is mostly ink: at most 40% of its 2 mm squares blank (margins,
+    gaps between matrices, the caption's line ends) and no blank rectangle over 12% of
+    it (Wᵀ drawn beside X, the planes beside their blocks: 30% and 8% here)."""
+    import pymupdf
+    status, out, err = run(capsys, "im2col", *argv, "-y", "pdf", "--out-dir", str(tmp_path),
+                           "--gif-dir", str(tmp_path), "--quiet")
+    assert status == 0, err
+    page = pymupdf.open(next(p for p in out if p.suffix == ".pdf"))[0]
+    grid = covered(page)
+    assert 1 - grid.mean() <= 0.40
+    assert largest_empty(grid) / grid.size <= 0.12
+
+
+@pytest.mark.usefixtures("tex_tools")
+@pytest.mark.parametrize("mode", ["replicate", "zeros"])
+def test_gemm_entries_read_from_copies_are_dashed(tmp_path, capsys, mode):
+    """An entry of X read from a padding copy keeps the copy's dashed edge inside its cell
+    (#31 §7): one dashed square per such entry, none without copies. -i 4 -k 3 -p 1: an
+    entry (ky, kx) of output (oy, ox) reads cell (oy + ky, ox + kx) of the 6 x 6 canvas,
+    a copy on its ring; two planes."""
+    import pymupdf
+    status, out, err = run(capsys, "im2col", "-i", "4", "-k", "3", "-p", "1", "--padding-mode",
+                           mode, "--in-channels", "2", "--out-channels", "2", "-y", "pdf",
+                           "--out-dir", str(tmp_path), "--gif-dir", str(tmp_path), "--quiet")
+    assert status == 0, err
+    page = pymupdf.open(next(p for p in out if p.suffix == ".pdf"))[0]
+    side = (0.32 - 0.11) / 2.54 * 72          # a square's edges, read as four lines
+    edges = [item for d in page.get_drawings() if d.get("color") is not None
+             and d.get("dashes") not in (None, "[] 0") for item in d["items"]
+             if item[0] == "l" and abs(abs(item[2] - item[1]) - side) < 0.3]
+    ring = sum(oy + ky in (0, 5) or ox + kx in (0, 5)
+               for oy in range(4) for ox in range(4) for ky in range(3) for kx in range(3))
+    assert len(edges) == 4 * (2 * ring if mode == "replicate" else 0)

@@ -1,5 +1,7 @@
 """alphabet's conv matrix and im2col's unfolded operand, against independent loops."""
 import json
+import re
+import subprocess
 
 import numpy as np
 import pytest
@@ -110,3 +112,86 @@ def test_matrix_figures_refuse_with_the_reason(workdir, capsys, kind, args, mess
     status, out, err = run(capsys, kind, *args)
     assert status == 2 and out == [] and message in err[0], err
     assert files_under(workdir) == []
+
+
+@pytest.mark.usefixtures("tex_tools")
+@pytest.mark.parametrize("args,smallest", [
+    # GEMMs whose X is 25 and 27 columns wide cannot keep 5 pt in 8.25 cm
+    (["im2col", "-i", "5", "-k", "3", "-s", "2", "-p", "1", "--in-channels", "2",
+      "--out-channels", "3", "--phase", "loss"], 4.5),
+    (["im2col", "-i", "5", "-k", "3", "--in-channels", "3", "--out-channels", "2",
+      "--phase", "gradient"], 4.2),
+])
+def test_too_small_at_a_narrow_width_warns_once(tmp_path, capsys, args, smallest):
+    """Drawn with --width 8.25 below 5 pt: one line on stderr with the smallest size
+    and what to do (#31 §6)."""
+    status, _, err = run(capsys, *args, "--width", "8.25", "-y", "pdf", "--out-dir",
+                         str(tmp_path), "--gif-dir", str(tmp_path), "--quiet")
+    assert status == 0
+    warnings = [line for line in err if "warning" in line]
+    assert len(warnings) == 1, err
+    assert f"at --width 8.25 cm its smallest text is {smallest} pt (under 5 pt)" in warnings[0]
+    assert "a smaller figure (-i, -k) or a wider column" in warnings[0]
+
+
+@pytest.mark.usefixtures("tex_tools")
+@pytest.mark.parametrize("args", [
+    ["im2col", "-i", "5", "-k", "3", "--in-channels", "3", "--out-channels", "2", "-e", "4"],
+    ["im2col", "-i", "4", "-k", "3", "-s", "2", "-p", "1", "--in-channels", "4",
+     "--out-channels", "4", "--groups", "2"],
+    ["im2col", "-i", "4", "-k", "3", "-p", "1", "--padding-mode", "replicate",
+     "--in-channels", "2", "--out-channels", "2"],
+    ["alphabet", "-i", "4", "-k", "3", "--in-channels", "2", "--out-channels", "4",
+     "--groups", "2", "-e", "5"],
+])
+def test_channels_matrices_keep_5pt_at_a_narrow_width(tmp_path, capsys, args):
+    """The channels GEMMs and the grouped alphabet of #31 §6 (3.5, 3.2, 3.7 and 4.9 pt
+    before; the alphabet's title now wraps to its matrix) drawn with --width 8.25:
+    8.25 cm wide, no warning, and no word below 5 pt high (the legibility tool's
+    measure: the height of poppler's word boxes, 6.2 pt at the natural size)."""
+    status, out, err = run(capsys, *args, "--width", "8.25", "-y", "pdf", "--out-dir",
+                           str(tmp_path), "--gif-dir", str(tmp_path), "--quiet")
+    assert status == 0 and not err, err
+    pdf = next(p for p in out if p.suffix == ".pdf")
+    (w, _), = pdf_pages(pdf)
+    assert w / 72 * 2.54 == pytest.approx(8.25, abs=0.05)
+    html = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    heights = [float(m[3]) - float(m[1]) for m in re.findall(
+        r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">', html)]
+    assert len(heights) > 20 and min(heights) >= 5.0
+
+
+@pytest.mark.usefixtures("tex_tools")
+@pytest.mark.parametrize("args", [["alphabet", "-i", "7", "-k", "3", "-p", "1"],
+                                  ["alphabet", "-i", "7", "-k", "3", "-p", "1", "-t"],
+                                  ["alphabet", "-i", "5", "-k", "3", "-s", "2", "-p", "1"]])
+def test_alphabet_up_to_7_fits_a_page_at_its_default_size(tmp_path, capsys, args):
+    """16 x 22 cm, placed in a 16 cm column (shrunk if wider), without warning (#31 §4)."""
+    status, out, err = run(capsys, *args, "-e", "0", "-y", "pdf", "--out-dir", str(tmp_path),
+                           "--gif-dir", str(tmp_path), "--quiet")
+    assert status == 0 and not err
+    (w, h), = pdf_pages(next(p for p in out if p.suffix == ".pdf"))
+    w_cm, h_cm = w / 72 * 2.54, h / 72 * 2.54
+    assert h_cm * min(1, 16 / w_cm) <= 22
+
+
+@pytest.mark.usefixtures("tex_tools")
+def test_alphabet_vector_entries_sit_on_the_matrix_rows(tmp_path, capsys):
+    """1-D: each output entry b_i is level with row i of C (#31 §7), read from the PDF."""
+    import pymupdf
+
+    status, out, _ = run(capsys, "alphabet", "-i", "1x8", "-k", "1x3", "-e", "0", "-y", "pdf",
+                         "--out-dir", str(tmp_path), "--gif-dir", str(tmp_path), "--quiet")
+    assert status == 0
+    page = pymupdf.open(next(p for p in out if p.suffix == ".pdf"))[0]
+    words = page.get_text("words")
+    # right of the panels (past the input's last cell a7): C's w0, one per row, and b
+    right = max(w[2] for w in words if w[4] == "a7")
+
+    def centres(text):
+        return sorted((w[1] + w[3]) / 2 for w in words if w[4] == text and w[0] > right)
+    rows = centres("w0")
+    assert len(rows) == 6
+    for i in range(6):
+        assert centres(f"b{i}") == [pytest.approx(rows[i], abs=1.5)]   # points

@@ -9,8 +9,12 @@ outputs), and the planes are stacked along the GEMM's inner dimension:
   zero-inserted dY; only the blocks of a filter's own group are dW.
 
 W is block-diagonal by group: filter q's row holds weights only in the columns of its
-group's planes. The figure draws W bottom-left, X above the product, the product
-bottom-right (rows of W meet columns of X), the operand planes on top.
+group's planes. The figure draws W transposed (Wᵀ) left of X, row for row, so each entry
+of X sits level with the weights it meets; the product below X, column for column; each
+operand plane beside its block of X's rows (above its block of columns in the gradient's
+Xᵀ). A drawn W whose columns line up under X's rows would leave a square as wide as X is
+tall empty (about 40% of the page, #31 §4), and widen the page past a 8.25 cm column's
+5 pt (§6).
 """
 from __future__ import annotations
 
@@ -23,17 +27,19 @@ MAX_MATRIX = 64
 #: Planes a side, as the channels figure draws: one group colour each.
 MAX_PLANES = 8
 MAX_CANVAS = 16
-#: The figure spans X's rows (W's width) plus X's columns in matrix cells of CELL cm,
-#: plus about 2.3 cm of names; its smallest text is 6.2 pt, so beyond this many cells
-#: (20 cm) a 16 cm column scales it below 5 pt (measured with the legibility tool).
+#: X's rows plus its columns, in matrix cells of CELL cm: its rows set the page's height
+#: (54 of them about 20 cm with the title and caption, within 22 cm), its columns the
+#: width; beyond this many the page no longer fits 16 x 22 cm at 5 pt (legibility tool).
 MAX_SPAN = 54
 CELL = 0.32
-LEFT = 0.95         # room for W's row names
 RIGHT = 1.0         # room for X's block names and the product's row names
 GAP = 0.3
 PLANE_GAP = 0.5
 PLANE_CELL = 0.45   # an operand plane's cell at most
-MIN_CORNER_CELL = 0.3  # smallest cell of planes drawn in the corner (their window stays clear)
+MIN_PLANE_CELL = 0.3  # smallest cell of a plane drawn beside its block of X
+WCOL = 0.75         # a column of Wᵀ that holds names (w 0,1 in a block, w0 above it)
+HEAD = 0.45         # names above X and Wᵀ
+TITLE = 0.3         # below the title line
 
 
 def shape(phase: str, low: geometry.Lowered, c: int, d: int) -> dict:
@@ -115,7 +121,8 @@ def gemm_scene(spec, options, low: geometry.Lowered, canvas, kinds, matrix, zero
         frame["columns"] = ([j * N + step for j in range(c)] if phase == "gradient"
                             else [step])
         frames.append(frame)
-    layout = _layout(phase, sh, low, planes)
+    # beside X first; the planes in a row on top, narrower where X is wide, for --width
+    layouts = [_layout(phase, sh, low, planes, on_top) for on_top in (False, True)]
     # fills: an entry in its plane's group colour, a zero by its kind (as today)
     if phase == "gradient":
         x_fill = [[f"{'copy' if ck[r][col] else ''}group{plane_group[plane_of[col]]}" if e
@@ -143,32 +150,52 @@ def gemm_scene(spec, options, low: geometry.Lowered, canvas, kinds, matrix, zero
                    "sparsity": round(100 * zeros / elements, 1),
                    "kernel_zeros": kernel_zeros, "kernel_taps": d * len(taps),
                    "block_zeros": block_zeros},
-        "layout": layout,
+        "layout": layouts[0], "layouts": layouts,
         "frames": frames,
         "caption": options.caption,
     }
 
 
-def _layout(phase: str, sh: dict, low: geometry.Lowered, planes: int) -> dict:
-    """Where everything goes, in cm: x right, y up, from the top-left corner at y = 0."""
-    (xr, xc), (wr, _), _ = sh["x"], sh["w"], sh["y"]
+def _layout(phase: str, sh: dict, low: geometry.Lowered, planes: int, on_top: bool) -> dict:
+    """Where everything goes, in cm: x right, y up, from the top-left corner at y = 0.
+    Wᵀ's columns are WCOL wide where they hold names, its rows X's; ``height``: with
+    the title and two lines of caption (layout.arrange's measure)."""
+    (xr, xc), (wr, _) = sh["x"], sh["w"]
     h, w = low.canvas
-    matrices = LEFT + xr * CELL + GAP + xc * CELL + RIGHT
-    width = max(matrices, 6.0)
-    planes_top = -0.55
-    x_head = 0.45 if phase == "gradient" else 0    # X's block names above it
-    # the planes in the corner above W and left of X when they fit there, else on top
-    corner = xr * CELL - GAP
-    fit = min(PLANE_CELL, (corner - (planes - 1) * PLANE_GAP) / (planes * w))
-    if fit >= MIN_CORNER_CELL and h * fit + 0.5 <= corner + x_head:
-        cs, left, x_top = fit, LEFT, planes_top - x_head
+    grad = phase == "gradient"
+    named = not grad and (xr // planes) * CELL >= 0.9
+    wcol = WCOL if named or phase != "loss" else CELL
+    head = HEAD if phase != "loss" else 0.0     # W's column names (and Xᵀ's block names)
+    # each plane beside its block of X's rows (above its block of the gradient's Xᵀ
+    # columns) where it fits at MIN_PLANE_CELL or more, else all in a row on top
+    block = ((xc if grad else xr) // planes) * CELL
+    cs = min(PLANE_CELL, (block - GAP) / w if grad else (block - 0.5) / h)
+    aligned = cs >= MIN_PLANE_CELL and not on_top
+    if not aligned:     # as wide as the matrices at most
+        span = wr * wcol + GAP + xc * CELL + RIGHT
+        cs = min(PLANE_CELL, (span - (planes - 1) * PLANE_GAP) / (planes * w))
+    w_left = 0.0 if grad or not aligned else w * cs + 0.45
+    x_left = w_left + wr * wcol + GAP
+    planes_low = right = 0.0
+    if not aligned:
+        plane_x = [j * (w * cs + PLANE_GAP) for j in range(planes)]
+        plane_y = [-TITLE] * planes
+        x_top = -TITLE - h * cs - 0.5 - GAP - head
+        right = plane_x[-1] + w * cs
+    elif grad:
+        plane_x = [x_left + (j + 0.5) * block - w * cs / 2 for j in range(planes)]
+        plane_y = [-TITLE] * planes
+        x_top = -TITLE - h * cs - 0.25 - head
     else:
-        cs = min(PLANE_CELL, (width - (planes - 1) * PLANE_GAP) / (planes * w))
-        left, x_top = 0.0, planes_top - h * cs - 0.5 - GAP - x_head
-    plane_x = [left + j * (w * cs + PLANE_GAP) for j in range(planes)]
-    x_left = LEFT + xr * CELL + GAP
-    w_top = x_top - xr * CELL - GAP
-    bottom = w_top - wr * CELL - 0.35
-    return {"cell": CELL, "plane_cell": cs, "plane_x": plane_x, "planes_top": planes_top,
-            "x_top": x_top, "x_left": x_left, "w_left": LEFT, "w_top": w_top,
-            "bottom": bottom, "width": width}
+        x_top = -TITLE - head
+        slack = (block - h * cs - 0.4) / 2      # the plane and its name, centred
+        plane_x = [0.0] * planes
+        plane_y = [x_top - j * block - slack for j in range(planes)]
+        planes_low = plane_y[-1] - h * cs - 0.5
+    y_top = x_top - xr * CELL - GAP
+    bottom = min(y_top - sh["y"][0] * CELL, planes_low) - 0.35
+    width = max(x_left + xc * CELL + RIGHT, right, 6.0)
+    return {"cell": CELL, "plane_cell": cs, "plane_x": plane_x, "plane_y": plane_y,
+            "plane_names": not (grad and aligned), "named": named, "wcol": wcol,
+            "x_top": x_top, "x_left": x_left, "w_left": w_left, "y_top": y_top,
+            "bottom": bottom, "width": width, "height": 1.5 - bottom}
