@@ -84,7 +84,9 @@ WIDTHS = [None, "16", "8.25"]   # the natural size, a one-column and a two-colum
 
 
 def case_of(options: str, theme: str, width: str | None) -> str:
-    return f"{options} --theme {theme}" + (f" --width {width}" if width else "")
+    """A set that names its --column keeps that width at every width of the matrix."""
+    given = width and "--column" not in options
+    return f"{options} --theme {theme}" + (f" --width {width}" if given else "")
 
 
 def argv_of(case: str) -> list[str]:

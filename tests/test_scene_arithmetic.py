@@ -2,6 +2,7 @@
 
 import pytest
 
+from convanim import scenes
 from convanim.scenes import arithmetic
 from convanim.spec import ConvSpec
 from convanim.scenes.arithmetic import Arithmetic, ArithmeticOptions
@@ -126,7 +127,7 @@ def test_transposed_labels_name_the_equivalent_direct_conv(i):
                     spec = ConvSpec(input_size=(i, i), kernel_size=(k, k), stride=(s, s),
                                     padding=(p, p), dilation=(d, d), transposed=True).validate()
                     low = spec.lowered()
-                    eq = arithmetic.equivalent_direct(spec, low)["values"]
+                    eq = scenes.equivalent_direct(spec, low)["values"]
                     want = _plain(i, k, s, p, d)
                     got = {key: eq[key][0] for key in ("i'", "k'", "s'", "p'", "a")}
                     assert got == {key: want[key] for key in got}, (i, k, s, p, d)
@@ -140,7 +141,7 @@ def test_transposed_labels_name_the_equivalent_direct_conv(i):
 def test_transposed_labels_on_an_oblong_conv_give_both_axes():
     spec = ConvSpec(input_size=(6, 7), kernel_size=(3, 2), stride=(2, 1), padding=(1, 0),
                     transposed=True).validate()
-    eq = arithmetic.equivalent_direct(spec, spec.lowered())
+    eq = scenes.equivalent_direct(spec, spec.lowered())
     assert eq["values"]["i'"] == [5, 6] and eq["values"]["p'"] == [1, 1]
     assert "$i'=5\\times 6$" in eq["direct"] and "$k=3\\times 2$" in eq["forward"]
 

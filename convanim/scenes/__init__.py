@@ -256,3 +256,39 @@ def image_hint(values) -> str:
         return ""
     return ("; crop or resize the image first, e.g. with Pillow: "
             "Image.open(f).crop((x, y, x + 8, y + 8)) or .resize((8, 8))")
+
+
+def _tex_pair(v) -> str:
+    """One number for a square pair, ``h\\times w`` otherwise (TeX math)."""
+    return str(v[0]) if v[0] == v[1] else f"{v[0]}\\times {v[1]}"
+
+
+def equivalent_direct(spec: ConvSpec, low: geometry.Lowered) -> dict:
+    """What a transposed figure draws, in Dumoulin & Visin's words: the transposed conv of
+    the conv (i, k, s, p) is the direct conv (i', k' = k, s' = 1, p') over the
+    zero-inserted operand, i' = o + (o - 1)(s - 1), p' = d(k - 1) - p per side, plus the
+    output padding a after. Every value is read off the lowered geometry (its axes' span,
+    kernel, stride and padding), so the words name what the picture draws."""
+    axes = (low.rows, low.cols)
+    a = list(spec.output_padding)
+    values = {
+        "i": list(spec.input_size),                           # the conv -t transposes
+        "k": [ax.k for ax in axes],
+        "s": [ax.spacing for ax in axes],
+        "p": [ax.dilation * (ax.k - 1) - ax.pad_lo for ax in axes],
+        "d": [ax.dilation for ax in axes],
+        "i'": [ax.span for ax in axes],
+        "k'": [ax.k for ax in axes],
+        "s'": [ax.stride for ax in axes],
+        "p'": [ax.pad_lo for ax in axes],
+        "p'_after": [ax.pad_hi - x for ax, x in zip(axes, a)],
+        "a": a,
+    }
+    v = {key.replace("'", "_"): _tex_pair(x) for key, x in values.items()}
+    dil = values["d"] != [1, 1]
+    after = "" if values["p'_after"] == values["p'"] else "/" + v["p__after"]
+    forward = (f"$i={v['i']}$, $k={v['k']}$, $s={v['s']}$, $p={v['p']}$"
+               + (f", $d={v['d']}$" if dil else ""))
+    direct = (f"$i'={v['i_']}$, $k'={v['k_']}$, $s'={v['s_']}$, $p'={v['p_']}{after}$"
+              + (f", $d'={v['d']}$" if dil else "") + (f", $a={v['a']}$" if a != [0, 0] else ""))
+    return {"values": values, "forward": forward, "direct": direct}

@@ -8,8 +8,9 @@ from ..kind import Kind
 from ..options import FigureOptions, Flag, option
 from ..spec import ConvSpec
 from ..spec import SpecError
+
 from . import (canvas_grid, canvas_kinds, cells_by_kind, grid_lines, is_sequence, out_offset,
-               too_large, window)
+               equivalent_direct, too_large, window)
 
 #: Beyond this many canvas cells per axis the cells are too small to read.
 MAX_CANVAS = 32
@@ -88,42 +89,6 @@ def _labels(spec: ConvSpec, low: geometry.Lowered, names) -> dict:
         "output": {"size": list(low.out), "note": "transposed conv" if spec.transposed else ""},
         "equivalent": equivalent_direct(spec, low) if spec.transposed else None,
     }
-
-
-def _pair(v) -> str:
-    """One number for a square pair, ``h\\times w`` otherwise (TeX math)."""
-    return str(v[0]) if v[0] == v[1] else f"{v[0]}\\times {v[1]}"
-
-
-def equivalent_direct(spec: ConvSpec, low: geometry.Lowered) -> dict:
-    """What a transposed figure draws, in Dumoulin & Visin's words: the transposed conv of
-    the conv (i, k, s, p) is the direct conv (i', k' = k, s' = 1, p') over the
-    zero-inserted operand, i' = o + (o - 1)(s - 1), p' = d(k - 1) - p per side, plus the
-    output padding a after. Every value is read off the lowered geometry (its axes' span,
-    kernel, stride and padding), so the words name what the picture draws."""
-    axes = (low.rows, low.cols)
-    a = list(spec.output_padding)
-    values = {
-        "i": list(spec.input_size),                           # the conv -t transposes
-        "k": [ax.k for ax in axes],
-        "s": [ax.spacing for ax in axes],
-        "p": [ax.dilation * (ax.k - 1) - ax.pad_lo for ax in axes],
-        "d": [ax.dilation for ax in axes],
-        "i'": [ax.span for ax in axes],
-        "k'": [ax.k for ax in axes],
-        "s'": [ax.stride for ax in axes],
-        "p'": [ax.pad_lo for ax in axes],
-        "p'_after": [ax.pad_hi - x for ax, x in zip(axes, a)],
-        "a": a,
-    }
-    v = {key.replace("'", "_"): _pair(x) for key, x in values.items()}
-    dil = values["d"] != [1, 1]
-    after = "" if values["p'_after"] == values["p'"] else "/" + v["p__after"]
-    forward = (f"$i={v['i']}$, $k={v['k']}$, $s={v['s']}$, $p={v['p']}$"
-               + (f", $d={v['d']}$" if dil else ""))
-    direct = (f"$i'={v['i_']}$, $k'={v['k_']}$, $s'={v['s_']}$, $p'={v['p_']}{after}$"
-              + (f", $d'={v['d']}$" if dil else "") + (f", $a={v['a']}$" if a != [0, 0] else ""))
-    return {"values": values, "forward": forward, "direct": direct}
 
 
 def _copies(low: geometry.Lowered, sequence: bool) -> list:

@@ -24,10 +24,11 @@ from ..kind import Kind
 from ..lazy import np
 from ..options import COLUMNS, Array, ChannelOptions, Flag, Int, option
 from ..spec import ConvSpec
-from .arithmetic import equivalent_direct
+
 from ..theme import GROUPS
 from . import (ValuesOptions, canvas_grid, channels_layout, factor, format_number, grid_kinds,
-               grid_lines, image_hint, is_sequence, shape_mismatch, too_large, width)
+               equivalent_direct, grid_lines, image_hint, is_sequence, shape_mismatch, too_large,
+               width)
 
 #: Planes drawn on either side: each is a grid of numbers, and eight of them stacked
 #: already fill a page at a legible size. Groups are at most this many too, so each
