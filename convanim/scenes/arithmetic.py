@@ -8,7 +8,6 @@ from ..kind import Kind
 from ..options import FigureOptions, Flag, option
 from ..spec import ConvSpec
 from ..spec import SpecError
-
 from . import (canvas_grid, canvas_kinds, cells_by_kind, grid_lines, is_sequence, out_offset,
                equivalent_direct, too_large, window)
 

@@ -24,7 +24,6 @@ from ..kind import Kind
 from ..lazy import np
 from ..options import COLUMNS, Array, ChannelOptions, Flag, Int, option
 from ..spec import ConvSpec
-
 from ..theme import GROUPS
 from . import (ValuesOptions, canvas_grid, channels_layout, factor, format_number, grid_kinds,
                equivalent_direct, grid_lines, image_hint, is_sequence, shape_mismatch, too_large,
