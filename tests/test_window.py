@@ -142,3 +142,57 @@ def test_value_colours_show_through_the_window(tmp_path, name):
     assert close(outside, levels[scene["canvas"][0][0]["fill"]])
     assert theme.contrast(hex_of(outside), hex_of(under[(0, 0)])) >= theme.TAP_CONTRAST - 0.02
     assert apart(outside, under[(0, 0)]) >= 12
+
+
+def shadow_spots(items) -> list[tuple[float, float]]:
+    """Where to sample each shadowed cell, in PDF points: a rectangle's upper left quarter
+    (clear of its number), the middle of a slanted cell (four lines, the slanted view)."""
+    spots, corners = [], []
+    for item in items:
+        if item[0] == "re":
+            r = item[1]
+            spots.append((r.x0 + 0.22 * r.width, r.y0 + 0.22 * r.height))
+        elif item[0] == "l":
+            corners.append(item[1])
+            if len(corners) == 4:
+                spots.append((sum(c.x for c in corners) / 4, sum(c.y for c in corners) / 4))
+                corners = []
+    return spots
+
+
+#: A figure of every kind that draws a kernel window, one step each.
+EVERY_KIND = [
+    ["arithmetic", "-i", "5", "-k", "3", "-p", "1", "-e", "6"],
+    ["numerical", "-i", "4", "-k", "3", "-p", "1"],
+    ["channels", "-i", "4", "-k", "3", "--in-channels", "2", "--out-channels", "4",
+     "--groups", "2"],
+    ["alphabet", "-i", "4", "-k", "3", "-p", "1", "-e", "5"],
+    ["im2col", "-i", "4", "-k", "3", "-p", "1", "-e", "5"],
+    ["im2col", "-i", "4", "-k", "3", "--in-channels", "3", "--out-channels", "2", "-e", "2"],
+]
+
+
+@pytest.mark.parametrize("name", theme.THEMES)
+@pytest.mark.parametrize("argv", EVERY_KIND, ids=lambda a: "-".join(a[:1] + a[-4:]))
+@pytest.mark.usefixtures("tex_tools")
+def test_every_kind_draws_its_window_as_a_shadow(tmp_path, argv, name):
+    """The window's taps are the translucent shadow in every kind, never a solid fill:
+    each shadowed cell shows one of the theme's fills under the window (the cell's
+    own kind or group colour), never the highlight colour that used to replace it."""
+    p = theme.palette(name)
+    fills = {f: theme.under_window(name, p[f]) for f in theme.SHADOWED}
+    drawings, pixels = render(tmp_path, [*argv, "--theme", name])
+    spots = [spot for d in drawings if d.get("fill_opacity") is not None
+             and abs(d["fill_opacity"] - theme.WINDOW_OPACITY) < 0.01
+             for spot in shadow_spots(d["items"])]
+    assert len(spots) >= 4, "the window's taps are shadowed"
+    shown = set()
+    for x, y in spots:
+        patch = pixels[int(y * DPI / 72) - 1:int(y * DPI / 72) + 2,
+                       int(x * DPI / 72) - 1:int(x * DPI / 72) + 2].reshape(-1, 3)
+        colour = tuple(int(v) for v in np.median(patch, axis=0))
+        match = [f for f, c in fills.items() if close(colour, c, tol=5)]
+        assert match, (hex_of(colour), "is no fill seen through the shadow")
+        assert not close(colour, p["current"], tol=5), "a tap filled with the highlight"
+        shown.update(match)
+    assert shown, "the cells under the window show their fills"
