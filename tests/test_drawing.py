@@ -72,19 +72,39 @@ def test_alphabet_transposed_taps_are_labelled_with_the_flipped_kernel():
     assert frame["weights"] == [[kh - 1 - ty, kw - 1 - tx] for ty in range(kh) for tx in range(kw)]
 
 
+def highlighted(source: str) -> list[dict[str, list[tuple[float, float]]]]:
+    """Per frame, the lower left corners of the highlight's deep (non-zero) and pale
+    (zero) entries: ``{"hientry": [(x, y)...], "hizero": [...]}``."""
+    frames = source.split("\\begin{cvframe}")[1:]
+    rect = r"\\cvrect\{([-\d.]+)\}\{([-\d.]+)\}"
+    out = []
+    for frame in frames:
+        lit = {"hientry": [], "hizero": []}
+        for style, body in re.findall(r"\\path\[fill=cv(hientry|hizero)\]\\pgfextra\{(.*?)\};",
+                                      frame):
+            lit[style] += [(float(x), float(y)) for x, y in re.findall(rect, body)]
+        out.append(lit)
+    return out
+
+
 def test_alphabet_highlights_the_row_of_the_step():
+    """Each frame's matrix row is the step's, every entry in it lit: its non-zero entries
+    deep, its zeros pale (#31: a solid bar hid the very zeros the step shows)."""
     spec = ConvSpec((4, 4), (3, 3)).validate()
     scene = Alphabet().scene(spec, [0, 1, 2, 3], FigureOptions(caption=""))
-    source = tex.render(Alphabet.template, scene=scene)
-    rows = re.findall(r"\\path\[row\] \(([-\d.]+),([-\d.]+)\) rectangle \+\(([\d.]+),([\d.]+)\)",
-                      source)
-    matrix_rows, vector_rows = rows[0::2], rows[1::2]  # each frame: the matrix row, then y's
-    ys = [float(y) for _, y, _, _ in matrix_rows]
-    assert np.allclose(ys, [ys[0] * (step + 1) for step in range(4)])  # row = step
-    h = float(matrix_rows[0][3])
-    assert np.isclose(ys[0], -h)
-    ys = [float(y) for _, y, _, _ in vector_rows]
-    assert np.allclose(np.diff(ys), ys[1] - ys[0]) and ys[1] < ys[0]
+    frames = highlighted(tex.render(Alphabet.template, scene=scene))
+    assert len(frames) == 4
+    cols = len(scene["matrix"][0])
+    first = sorted(frames[0]["hientry"] + frames[0]["hizero"])
+    assert len(first) == cols
+    x0, cw = first[0][0], first[1][0] - first[0][0]
+    rh = -first[0][1]
+    for step, lit in enumerate(frames):
+        row = scene["matrix"][step]
+        for style, want in (("hientry", True), ("hizero", False)):
+            got = sorted(round((x - x0) / cw) for x, _ in lit[style])
+            assert got == [c for c, e in enumerate(row) if bool(e) == want], (step, style)
+            assert all(np.isclose(y, -(step + 1) * rh) for _, y in lit[style])
 
 
 @pytest.mark.parametrize("size, pad, transposed", [(4, 1, True), (5, 0, False)])
@@ -107,12 +127,21 @@ def test_alphabet_fills_each_matrix_entry_and_canvas_cell_once_by_kind(size, pad
 
 @pytest.mark.parametrize("phase", im2col.PHASES)
 def test_im2col_highlights_the_column_of_the_step_and_styles_zeros_by_kind(phase):
+    """Each frame lights the step's column, one entry per row: non-zero deep, zero pale."""
     spec = ConvSpec((5, 5), (3, 3), (2, 2), (1, 1)).validate()
     low = Im2col().lowered(spec, Im2colOptions(phase=phase))
     scene = Im2col().scene(spec, list(range(low.steps)), Im2colOptions(phase=phase, caption=""))
     source = tex.render(Im2col.template, scene=scene)
-    xs = [float(x) for x in re.findall(r"\\path\[column\] \(([-\d.]+),0\)", source)]
-    assert len(xs) == low.steps
+    frames = highlighted(source)
+    assert len(frames) == low.steps
+    xs = []
+    for step, lit in enumerate(frames):
+        cells = lit["hientry"] + lit["hizero"]
+        assert len(cells) == len(scene["matrix"]) and len({x for x, _ in cells}) == 1
+        xs.append(cells[0][0])
+        tops = sorted((-y for _, y in cells))
+        deep = {-y for _, y in lit["hientry"]}
+        assert [t in deep for t in tops] == [bool(row[step]) for row in scene["matrix"]]
     assert xs[1] - xs[0] > 0 and np.allclose(np.diff(xs), xs[1] - xs[0])  # in order, one each
     kinds = {k for row in scene["zero_kinds"] for k in row if k}
     for kind in kinds:
