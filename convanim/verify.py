@@ -93,6 +93,10 @@ def check_numerical(data: dict, backend: str) -> list[Check]:
     from . import sparse
 
     spec, mode = ConvSpec.from_dict(data), data["mode"]
+    if spec.is_volume:
+        from .verify_volume import check_numerical as of_volume
+
+        return of_volume(data, backend)
     x = _img(data["input"])
     if mode == "convolution":
         r = _conv("conv_transpose2d" if spec.transposed else "conv2d", x, _img(data["kernel"]),
@@ -248,6 +252,10 @@ def check_im2col(data: dict, backend: str) -> list[Check]:
 def check_arithmetic(data: dict, backend: str, windows: list) -> list[Check]:
     """``windows``: per step, how many of its taps the figure draws on input cells."""
     spec = ConvSpec.from_dict(data)
+    if spec.is_volume:
+        from .verify_volume import check_arithmetic as of_volume
+
+        return of_volume(data, backend, windows)
     op = "conv_transpose2d" if spec.transposed else "conv2d"
     operand = spec.lowered().operand
     r = _conv(op, _img(np.ones(operand)), _img(np.ones(spec.kernel_size)), spec, backend)

@@ -211,7 +211,7 @@ BAD_CONFIGS = [
     ('\n[figures.a]\nkind = "arithmetic"\n\n[figures.b]\nkind = "arithmetic"\nstride = 0\n',
      "figs.toml:5: figure 'b': stride must be >= 1, got 0"),
     ('[figures.a]\nkind = "arithmetic"\ninput-size = "abc"\n',
-     "figure 'a': argument -i/--input-size: expected N or HxW"),
+     "figure 'a': argument -i/--input-size: expected N, HxW or DxHxW"),
     ('[figures.a]\nkind = "arithmetic"\ntransposed = "yes"\n',
      "figure 'a': argument -t/--transposed: expected true or false, got 'yes'"),
     ('[figures.a]\nkind = "numerical"\nmode = "median"\n',

@@ -167,7 +167,7 @@ def test_bad_values_name_the_option_in_every_front_end():
 
     for value, message in [(2.5, "argument -s/--stride: expected a number, a "
                                              "string or an (h, w) pair, got 2.5"),
-                           ("2x", "argument -s/--stride: expected N or HxW")]:
+                           ("2x", "argument -s/--stride: expected N, HxW or DxHxW")]:
         with pytest.raises(SpecError, match="^" + re.escape(message)):
             NumericalOptions(stride=value)
     with pytest.raises(SpecError, match=r"argument --seed: must be between 0 and"):
