@@ -402,8 +402,7 @@ class FigureOptions:
                               help="base name of the outputs (default: from kind and "
                                    "parameters)")
     input_size: tuple = option((5, 5), "-i", "--input-size", type=Pair(),
-                               help="the input's size, N or HxW; DxHxW, a volume (3-D conv: "
-                                    "arithmetic and numerical), N then spread over its axes")
+                               help="the input's size, N or HxW")
     kernel_size: tuple = option((3, 3), "-k", "--kernel-size", type=Pair(),
                                 help="the kernel's size, N or HxW")
     stride: tuple = option((1, 1), "-s", "--stride", type=Pair(), help="stride, N or HxW")

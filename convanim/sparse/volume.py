@@ -20,6 +20,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from .. import geometry
+from .backend import cuda_module, resolve
 
 Triple = tuple[int, int, int]
 
@@ -89,10 +90,17 @@ def pool3d_numpy(x, k, s, p, d, mode):
 
 # --- the GPU kernels (or their simulator) -------------------------------------------------
 
+def _kernels(backend: str):
+    """The 2-D kernels' host side (convanim.sparse.gpu), numba.cuda loaded in ``backend``'s
+    mode first."""
+    cuda_module(backend)
+    from . import gpu
+
+    return gpu
+
+
 def conv3d_gpu(x, w, s, p, d, groups, backend):
     """conv3d as one conv2d over depth-gathered channels; returns (output, MACs done)."""
-    from . import _gpu
-
     n, c, depth = x.shape[:3]
     dout, cg, kd = w.shape[:3]
     od = (depth + 2 * p[0] - d[0] * (kd - 1) - 1) // s[0] + 1
@@ -101,7 +109,7 @@ def conv3d_gpu(x, w, s, p, d, groups, backend):
     x2 = xp[:, :, z]                                      # (n, c, od, kd, h, w)
     x2 = x2.transpose(0, 2, 1, 3, 4, 5).reshape(n * od, c * kd, *x.shape[3:])
     w2 = np.ascontiguousarray(w.reshape(dout, cg * kd, *w.shape[3:]))
-    out, macs = _gpu(backend).conv2d(np.ascontiguousarray(x2, np.float32), w2, s[1:], p[1:],
+    out, macs = _kernels(backend).conv2d(np.ascontiguousarray(x2, np.float32), w2, s[1:], p[1:],
                                       d[1:], groups)
     oh, ow = out.shape[2:]
     return out.reshape(n, od, dout, oh, ow).transpose(0, 2, 1, 3, 4), macs
@@ -109,8 +117,6 @@ def conv3d_gpu(x, w, s, p, d, groups, backend):
 
 def conv_transpose3d_gpu(x, w, s, p, a, d, groups, backend):
     """conv_transpose3d as one conv_transpose2d per depth tap, added at ``z*s + t*d``."""
-    from . import _gpu
-
     n, cin, depth = x.shape[:3]
     dg, kd = w.shape[1], w.shape[2]
     od = (depth - 1) * s[0] - 2 * p[0] + d[0] * (kd - 1) + a[0] + 1
@@ -118,7 +124,7 @@ def conv_transpose3d_gpu(x, w, s, p, a, d, groups, backend):
                                                                     *x.shape[3:]))
     full, macs = None, 0
     for t in range(kd):
-        y, m = _gpu(backend).conv_transpose2d(flat, np.ascontiguousarray(w[:, :, t]), s[1:],
+        y, m = _kernels(backend).conv_transpose2d(flat, np.ascontiguousarray(w[:, :, t]), s[1:],
                                               p[1:], a[1:], d[1:], groups)
         macs += m
         y = y.reshape(n, depth, dg * groups, *y.shape[2:]).transpose(0, 2, 1, 3, 4)
@@ -132,14 +138,12 @@ def conv_transpose3d_gpu(x, w, s, p, a, d, groups, backend):
 def pool3d_gpu(x, k, s, p, d, mode, backend):
     """Each depth slice pooled on the GPU; the max (or mean) over the ``kd`` slices a
     window spans taken on the host."""
-    from . import _gpu
-
     n, c, depth = x.shape[:3]
     fill = -np.inf if mode == "max" else 0.0
     xp = np.pad(x, ((0, 0), (0, 0), (p[0], p[0]), (0, 0), (0, 0)), constant_values=fill)
     dp = xp.shape[2]
     flat = np.ascontiguousarray(xp.transpose(0, 2, 1, 3, 4).reshape(n * dp, c, *x.shape[3:]))
-    y = _gpu(backend).pool2d(flat, k[1:], s[1:], p[1:], d[1:], mode)
+    y = _kernels(backend).pool2d(flat, k[1:], s[1:], p[1:], d[1:], mode)
     y = y.reshape(n, dp, c, *y.shape[2:]).transpose(0, 2, 1, 3, 4)
     od = (depth + 2 * p[0] - d[0] * (k[0] - 1) - 1) // s[0] + 1
     z = np.arange(od)[:, None] * s[0] + np.arange(k[0])[None, :] * d[0]
@@ -152,7 +156,7 @@ def pool3d_gpu(x, k, s, p, d, mode, backend):
 def run3d(op: str, x, w=None, *, stride=1, padding=0, dilation=1, groups=1, output_padding=0,
           kernel_size=None, backend="auto"):
     """One 3-D operation on ``backend``; returns ``(output, backend run, MACs, dense MACs)``."""
-    from . import _torch, resolve
+    from . import torch_backend
 
     x = np.ascontiguousarray(x, dtype=np.float32)
     if x.ndim != 5:
@@ -176,7 +180,7 @@ def run3d(op: str, x, w=None, *, stride=1, padding=0, dilation=1, groups=1, outp
             return y, name, dense, dense
         if name == "torch":
             extra = {} if op == "conv3d" else {"output_padding": a}
-            return _torch(op, x, w, stride=s, padding=p, dilation=d, groups=groups,
+            return torch_backend.run(op, x, w, stride=s, padding=p, dilation=d, groups=groups,
                           **extra), name, dense, dense
         if op == "conv3d":
             y, macs = conv3d_gpu(x, w, s, p, d, groups, name)
@@ -191,7 +195,7 @@ def run3d(op: str, x, w=None, *, stride=1, padding=0, dilation=1, groups=1, outp
         if name == "numpy":
             return pool3d_numpy(x, k, s, p, d, mode), name, dense, dense
         if name == "torch":
-            return _torch(op, x, stride=s, padding=p, dilation=d, kernel_size=k), name, \
+            return torch_backend.run(op, x, stride=s, padding=p, dilation=d, kernel_size=k), name, \
                 dense, dense
         return pool3d_gpu(x, k, s, p, d, mode, name), name, dense, dense
     raise ValueError(f"unknown operation {op!r}")
