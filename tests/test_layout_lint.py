@@ -71,6 +71,13 @@ OPTION_SETS = [
     "channels -i 5 -k 3 -s 2 -p 1 -t --in-channels 2 --out-channels 2 --labels",
     # channels' --column narrow --labels (laid out for 8.25 cm by the column's name)
     "channels -i 7 -k 3 -p 1 --in-channels 3 --out-channels 2 --labels --column narrow",
+    # volumes (#34): a stack of depth slices, the window a box; numerical's slices side by side
+    "arithmetic -i 4x5x5 -k 3 --labels",
+    "arithmetic -i 4x5x5 -k 3 -s 2 -p 1 -e 3",
+    "arithmetic -i 3x4x4 -k 3 -s 2 -p 1 -t --labels --per-slice",
+    "numerical -i 3x4x4 -k 2x3x3 -e 5",
+    "numerical -i 4x5x5 -k 3 -e 4",
+    "numerical -i 3x4x4 -k 2 -p 1 -m max -e 3",
 ]
 THEMES = ["print", "dark", "light"]
 WIDTHS = [None, "16", "8.25"]   # the natural size, a one-column and a two-column paper

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .. import geometry
+from ..options import COLUMNS
 from ..spec import ConvSpec
 from . import grid_lines
 
@@ -21,6 +22,8 @@ MAX_CANVAS = 32
 PAGE_H, PAGE_W, MIN_UNIT = 22.0, 16.0, 0.2
 #: Gap between two slices, and between the input and output stacks, in cells.
 GAP, STACK_GAP = 1.0, 1.5
+#: Gap between two stacks of slices (--width lays a tall volume out in several), in cells.
+COLUMN_GAP = 1.5
 
 
 @dataclass(frozen=True)
@@ -77,17 +80,57 @@ def volume_frame(low: geometry.Volume, step: int, per_slice: bool) -> dict:
             "window": [int(rows[0]), int(cols[0]), int(rows[-1]), int(cols[-1])]}
 
 
-def placement(low: geometry.Volume) -> dict:
-    """Where each slice sits on the page (in cells) and the unit (cm per cell)."""
+def placement(low: geometry.Volume, columns: int = 1) -> dict:
+    """Where each slice sits on the page (in cells: ``x``, ``base`` of its plane's origin)
+    and the unit (cm per cell). The input's slices stand in ``columns`` stacks, slice 0
+    at the top of the first; the output's slices in as many stacks above, centred."""
     (d, h, w), (od, oh, ow) = low.canvas, low.out
     rise, orise = (w + h) / 2 + GAP, (ow + oh) / 2 + GAP
-    base = [(d - 1 - z) * rise for z in range(d)]
-    top = d * rise - GAP + STACK_GAP
-    obase = [top + (od - 1 - z) * orise for z in range(od)]
-    height = obase[0] + (ow + oh) / 2 if od else top
-    return {"base": base, "obase": obase, "height": height, "across": w + h,
-            "osx": (w - h) / 2 - (ow - oh) / 2,
-            "unit": min(0.5, PAGE_W / (w + h), PAGE_H / (height + 0.2))}
+    step = w + h + COLUMN_GAP
+    per, oper = -(-d // columns), -(-od // columns)
+    x = [(z // per) * step for z in range(d)]
+    base = [(per - 1 - z % per) * rise for z in range(d)]
+    top = per * rise - GAP + STACK_GAP
+    right = x[-1] + w
+    ocols = -(-od // oper)
+    shift = (right - h) / 2 - ((ocols - 1) * (ow + oh + COLUMN_GAP) + ow - oh) / 2
+    ox = [shift + (z // oper) * (ow + oh + COLUMN_GAP) for z in range(od)]
+    obase = [top + (oper - 1 - z % oper) * orise for z in range(od)]
+    height = top + oper * orise - GAP
+    return {"x": x, "base": base, "ox": ox, "obase": obase, "height": height,
+            "per": per, "left": -h, "right": right, "across": right + h,
+            "unit": min(0.5, PAGE_W / (right + h), (PAGE_H - 0.5) / (height + 0.2))}
+
+
+def columns_for(low: geometry.Volume, options, labels: dict | None = None) -> int:
+    """How many stacks the input's slices stand in: one at the natural size; for
+    --width or --column the fewest whose page fits 22 cm once scaled to that width
+    (:func:`convanim.layout.arrange`), labels beside them counted."""
+    from ..layout import arrange, fit
+
+    width = options.width or COLUMNS.get(options.column)
+    budget = fit("arithmetic", width)
+    if budget is None:
+        return 1
+    beside = 0.6 + _label_cm(labels) if labels else 0.0
+    candidates = []
+    for n in range(1, low.canvas[0] + 1):
+        place = placement(low, n)
+        candidates.append({"columns": n, "height": (place["height"] + 0.2) * place["unit"],
+                           "width": (place["across"] + 0.6) * place["unit"] + beside})
+    return arrange(candidates, budget)["columns"]
+
+
+def box_edges(place: dict, zs: list[int]) -> list[list[int]]:
+    """The window box's edges as ``[lowest, highest]`` slice pairs, one per stack the
+    box spans (slices ``min(zs)..max(zs)``), where it spans two slices or more."""
+    per, out = place["per"], []
+    lo, hi = min(zs), max(zs)
+    for col in range(lo // per, hi // per + 1):
+        a, b = max(lo, col * per), min(hi, col * per + per - 1)
+        if b > a:
+            out.append([b, a])
+    return out
 
 
 def limits(spec: ConvSpec) -> str | None:
@@ -110,6 +153,8 @@ def scene(spec: ConvSpec, steps: list[int], options) -> dict:
     low = spec.lowered()
     per_slice = options.per_slice
     kinds = [slice_kinds(low, z, spec.output_padding) for z in range(low.canvas[0])]
+    labels = _labels(spec, low, kinds) if options.labels else None
+    place = placement(low, columns_for(low, options, labels))
     # slices of one pattern share a drawing (one PDF form each)
     patterns: list = []
     of_slice = []
@@ -126,9 +171,10 @@ def scene(spec: ConvSpec, steps: list[int], options) -> dict:
         "patterns": [{"cells": cells_by_kind(p), "grid": grid_lines(p)} for p in patterns],
         "of_slice": of_slice,
         "kinds": kinds,
-        "frames": [volume_frame(low, step, per_slice) for step in steps],
-        "place": placement(low),
-        "labels": _labels(spec, low, kinds) if options.labels else None,
+        "frames": [{**f, "edges": box_edges(place, f["slices"])}
+                   for f in (volume_frame(low, step, per_slice) for step in steps)],
+        "place": place,
+        "labels": labels,
         "caption": options.caption,
     }
 
@@ -146,6 +192,15 @@ def _labels(spec: ConvSpec, low: geometry.Volume, kinds) -> dict:
                     "kinds": [[kind, text] for kind, text in keys if kind in shown]},
         "output": {"size": list(low.out), "note": "transposed conv" if spec.transposed else ""},
     }
+
+
+def _label_cm(labels: dict) -> float:
+    """About how wide the labels beside the stacks are (\\small, 0.18 cm a character)."""
+    op = labels["operand"]
+    lines = [f"{op['name']} {op['size']}", f"{op['note']}: {op['canvas']}",
+             "slice 0 on top", *(f"xx {text}" for _, text in op["kinds"]),
+             f"output {labels['output']['size']}"]
+    return 0.18 * max(map(len, lines))
 
 
 def tap_counts(data: dict, scene: dict) -> list[int]:

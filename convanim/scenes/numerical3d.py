@@ -20,8 +20,9 @@ from .arithmetic3d import slice_kinds
 MAX_CANVAS = 12
 #: Terms of one slice's sum beyond which it is summarised.
 MAX_TERMS = 16
-#: Cells (and gaps) a row of slices may span: 16 cm at 0.8 cm a cell.
-ROW_CELLS = 20
+#: Cells (and gaps) a row of slices may span at the natural size: 19 cm at 0.8 cm a
+#: cell, shrunk to a 16 cm column its numbers stay >= 6.5 pt.
+ROW_CELLS = 24
 
 
 def compute(spec: ConvSpec, mode: str, operand: np.ndarray, kernel: np.ndarray):
@@ -42,12 +43,35 @@ def compute(spec: ConvSpec, mode: str, operand: np.ndarray, kernel: np.ndarray):
     return output, values, real, weights
 
 
-def rows_of(count: int, cells: int) -> list[list[int]]:
-    """Slices ``0..count-1`` in rows of at most :data:`ROW_CELLS` cells, rows balanced."""
-    per = max(1, (ROW_CELLS + 1) // (cells + 1))
+def rows_of(count: int, cells: int, per: int | None = None) -> list[list[int]]:
+    """Slices ``0..count-1`` in rows of ``per`` (default: as many as :data:`ROW_CELLS`
+    cells hold), rows balanced."""
+    per = per or max(1, (ROW_CELLS + 1) // (cells + 1))
     nrows = -(-count // per)
     per = -(-count // nrows)
     return [list(range(r * per, min(count, (r + 1) * per))) for r in range(nrows)]
+
+
+def per_row(spec: ConvSpec, low, options) -> int | None:
+    """Slices per row: as many as fit :data:`ROW_CELLS` at the natural size (None); for
+    --width or --column the most whose page keeps 5 pt text and 22 cm once scaled
+    (:func:`convanim.layout.arrange`), the nearest when none does."""
+    from ..layout import arrange, fit
+    from ..options import COLUMNS
+
+    # its smallest text is the sum's 7 pt subscript (6.2 pt as measured), not the 8 pt numbers
+    budget = fit("numerical-volume", options.width or COLUMNS.get(options.column))
+    if budget is None:
+        return None
+    (d, h, w), (od, oh, ow) = low.canvas, low.out
+    sums = (spec.kernel_size[0] + 1) * (0.9 if options.mode == "convolution" else 0.5)
+    candidates = []
+    for per in range(max(d, od), 0, -1):
+        rows, orows = rows_of(d, w, per), rows_of(od, ow, per)
+        across = max(len(rows[0]) * (w + 1), len(orows[0]) * (ow + 1)) - 1
+        tall = len(rows) * (h + 0.8) + 0.4 + len(orows) * (oh + 0.8) + 0.6
+        candidates.append({"per": per, "width": across * 0.8, "height": tall * 0.8 + sums})
+    return arrange(candidates, budget)["per"]
 
 
 def _sums(mode, values, real, weights, result, slices) -> dict:
@@ -113,7 +137,8 @@ def scene(spec: ConvSpec, steps: list[int], options, operand, kernel) -> dict:
     return {
         "volume": True, "mode": mode, "transposed": spec.transposed,
         "canvas_size": [d, h, w], "output_size": [od, oh, ow],
-        "rows": rows_of(d, w), "out_rows": rows_of(od, ow),
+        "rows": rows_of(d, w, per_row(spec, low, options)),
+        "out_rows": rows_of(od, ow, per_row(spec, low, options)),
         "slices": slices, "frames": frames, "by_value": by_value,
         "numbers": not options.no_numbers, "caption": options.caption,
         "wide": max(map(width, labels + [format_number(v) for v in output.ravel()]
