@@ -99,8 +99,8 @@ def test_arithmetic_shows_the_windows_and_cells_loops_give(c, transposed, a):
     i, k, s, sides, d, mode = c
     try:
         f = planned("arithmetic", **options_of(c, transposed, a))
-    except SpecError as e:  # a transposed conv whose output would be empty
-        assume("output would be" not in str(e))
+    except SpecError as e:  # a transposed conv whose output would be empty, or too tall
+        assume("output would be" not in str(e) and "too large" not in str(e))
         raise
     scene = f.scene()
     want = expected_kinds(c, transposed, a or (0, 0, 0))
@@ -383,11 +383,13 @@ def test_limits_and_refusals_are_one_line(workdir, capsys, args, message):
                                                        "--labels", "-e", "3"]),
                                        ("numerical", ["-k", "3", "-e", "4"])])
 def test_a_volume_figure_is_drawn(workdir, capsys, kind, args):
-    """One small compile per kind: the PNG written, the page at most 16 x 22 cm."""
+    """One small compile per kind: the PDF written, the page at most 22 cm tall and at
+    most 19.2 cm wide (numerical's rows of 24 cells, which a 16 cm column shrinks to
+    text >= 5 pt)."""
     status, out, err = run(capsys, kind, "-i", "4x5x5", *args, "-y", "pdf")
     assert status == 0 and err == [] and len(out) == 1
     import pymupdf
 
     with pymupdf.open(out[0]) as doc:
         w, h = (v / 72 * 2.54 for v in doc[0].rect[2:])
-    assert w <= 16.5 and h <= 22.5, (w, h)
+    assert w <= 19.5 and h <= 22.0, (w, h)
