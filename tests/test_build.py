@@ -289,7 +289,13 @@ def test_classic_gallery_has_the_original_names_and_parameters(tmp_path):
     assert set(CLASSIC) <= set(entries)
     extra = sorted(set(entries) - set(CLASSIC))
     assert [entries[n].kind for n in extra] == ["alphabet"] * 2 + ["channels"] * 4 + \
-        ["im2col"] * 2 + ["stack"] * 2
+        ["im2col"] * 2 + ["stack", "arithmetic", "numerical", "stack"]
+    volumes = {n: entries[n].figure for n in ("volume_no_padding_no_strides",
+                                              "volume_numerical")}
+    assert {n: (f.spec.input_size, f.spec.kernel_size, len(f.frames))
+            for n, f in volumes.items()} == {
+        "volume_no_padding_no_strides": ((3, 4, 4), (2, 2, 2), 18),
+        "volume_numerical": ((3, 4, 4), (2, 3, 3), 8)}
     assert {n: (entries[n].figure.options.in_channels, entries[n].figure.options.out_channels,
                 entries[n].figure.options.groups, len(entries[n].figure.frames))
             for n in ("im2col_channels_grouped", "alphabet_channels_grouped")} == {
@@ -355,7 +361,7 @@ def test_classic_gallery_builds_every_animation(gallery):
         with Image.open(root / "gif" / f"{name}.gif") as gif:
             assert gif.n_frames == frames, name
         assert str(root / "out" / f"{name}.pdf") in printed
-    assert len(printed) == 2 * 29 + 2
+    assert len(printed) == 2 * 31 + 2
 
 
 def test_gallery_index_shows_every_figure_with_its_torch_call(gallery):
