@@ -384,7 +384,11 @@ def test_gallery_index_shows_every_figure_with_its_torch_call(gallery):
     assert '<div class="card wide" id="alphabet_no_padding_no_strides">' in page
     assert '<div class="card" id="dilation">' in page
     # Self-contained: every image inline, nothing fetched.
-    assert page.count('<img src="data:image/gif;base64,') == 29
+    assert page.count('<img src="data:image/gif;base64,') == 31
+    # the volumes (#34): conv3d's module, and the command that draws each
+    assert "`torch.nn.Conv3d(1, 1, kernel_size=2, stride=1, padding=0)`" in md
+    assert "`torch.nn.Conv3d(1, 1, kernel_size=(2, 3, 3), stride=1, padding=0)`" in md
+    assert ("`python -m convanim numerical volume_numerical -a -i 3x4x4 -k 2x3x3`") in md
     assert "## wavenet_dilated_causal\n" in md and "nn.Conv1d(1, 1, 2, stride=1, dilation=8)" in md
     assert "receptive field 16, jump 1, 4 layers, causal" in md
     assert "## receptive_field_planes\n" in md and "nn.Conv2d(1, 1, 3, stride=1, dilation=2)" in md
