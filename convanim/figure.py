@@ -21,7 +21,7 @@ from .kind import Kind
 from .layout import fit
 from .options import ANIMATION_FORMATS, COLUMNS, FORMATS, SINGLE_FORMATS, FigureOptions
 from .engine.formats import VIDEO_WORDS, listed
-from .spec import ConvSpec, SpecError, format_pair
+from .spec import ConvSpec, SpecError, format_pair, volume_given, volume_refusal
 
 #: Frames one animation may have; beyond it TeX runs for minutes and the GIF is unwatchable.
 MAX_FRAMES = 256
@@ -39,11 +39,13 @@ def spec_of(options: FigureOptions) -> ConvSpec:
 
 def default_name(kind: str, spec: ConvSpec, extra: list[str]) -> str:
     parts = [kind, *extra] + (["transposed"] if spec.transposed else [])
-    parts += [f"{flag}{format_pair(v).replace(',', '-')}" for flag, v in zip("ikspd", spec.args)]
+    # a volume's sizes in full (i3x3x3), so its names never meet a 2-D figure's (i3)
+    spell = (lambda v: "x".join(map(str, v)) if len(v) == 3 else format_pair(v))
+    parts += [f"{flag}{spell(v).replace(',', '-')}" for flag, v in zip("ikspd", spec.args)]
     if spec.padding_mode != "zeros":
         parts.append(spec.padding_mode)
     if spec.output_padding_given is not None:
-        parts.append(f"a{format_pair(spec.output_padding_given)}")
+        parts.append(f"a{spell(spec.output_padding_given)}")
     return "_".join(parts)
 
 
@@ -135,8 +137,9 @@ class Figure:
         says for the picture) adds that arithmetic in words."""
         out = []
         for frame in self.scene()["frames"]:
-            y, x = frame["out"]
-            line = (f"{step_words(frame['step'], self.steps)}: output cell ({y}, {x})"
+            cell = ", ".join(map(str, frame["out"]))  # (y, x), or (z, y, x) of a volume
+            what = "output slice" if frame.get("slice") else "output cell"
+            line = (f"{step_words(frame['step'], self.steps)}: {what} ({cell})"
                     + self.kind.step_caption(frame, self.scene()))
             drawn = self.kind.step_arithmetic(frame, self.scene())
             out.append((line, f"{line}: {drawn}" if drawn else line))
@@ -280,13 +283,17 @@ def renamed(figure_: Figure, name: str) -> Figure:
 
 def plan(kind: Kind, options: FigureOptions) -> Figure:
     """Validate a figure request; raises :class:`SpecError` with the reason."""
+    volume = volume_given(options)
+    if volume and not kind.draws_volumes:
+        raise volume_refusal(volume, kind.name)
     spec = kind.conv_spec(options) or spec_of(options)
     reason = kind.limits(spec, options)  # first: the kind's checks may build index maps
     if reason:
         raise SpecError(reason)
     kind.check(spec, options)
     low = kind.lowered(spec, options)
-    if min(low.rows.pad_lo, low.cols.pad_lo, low.rows.pad_hi, low.cols.pad_hi) < 0:
+    axes = getattr(low, "axes", None) or (low.rows, low.cols)
+    if min(min(a.pad_lo, a.pad_hi) for a in axes) < 0:
         raise SpecError(
             f"cannot draw: with padding {format_pair(spec.padding)} greater than d(k-1) the "
             f"transposed conv crops its zero-inserted operand; figures need padding <= d(k-1)")

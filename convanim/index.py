@@ -82,7 +82,9 @@ def option_text(opt, value) -> str:
     """A config value as the command line (or a directive) spells it."""
     if isinstance(opt.type, Array) and not isinstance(value, str):  # a TOML array
         return opt.type.spell(opt.convert(value))
-    return f"{value[0]}x{value[1]}" if isinstance(value, (list, tuple)) else str(value)
+    if isinstance(value, (list, tuple)):  # 4x5x5, or sides 0,0,1,1,1,1
+        return opt.type.spell(opt.convert(value))
+    return str(value)
 
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#!|~])")

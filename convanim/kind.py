@@ -13,40 +13,43 @@ from .spec import ConvSpec
 
 
 def format_torch(v) -> str:
-    """A size as PyTorch takes it: 3 or (3, 2)."""
-    return str(v[0]) if v[0] == v[1] else f"({v[0]}, {v[1]})"
+    """A size as PyTorch takes it: 3, (3, 2) or, of a volume, (1, 3, 3)."""
+    return str(v[0]) if len(set(v)) == 1 else f"({', '.join(map(str, v))})"
 
 
 def torch_pad(spec: ConvSpec, fill: str | None = None) -> str:
-    """``F.pad(x, (left, right, top, bottom), mode=...)``: the input padded as the spec says,
-    for a module that cannot (one-sided padding, or pooling with a padding mode)."""
-    t, b, l, r = spec.padding
+    """``F.pad(x, (left, right, top, bottom), mode=...)`` (a volume's six values, last axis
+    first, ``front, back`` at the end): the input padded as the spec says, for a module
+    that cannot (one-sided padding, or pooling with a padding mode)."""
+    pads = spec.padding.f_pad if spec.is_volume else (spec.padding[2], spec.padding[3],
+                                                      spec.padding[0], spec.padding[1])
     mode = spec.padding_mode
     how = (f", mode='{mode}'" if mode != "zeros" else
            f", value={fill}" if fill is not None else "")
-    return f"F.pad(x, ({l}, {r}, {t}, {b}){how})"
+    return f"F.pad(x, ({', '.join(map(str, pads))}){how})"
 
 
 def torch_conv(spec: ConvSpec, cin: int, cout: int, extra: str = "") -> str:
-    """Conv2d / ConvTranspose2d with the spec's padding: the module's own where it has
-    one (``padding=p``, ``padding_mode=...``), else ``F.pad`` first (or, transposed, the
-    output cropped by each side's padding)."""
+    """Conv2d / ConvTranspose2d (Conv3d / ConvTranspose3d of a volume) with the spec's
+    padding: the module's own where it has one (``padding=p``, ``padding_mode=...``), else
+    ``F.pad`` first (or, transposed, the output cropped by each side's padding)."""
     k, s, d = (format_torch(v) for v in (spec.kernel_size, spec.stride, spec.dilation))
     dil = f", dilation={d}" if d != "1" else ""
+    nd = "3d" if spec.is_volume else "2d"
+    pad = format_torch(spec.padding.triple if spec.is_volume else spec.padding.pair)
     if spec.transposed:
         a = format_torch(spec.output_padding)
         if spec.padding.symmetric:
-            return (f"torch.nn.ConvTranspose2d({cin}, {cout}, kernel_size={k}, stride={s}, "
-                    f"padding={format_torch(spec.padding.pair)}, output_padding={a}{extra}{dil})")
-        t, b, l, r = spec.padding
-        crop = ", ".join(f"{lo}:{-hi}" if hi else f"{lo}:" for lo, hi in ((t, b), (l, r)))
-        return (f"torch.nn.ConvTranspose2d({cin}, {cout}, kernel_size={k}, stride={s}, "
+            return (f"torch.nn.ConvTranspose{nd}({cin}, {cout}, kernel_size={k}, stride={s}, "
+                    f"padding={pad}, output_padding={a}{extra}{dil})")
+        crop = ", ".join(f"{lo}:{-hi}" if hi else f"{lo}:" for lo, hi in spec.padding.axes)
+        return (f"torch.nn.ConvTranspose{nd}({cin}, {cout}, kernel_size={k}, stride={s}, "
                 f"padding=0, output_padding={a}{extra}{dil})(x)[..., {crop}]")
     if spec.padding.symmetric:
         mode = (f", padding_mode='{spec.padding_mode}'" if spec.padding_mode != "zeros" else "")
-        return (f"torch.nn.Conv2d({cin}, {cout}, kernel_size={k}, stride={s}, "
-                f"padding={format_torch(spec.padding.pair)}{mode}{extra}{dil})")
-    return (f"torch.nn.Conv2d({cin}, {cout}, kernel_size={k}, stride={s}{extra}{dil})"
+        return (f"torch.nn.Conv{nd}({cin}, {cout}, kernel_size={k}, stride={s}, "
+                f"padding={pad}{mode}{extra}{dil})")
+    return (f"torch.nn.Conv{nd}({cin}, {cout}, kernel_size={k}, stride={s}{extra}{dil})"
             f"({torch_pad(spec)})")
 
 
@@ -63,6 +66,9 @@ class Kind:
     #: ``template_source`` for a kind defined outside the package.
     template: str = ""
     template_source: str | None = None
+    #: Whether it draws a volume (a 3-D conv, ``-i DxHxW``); the others refuse one in a
+    #: line (:func:`convanim.spec.volume_refusal`).
+    draws_volumes: bool = False
 
     def template_for(self, options) -> str:
         """The template drawing these options' figure (one per kind unless it says otherwise)."""

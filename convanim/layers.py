@@ -14,7 +14,8 @@ import numpy as np
 
 from .errors import SpecError, ToolError
 
-LAYERS = ("Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d")
+LAYERS = ("Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d", "Conv3d", "ConvTranspose3d",
+          "MaxPool3d", "AvgPool3d")
 
 
 def _torch():
@@ -25,8 +26,15 @@ def _torch():
     return torch
 
 
-def _pair(v) -> tuple[int, int]:
-    return (int(v), int(v)) if isinstance(v, int) else (int(v[0]), int(v[1]))
+def _pair(v, axes: int = 2) -> tuple[int, ...]:
+    """A layer's size: an int or a tuple, as (h, w), or (d, h, w) of a 3-D layer."""
+    return (int(v),) * axes if isinstance(v, int) else tuple(int(a) for a in v[:axes])
+
+
+def _axes(layer, nn) -> int:
+    """3 for a 3-D layer (Conv3d, ConvTranspose3d, MaxPool3d, AvgPool3d), else 2."""
+    return 3 if isinstance(layer, (nn.Conv3d, nn.ConvTranspose3d, nn.MaxPool3d,
+                                   nn.AvgPool3d)) else 2
 
 
 def _array(t) -> np.ndarray:
@@ -36,8 +44,19 @@ def _array(t) -> np.ndarray:
     return np.asarray(t)
 
 
-def _planes(x: np.ndarray, what: str) -> np.ndarray:
-    """``input`` as C x H x W: a batch of one, one sample, or one plane."""
+def _planes(x: np.ndarray, what: str, axes: int = 2) -> np.ndarray:
+    """``input`` as C x H x W (C x D x H x W of a 3-D layer): a batch of one, one sample,
+    or one plane."""
+    if axes == 3:
+        x = x[0] if x.ndim == 5 and x.shape[0] == 1 else x
+        if x.ndim == 5:
+            raise SpecError(f"input: a figure draws one sample, got a batch of {x.shape[0]}; "
+                            f"pass input[:1]")
+        x = x[None] if x.ndim == 3 else x
+        if x.ndim != 4:
+            raise SpecError(f"input: expected D x H x W, C x D x H x W or 1 x C x D x H x W "
+                            f"for {what}, got {x.ndim}-D")
+        return x
     if x.ndim == 4:
         if x.shape[0] != 1:
             raise SpecError(f"input: a figure draws one sample, got a batch of {x.shape[0]}; "
@@ -58,28 +77,29 @@ def torch_options(layer, input=None, weights: bool = False,
     torch = _torch()
     nn = torch.nn
     name = type(layer).__name__
-    if isinstance(layer, (nn.MaxPool2d, nn.AvgPool2d)):
+    n = _axes(layer, nn)
+    if isinstance(layer, (nn.MaxPool2d, nn.AvgPool2d, nn.MaxPool3d, nn.AvgPool3d)):
         return "numerical", _pooling(layer, name, input, weights, nn)
-    if not isinstance(layer, (nn.Conv2d, nn.ConvTranspose2d)):
+    if not isinstance(layer, (nn.Conv2d, nn.ConvTranspose2d, nn.Conv3d, nn.ConvTranspose3d)):
         raise SpecError(f"from_torch draws nn.{', nn.'.join(LAYERS)}; got {name}")
-    transposed = isinstance(layer, nn.ConvTranspose2d)
+    transposed = isinstance(layer, (nn.ConvTranspose2d, nn.ConvTranspose3d))
     if layer.padding_mode != "zeros":
         raise SpecError(f"{name}: padding_mode={layer.padding_mode!r}; figures draw zero "
                         f"padding only")
-    k, s, d = _pair(layer.kernel_size), _pair(layer.stride), _pair(layer.dilation)
+    k, s, d = (_pair(v, n) for v in (layer.kernel_size, layer.stride, layer.dilation))
     padding = layer.padding
     if padding == "valid":
         padding = (0, 0)
     elif padding == "same":
-        total = [d[a] * (k[a] - 1) for a in (0, 1)]
+        total = [d[a] * (k[a] - 1) for a in range(n)]
         if any(t % 2 for t in total):
             raise SpecError(f"{name}: padding='same' pads unevenly here (d(k-1) = "
-                            f"{total[0]}x{total[1]} is odd); figures pad both sides alike")
-        padding = (total[0] // 2, total[1] // 2)
-    options = {"kernel_size": k, "stride": s, "padding": _pair(padding), "dilation": d,
+                            f"{'x'.join(map(str, total))} is odd); figures pad both sides alike")
+        padding = tuple(t // 2 for t in total)
+    options = {"kernel_size": k, "stride": s, "padding": _pair(padding, n), "dilation": d,
                "transposed": transposed}
     if transposed:
-        options["output_padding"] = _pair(layer.output_padding)
+        options["output_padding"] = _pair(layer.output_padding, n)
     # the figure's channels are the forward conv's: a ConvTranspose2d(Ct, Dt) is the
     # transposed conv of a Dt -> Ct conv, with the same weight tensor
     c, dd = layer.in_channels, layer.out_channels
@@ -93,9 +113,12 @@ def torch_options(layer, input=None, weights: bool = False,
                             f"ignore_bias=True to draw the convolution without it, or build "
                             f"the layer with bias=False")
         w = _array(layer.weight)
+        if n == 3 and not one:
+            raise SpecError(f"{name}: {c} -> {dd} channels, groups={g}; a volume is drawn "
+                            f"with one channel in and out (numerical)")
         options["kernel"] = w[0, 0] if one else w
     if input is not None:
-        x = _planes(_array(input), name)
+        x = _planes(_array(input), name, n)
         options["input"] = x[0] if one and x.shape[0] == 1 else x
     if one:
         return "numerical", {**options, "mode": "convolution"}
@@ -107,7 +130,7 @@ def _pooling(layer, name, input, weights, nn) -> dict:
         raise SpecError(f"{name} has no weights to draw")
     if layer.ceil_mode:
         raise SpecError(f"{name}: ceil_mode=True; figures draw PyTorch's default floor mode")
-    average = isinstance(layer, nn.AvgPool2d)
+    average = isinstance(layer, (nn.AvgPool2d, nn.AvgPool3d))
     if average:
         if not layer.count_include_pad:
             raise SpecError(f"{name}: count_include_pad=False; figures average over the "
@@ -115,14 +138,15 @@ def _pooling(layer, name, input, weights, nn) -> dict:
         if layer.divisor_override is not None:
             raise SpecError(f"{name}: divisor_override={layer.divisor_override}; figures "
                             f"divide by the window's size")
-    k = _pair(layer.kernel_size)
-    s = _pair(layer.stride if layer.stride is not None else layer.kernel_size)
+    n = _axes(layer, nn)
+    k = _pair(layer.kernel_size, n)
+    s = _pair(layer.stride if layer.stride is not None else layer.kernel_size, n)
     options = {"mode": "average" if average else "max", "kernel_size": k, "stride": s,
-               "padding": _pair(layer.padding)}
+               "padding": _pair(layer.padding, n)}
     if not average:
-        options["dilation"] = _pair(layer.dilation)
+        options["dilation"] = _pair(layer.dilation, n)
     if input is not None:
-        x = _planes(_array(input), name)
+        x = _planes(_array(input), name, n)
         if x.shape[0] != 1:
             raise SpecError(f"input: pooling figures draw one plane, got {x.shape[0]} "
                             f"channels; pass one, input[:, c:c + 1]")

@@ -33,11 +33,17 @@ def _int64(digits: str, text: str) -> int:
     return int(digits)
 
 
-def volume_refusal(given: str) -> SpecError:
-    """The one line a figure answers a 3-D size with (``given`` as the user spelled it)."""
+#: The kinds that draw a volume (a 3-D conv); the others refuse one (:func:`volume_refusal`).
+VOLUME_KINDS = ("arithmetic", "numerical")
+
+
+def volume_refusal(given: str, kind: str | None = None) -> SpecError:
+    """The one line a figure kind that draws no volume answers a 3-D size with (``given``
+    as the user spelled it, e.g. ``-i 4x5x5``)."""
     given = given.strip() if len(given) <= 40 else shown(given)
-    return SpecError(f"{given}: 3-D sizes are counted by stats; figures draw 1-D and 2-D "
-                     f"convolutions (volumes: #34)")
+    who = f"{kind} figures draw" if kind else "this figure draws"
+    return SpecError(f"{given}: {who} 1-D and 2-D convolutions; a volume (3-D) is drawn by "
+                     f"{' and '.join(VOLUME_KINDS)}, and counted by stats")
 
 
 def is_volume_text(text: str) -> bool:
@@ -58,13 +64,15 @@ def parse_size(text: str) -> tuple[int, ...]:
 
 
 def parse_pair(text: str) -> Pair:
-    """``"5"`` -> (5, 5); ``"5x7"`` -> (5, 7) as (height, width); ``DxHxW`` is refused
-    (:func:`volume_refusal`)."""
+    """``"5"`` -> (5, 5); ``"5x7"`` -> (5, 7) as (height, width); ``"4x5x5"`` -> (4, 5, 5),
+    a volume's (depth, height, width): a figure's sizes are spread over its axes by
+    :func:`spread_axes`."""
+    m3 = _SIZE3.fullmatch(text)
+    if m3:
+        return tuple(_int64(v, text) for v in m3.groups())
     m = _SIZE.fullmatch(text)
-    if not m and is_volume_text(text):
-        raise volume_refusal(text)
     if not m:
-        raise SpecError(f"expected N or HxW (e.g. 5 or 5x7), got {shown(text)}")
+        raise SpecError(f"expected N, HxW or DxHxW (e.g. 5, 5x7 or 4x5x5), got {shown(text)}")
     h = _int64(m.group(1), text)
     return (h, _int64(m.group(2), text) if m.group(2) is not None else h)
 
@@ -85,6 +93,49 @@ def format_pair(v) -> str:
     if len(v) == 3:
         return str(v[0]) if v[0] == v[1] == v[2] else "x".join(str(n) for n in v)
     return str(v[0]) if v[0] == v[1] else f"{v[0]}x{v[1]}"
+
+
+#: A figure's size options, with their flags, in the order messages name them.
+SIZE_OPTIONS = (("input_size", "-i"), ("kernel_size", "-k"), ("stride", "-s"),
+                ("padding", "-p"), ("dilation", "-d"), ("output_size", "-o"),
+                ("output_padding", "--output-padding"))
+
+
+def volume_given(options) -> str | None:
+    """The first size of ``options`` that is a volume's (``-i 4x5x5``, ``--padding-sides``
+    with six sides), as the command spells it, or None for a 1-D or 2-D figure."""
+    for name, flag in SIZE_OPTIONS:
+        v = getattr(options, name, None)
+        if isinstance(v, tuple) and len(v) == 3:
+            return f"{flag} {'x'.join(map(str, v))}"
+    sides = getattr(options, "padding_sides", None)
+    if sides is not None and len(sides) == 6:
+        return "--padding-sides " + ",".join(map(str, sides))
+    return None
+
+
+def spread_axes(options) -> dict:
+    """``options``' sizes over the figure's axes: three where any is a volume's
+    (:func:`volume_given`), each ``N`` (held as ``(N, N)``) then spread to ``(N, N, N)``;
+    a size of two different values beside a volume's, or four sides, is refused."""
+    volume = volume_given(options)
+    out = {name: getattr(options, name, None) for name, _ in SIZE_OPTIONS}
+    out["padding_sides"] = getattr(options, "padding_sides", None)
+    if volume is None:
+        return out
+    for name, flag in SIZE_OPTIONS:
+        v = out[name]
+        if isinstance(v, tuple) and len(v) == 2:
+            if v[0] != v[1]:
+                raise SpecError(f"{flag} {v[0]}x{v[1]} is 2-D but {volume} is 3-D: give N or "
+                                f"DxHxW")
+            out[name] = (v[0],) * 3
+    sides = out["padding_sides"]
+    if sides is not None and len(sides) == 4:
+        raise SpecError(f"--padding-sides {','.join(map(str, sides))} gives four sides, but "
+                        f"{volume} is 3-D: give six, F,B,T,B,L,R (front, back, top, bottom, "
+                        f"left, right)")
+    return out
 
 
 def resolve_padding(given, sides, causal: bool, i: Pair, k: Pair, s: Pair,
@@ -132,13 +183,14 @@ class ConvSpec:
     def from_options(cls, options) -> "ConvSpec":
         """The spec figure options (or ``stats``' arguments, which have the same names)
         ask for, validated: the one place their padding is resolved."""
-        padding = resolve_padding(options.padding, options.padding_sides, options.causal,
-                                  options.input_size, options.kernel_size, options.stride,
-                                  options.dilation)
-        spec = cls(options.input_size, options.kernel_size, options.stride, padding,
-                   options.dilation, getattr(options, "transposed", False),
-                   getattr(options, "output_padding", None), options.padding_mode)
-        return spec.validate(expected_output=getattr(options, "output_size", None))
+        o = spread_axes(options)  # N over three axes where a size is a volume's
+        padding = resolve_padding(o["padding"], o["padding_sides"], options.causal,
+                                  o["input_size"], o["kernel_size"], o["stride"],
+                                  o["dilation"])
+        spec = cls(o["input_size"], o["kernel_size"], o["stride"], padding, o["dilation"],
+                   getattr(options, "transposed", False), o["output_padding"],
+                   options.padding_mode)
+        return spec.validate(expected_output=o["output_size"])
 
     def to_dict(self) -> dict:
         """The figure data's conv fields (GUIDE, "Figure data"): ``padding`` as PyTorch's
@@ -148,7 +200,7 @@ class ConvSpec:
             "input_size": list(self.input_size),
             "kernel_size": list(self.kernel_size),
             "stride": list(self.stride),
-            "padding": list(self.padding.pair),
+            "padding": list(self.padding.triple if self.is_volume else self.padding.pair),
             "padding_sides": list(self.padding),
             "padding_mode": self.padding_mode,
             "dilation": list(self.dilation),
@@ -166,6 +218,11 @@ class ConvSpec:
                    tuple(data["dilation"]), data["transposed"], a,
                    padding_mode=data.get("padding_mode", "zeros"))
         return spec.validate()
+
+    @property
+    def is_volume(self) -> bool:
+        """A 3-D conv (depth, height, width)."""
+        return len(self.input_size) == 3
 
     @property
     def args(self) -> tuple[Pair, Pair, Pair, Pair, Pair]:
@@ -192,7 +249,11 @@ class ConvSpec:
                                                self.output_padding)
 
     def lowered(self) -> geometry.Lowered:
-        """The direct convolution the figure animates."""
+        """The direct convolution the figure animates (a :class:`geometry.Volume` of a 3-D conv)."""
+        if self.is_volume:
+            if self.transposed:
+                return geometry.transposed_conv3(*self.args, self.output_padding)
+            return geometry.forward_conv3(*self.args, self.padding_mode)
         if self.transposed:
             return geometry.transposed_conv(*self.args, self.output_padding)
         return geometry.forward_conv(*self.args, self.padding_mode)

@@ -89,9 +89,9 @@ def test_api_errors_are_the_commands_errors(workdir, capsys, args, message):
     ("arithmetic", {"mode": "max"}, "unknown option 'mode' for arithmetic figures"),
     ("arithmetic", {"transposed": "yes"}, "argument -t/--transposed: expected true or false"),
     ("arithmetic", {"input_size": True}, "argument -i/--input-size: expected a number"),
-    ("arithmetic", {"input_size": (5, 5, 5)},
-     "argument -i/--input-size: 5x5x5: 3-D sizes are counted by stats; figures draw 1-D and "
-     "2-D convolutions (volumes: #34)"),
+    ("channels", {"input_size": (5, 5, 5)},
+     "-i 5x5x5: channels figures draw 1-D and 2-D convolutions; a volume (3-D) is drawn by "
+     "arithmetic and numerical, and counted by stats"),
     ("arithmetic", {"padding": -1}, "padding must be >= 0, got -1"),
     ("numerical", {"mode": "median"}, "argument -m/--mode: invalid choice: 'median'"),
 ])

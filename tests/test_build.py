@@ -211,7 +211,7 @@ BAD_CONFIGS = [
     ('\n[figures.a]\nkind = "arithmetic"\n\n[figures.b]\nkind = "arithmetic"\nstride = 0\n',
      "figs.toml:5: figure 'b': stride must be >= 1, got 0"),
     ('[figures.a]\nkind = "arithmetic"\ninput-size = "abc"\n',
-     "figure 'a': argument -i/--input-size: expected N or HxW"),
+     "figure 'a': argument -i/--input-size: expected N, HxW or DxHxW"),
     ('[figures.a]\nkind = "arithmetic"\ntransposed = "yes"\n',
      "figure 'a': argument -t/--transposed: expected true or false, got 'yes'"),
     ('[figures.a]\nkind = "numerical"\nmode = "median"\n',
@@ -289,7 +289,13 @@ def test_classic_gallery_has_the_original_names_and_parameters(tmp_path):
     assert set(CLASSIC) <= set(entries)
     extra = sorted(set(entries) - set(CLASSIC))
     assert [entries[n].kind for n in extra] == ["alphabet"] * 2 + ["channels"] * 4 + \
-        ["im2col"] * 2 + ["stack"] * 2
+        ["im2col"] * 2 + ["stack", "arithmetic", "numerical", "stack"]
+    volumes = {n: entries[n].figure for n in ("volume_no_padding_no_strides",
+                                              "volume_numerical")}
+    assert {n: (f.spec.input_size, f.spec.kernel_size, len(f.frames))
+            for n, f in volumes.items()} == {
+        "volume_no_padding_no_strides": ((3, 4, 4), (2, 2, 2), 18),
+        "volume_numerical": ((3, 4, 4), (2, 3, 3), 8)}
     assert {n: (entries[n].figure.options.in_channels, entries[n].figure.options.out_channels,
                 entries[n].figure.options.groups, len(entries[n].figure.frames))
             for n in ("im2col_channels_grouped", "alphabet_channels_grouped")} == {
@@ -355,7 +361,7 @@ def test_classic_gallery_builds_every_animation(gallery):
         with Image.open(root / "gif" / f"{name}.gif") as gif:
             assert gif.n_frames == frames, name
         assert str(root / "out" / f"{name}.pdf") in printed
-    assert len(printed) == 2 * 29 + 2
+    assert len(printed) == 2 * 31 + 2
 
 
 def test_gallery_index_shows_every_figure_with_its_torch_call(gallery):
@@ -378,7 +384,11 @@ def test_gallery_index_shows_every_figure_with_its_torch_call(gallery):
     assert '<div class="card wide" id="alphabet_no_padding_no_strides">' in page
     assert '<div class="card" id="dilation">' in page
     # Self-contained: every image inline, nothing fetched.
-    assert page.count('<img src="data:image/gif;base64,') == 29
+    assert page.count('<img src="data:image/gif;base64,') == 31
+    # the volumes (#34): conv3d's module, and the command that draws each
+    assert "`torch.nn.Conv3d(1, 1, kernel_size=2, stride=1, padding=0)`" in md
+    assert "`torch.nn.Conv3d(1, 1, kernel_size=(2, 3, 3), stride=1, padding=0)`" in md
+    assert ("`python -m convanim numerical volume_numerical -a -i 3x4x4 -k 2x3x3`") in md
     assert "## wavenet_dilated_causal\n" in md and "nn.Conv1d(1, 1, 2, stride=1, dilation=8)" in md
     assert "receptive field 16, jump 1, 4 layers, causal" in md
     assert "## receptive_field_planes\n" in md and "nn.Conv2d(1, 1, 3, stride=1, dilation=2)" in md

@@ -10,8 +10,8 @@ pytestmark = pytest.mark.usefixtures("tex_tools")
 from helpers import PROJECT, files_under, pdf_pages, run
 
 BAD = [
-    (["-i", "abc"], "argument -i/--input-size: expected N or HxW"),
-    (["-i", "5x"], "expected N or HxW"),
+    (["-i", "abc"], "argument -i/--input-size: expected N, HxW or DxHxW"),
+    (["-i", "5x"], "expected N, HxW or DxHxW"),
     (["-i", "0"], "input size must be >= 1"),
     (["-k", "0"], "kernel size must be >= 1"),
     (["-s", "0"], "stride must be >= 1"),
@@ -37,8 +37,8 @@ BAD = [
     (["-i", "5", "-k", "3", "-p", "3", "-t"], "figures need padding <= d(k-1)"),
     (["--bogus"], "unrecognized arguments: --bogus"),
     # ASCII digits and x only: other scripts' digits and the multiplication sign are refused
-    (["-i", "\u0665"], "argument -i/--input-size: expected N or HxW (e.g. 5 or 5x7), got '\u0665'"),
-    (["-i", "5\u00d77"], "argument -i/--input-size: expected N or HxW"),
+    (["-i", "\u0665"], "argument -i/--input-size: expected N, HxW or DxHxW (e.g. 5, 5x7 or 4x5x5), got '\u0665'"),
+    (["-i", "5\u00d77"], "argument -i/--input-size: expected N, HxW or DxHxW"),
     (["-e", "\u0663"], "argument -e/--step: expected an integer, got '\u0663'"),
     (["-q", "1_000"], "argument -q/--quality: expected an integer"),
     (["--width", "\u0665"], "argument --width: expected a number, got '\u0665'"),

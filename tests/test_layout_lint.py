@@ -78,6 +78,13 @@ OPTION_SETS = [
     # the channels GEMM's entries read from copies (dashed, #31 §7); an id over 100
     # characters would read as "caseN" to pytest -k
     "im2col -i 4 -p 1 --padding-mode reflect --in-channels 2 --out-channels 2",
+    # volumes (#34): a stack of depth slices, the window a box; numerical's slices side by side
+    "arithmetic -i 4x5x5 -k 3 --labels",
+    "arithmetic -i 4x5x5 -k 3 -s 2 -p 1 -e 3",
+    "arithmetic -i 3x4x4 -k 3 -s 2 -p 1 -t --labels --per-slice",
+    "numerical -i 3x4x4 -k 2x3x3 -e 5",
+    "numerical -i 4x5x5 -k 3 -e 4",
+    "numerical -i 3x4x4 -k 2 -p 1 -m max -e 3",
 ]
 THEMES = ["print", "dark", "light"]
 WIDTHS = [None, "16", "8.25"]   # the natural size, a one-column and a two-column paper

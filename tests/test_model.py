@@ -166,8 +166,9 @@ def test_bad_values_name_the_option_in_every_front_end():
     from convanim.scenes.numerical import NumericalOptions
 
     for value, message in [(2.5, "argument -s/--stride: expected a number, a "
-                                             "string or an (h, w) pair, got 2.5"),
-                           ("2x", "argument -s/--stride: expected N or HxW")]:
+                                             "string, an (h, w) pair or a (d, h, w) triple, "
+                                             "got 2.5"),
+                           ("2x", "argument -s/--stride: expected N, HxW or DxHxW")]:
         with pytest.raises(SpecError, match="^" + re.escape(message)):
             NumericalOptions(stride=value)
     with pytest.raises(SpecError, match=r"argument --seed: must be between 0 and"):

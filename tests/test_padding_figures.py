@@ -144,7 +144,7 @@ BAD = [
     (["arithmetic", "--copies"], "--copies marks what padding cells copy"),
     (["arithmetic", "--padding-sides", "1,2,3"], "expected four sides T,B,L,R"),
     (["arithmetic", "--padding-sides", "1,2,3,-1"], "padding must be >= 0 on every side"),
-    (["arithmetic", "-p", "full"], "expected N, HxW, same or valid"),
+    (["arithmetic", "-p", "full"], "expected N, HxW, DxHxW, same or valid"),
     (["arithmetic", "--padding-mode", "mirror"], "invalid choice: 'mirror'"),
     (["stack", "--layers", "k=2,q=1"], "each layer is"),
     (["stack", "-i", "100", "--layers", "k=2"], "at most 64"),

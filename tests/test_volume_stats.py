@@ -182,45 +182,60 @@ def test_cli_c3d_table(capsys):
 
 # ------------------------------------------------------------------ refusals elsewhere
 
-REFUSAL = "3-D sizes are counted by stats; figures draw 1-D and 2-D convolutions (volumes: #34)"
+def refusal(given: str, kind: str) -> str:
+    return (f"{given}: {kind} figures draw 1-D and 2-D convolutions; a volume (3-D) is drawn "
+            f"by arithmetic and numerical, and counted by stats")
 
 
-@pytest.mark.parametrize("kind", ["arithmetic", "numerical", "alphabet", "im2col", "channels",
-                                  "stack"])
-@pytest.mark.parametrize("args,flag,given", [
-    (["-i", "4x5x5"], "-i/--input-size", "4x5x5"),
-    (["-k", "3x3x3"], "-k/--kernel-size", "3x3x3"),
-    (["-s", "1x2x2"], "-s/--stride", "1x2x2"),
-    (["-p", "1x1x1"], "-p/--padding", "1x1x1"),
-    (["-d", "1x1x2"], "-d/--dilation", "1x1x2"),
-    (["--padding-sides", "0,0,1,1,1,1"], "--padding-sides", "0,0,1,1,1,1"),
+@pytest.mark.parametrize("kind", ["alphabet", "im2col", "channels", "stack"])
+@pytest.mark.parametrize("args,given", [
+    (["-i", "4x5x5"], "-i 4x5x5"),
+    (["-k", "3x3x3"], "-k 3x3x3"),
+    (["-s", "1x2x2"], "-s 1x2x2"),
+    (["-p", "1x1x1"], "-p 1x1x1"),
+    (["-d", "1x1x2"], "-d 1x1x2"),
+    (["--padding-sides", "0,0,1,1,1,1"], "--padding-sides 0,0,1,1,1,1"),
 ])
-def test_every_figure_refuses_a_3d_size_in_one_line(workdir, capsys, kind, args, flag, given):
+def test_every_figure_without_volumes_refuses_a_3d_size_in_one_line(workdir, capsys, kind,
+                                                                     args, given):
     status, out, err = run(capsys, kind, *args)
     assert status == 2 and out == []
-    assert err == [f"convanim: error: argument {flag}: {given}: {REFUSAL}"]
+    assert err == [f"convanim: error: {refusal(given, kind)}"]
     assert files_under(workdir) == []
 
 
-@pytest.mark.parametrize("options,flag,given", [
-    ({"input_size": (4, 5, 5)}, "-i/--input-size", "4x5x5"),
-    ({"input_size": "4x5x5"}, "-i/--input-size", "4x5x5"),
-    ({"kernel_size": [3, 3, 3]}, "-k/--kernel-size", "3x3x3"),
-    ({"padding_sides": (0, 0, 1, 1, 1, 1)}, "--padding-sides", "0,0,1,1,1,1"),
-    ({"output_padding": np.array([1, 1, 1])}, "--output-padding", "1x1x1"),
+@pytest.mark.parametrize("options,given", [
+    ({"input_size": (4, 5, 5)}, "-i 4x5x5"),
+    ({"input_size": "4x5x5"}, "-i 4x5x5"),
+    ({"kernel_size": [3, 3, 3]}, "-k 3x3x3"),
+    ({"padding_sides": (0, 0, 1, 1, 1, 1)}, "--padding-sides 0,0,1,1,1,1"),
+    ({"output_padding": np.array([1, 1, 1]), "transposed": True}, "--output-padding 1x1x1"),
 ])
-def test_the_api_refuses_a_3d_size(workdir, options, flag, given):
+def test_the_api_refuses_a_3d_size_where_a_kind_draws_none(workdir, options, given):
     with pytest.raises(SpecError) as e:
-        convanim.render("arithmetic", **options)
-    assert str(e.value) == f"argument {flag}: {given}: {REFUSAL}"
+        convanim.render("channels", **options)
+    assert str(e.value) == refusal(given, "channels")
     assert files_under(workdir) == []
 
 
-def test_a_build_config_refuses_a_3d_size(workdir, capsys):
-    (workdir / "figs.toml").write_text('[figures.a]\nkind = "arithmetic"\n'
+@pytest.mark.parametrize("options,message", [
+    ({"input_size": (4, 5, 5), "kernel_size": "3x2"},
+     "-k 3x2 is 2-D but -i 4x5x5 is 3-D: give N or DxHxW"),
+    ({"input_size": (4, 5, 5), "padding_sides": (0, 0, 1, 1)},
+     "--padding-sides 0,0,1,1 gives four sides, but -i 4x5x5 is 3-D: give six"),
+    ({"input_size": (4, 5, 5), "causal": True}, "--causal pads a sequence"),
+])
+def test_a_volume_figure_refuses_sizes_of_two_axes(workdir, options, message):
+    with pytest.raises(SpecError, match=message):
+        convanim.render("arithmetic", **options)
+    assert files_under(workdir) == []
+
+
+def test_a_build_config_refuses_a_3d_size_where_a_kind_draws_none(workdir, capsys):
+    (workdir / "figs.toml").write_text('[figures.a]\nkind = "im2col"\n'
                                        'input-size = "4x5x5"\n')
     status, out, err = run(capsys, "build", "figs.toml")
     assert status == 2 and out == [] and len(err) == 1
-    assert err[0].startswith("convanim: error: figs.toml:1: figure 'a': argument "
-                             "-i/--input-size: 4x5x5: 3-D sizes are counted by stats")
+    assert err[0] == ("convanim: error: figs.toml:1: figure 'a': "
+                      + refusal("-i 4x5x5", "im2col"))
     assert [str(p) for p in files_under(workdir)] == ["figs.toml"]

@@ -6,8 +6,7 @@ from dataclasses import dataclass
 from .. import geometry
 from ..kind import Kind
 from ..options import FigureOptions, Flag, option
-from ..spec import ConvSpec
-from ..spec import SpecError
+from ..spec import ConvSpec, SpecError, volume_given
 from . import (canvas_grid, canvas_kinds, cells_by_kind, grid_lines, is_sequence, out_offset,
                equivalent_direct, too_large, window)
 
@@ -23,6 +22,9 @@ class ArithmeticOptions(FigureOptions):
                           help="write in each cell the input cell it holds: a padding cell of "
                                "--padding-mode reflect, replicate or circular the one it "
                                "copies")
+    per_slice: bool = option(False, "--per-slice", type=Flag(),
+                             help="a volume (-i DxHxW): one step per output depth slice, "
+                                  "not per output cell")
 
 
 class Arithmetic(Kind):
@@ -32,17 +34,45 @@ class Arithmetic(Kind):
     summary = "Convolution arithmetic: the classic slanted view of input, kernel window and output."
     Options = ArithmeticOptions
     template = "arithmetic.tex.j2"
+    draws_volumes = True
+
+    def template_for(self, options) -> str:
+        return "arithmetic3d.tex.j2" if volume_given(options) else self.template
 
     def check(self, spec: ConvSpec, options) -> None:
+        if options.per_slice and not spec.is_volume:
+            raise SpecError("--per-slice steps through a volume's output depth slices: give "
+                            "a 3-D size, e.g. -i 4x5x5")
+        if options.copies and spec.is_volume:
+            raise SpecError("--copies writes each cell's input cell in 1-D and 2-D figures; a "
+                            "volume's slices show the kinds of cell only (drop --copies)")
         if options.copies and spec.padding_mode == "zeros":
             raise SpecError("--copies marks what padding cells copy: give --padding-mode "
                             "reflect, replicate or circular")
 
     def limits(self, spec: ConvSpec, options) -> str | None:
+        if spec.is_volume:
+            from .arithmetic3d import limits
+
+            return limits(spec)
         what = "zero-inserted, padded input" if spec.transposed else "padded input"
         return too_large("arithmetic", what, spec.lowered().canvas, MAX_CANVAS)
 
+    def lowered(self, spec: ConvSpec, options):
+        if spec.is_volume and options.per_slice:
+            from .arithmetic3d import PerSlice
+
+            return PerSlice(spec.lowered())
+        return spec.lowered()
+
+    def name_parts(self, options) -> list[str]:
+        return ["per_slice"] if options.per_slice else []
+
     def scene(self, spec: ConvSpec, steps: list[int], options) -> dict:
+        if spec.is_volume:
+            from .arithmetic3d import scene
+
+            return scene(spec, steps, options)
         low = spec.lowered()
         names = canvas_kinds(low, spec.output_padding)
         seq = is_sequence(low)
@@ -69,7 +99,12 @@ class Arithmetic(Kind):
         """Each frame's taps on input cells, counted on the backend."""
         from ..verify import check_arithmetic
 
-        data_cells = {tuple(c) for c in scene["cells"]["data"]}
+        if scene.get("volume"):
+            from .arithmetic3d import tap_counts
+
+            return check_arithmetic(data, backend, tap_counts(data, scene))
+        # a copy of reflect, replicate or circular padding reads an input cell too
+        data_cells = {tuple(c) for kind in ("data", "copy") for c in scene["cells"][kind]}
         counts = [sum(tuple(t) in data_cells for t in f["taps"]) for f in scene["frames"]]
         return check_arithmetic(data, backend, counts)
 

@@ -12,7 +12,7 @@ import numpy as np
 from .. import shading
 from ..kind import Kind, format_torch, torch_pad
 from ..options import Array, Choice, Int, option
-from ..spec import ConvSpec, SpecError, format_pair
+from ..spec import ConvSpec, SpecError, format_pair, volume_given
 from . import (ValuesOptions, canvas_grid, factor, format_number, grid_kinds, grid_lines,
                image_hint, is_sequence, out_offset, shape_mismatch, too_large,
                values_or_seeded, width, window)
@@ -105,6 +105,10 @@ class Numerical(Kind):
     summary = "Numerical convolution: values, the kernel's weights at each step, the output filling in."
     Options = NumericalOptions
     template = "numerical.tex.j2"
+    draws_volumes = True
+
+    def template_for(self, options) -> str:
+        return "numerical3d.tex.j2" if volume_given(options) else self.template
 
     def check(self, spec: ConvSpec, options) -> None:
         """Values of the shapes the sizes give; refuse what PyTorch's pooling refuses."""
@@ -125,20 +129,30 @@ class Numerical(Kind):
             return
         if spec.transposed:
             raise SpecError(f"{mode} pooling has no transposed form; -t needs -m convolution")
-        if mode == "average" and spec.dilation != (1, 1):
+        if mode == "average" and set(spec.dilation) != {1}:
             raise SpecError(f"average pooling has no dilation (avg_pool2d), got -d "
                             f"{format_pair(spec.dilation)}")
         k, p = spec.kernel_size, spec.padding
-        if p.symmetric and spec.padding_mode == "zeros" and (p.top > k[0] // 2
-                                                             or p.left > k[1] // 2):
+        if p.symmetric and spec.padding_mode == "zeros" and any(
+                lo > n // 2 for (lo, _), n in zip(p.axes, k)):
             raise SpecError(f"pooling padding must be at most half the kernel size, got padding "
                             f"{p.format()} for kernel {format_pair(k)}")
-        if mode == "max" and not (spec.lowered().gather[..., 0] >= 0).any(axis=(2, 3)).all():
+        taps = tuple(range(len(k), 2 * len(k)))  # the gather's tap axes
+        if mode == "max" and not (spec.lowered().gather[..., 0] >= 0).any(axis=taps).all():
             raise SpecError("max pooling: with this padding and dilation some windows read only "
                             "padding (PyTorch outputs -inf there); lower the padding or dilation")
 
     def limits(self, spec: ConvSpec, options) -> str | None:
         what = "zero-inserted, padded input" if spec.transposed else "padded input"
+        if spec.is_volume:
+            from .numerical3d import MAX_CANVAS as most
+
+            canvas = spec.lowered().canvas
+            if max(canvas) > most:
+                return (f"figure too large: the {what} is {'x'.join(map(str, canvas))} cells; "
+                        f"numerical figures draw a volume of at most {most} cells per axis "
+                        f"(e.g. -i 4x10x10 -k 3)")
+            return None
         reason = too_large("numerical", what, spec.lowered().canvas, MAX_CANVAS)
         return reason and reason + image_hint(options.input)
 
@@ -148,6 +162,10 @@ class Numerical(Kind):
     def scene(self, spec: ConvSpec, steps: list[int], options) -> dict:
         low = spec.lowered()
         operand, kernel = operand_values(spec, options)
+        if spec.is_volume:
+            from .numerical3d import scene
+
+            return scene(spec, steps, options, operand, kernel)
         output, values, real = compute(spec, options.mode, operand, kernel)
         weights = taps_weights(spec, kernel)
         by_value = options.by_value()
@@ -212,6 +230,10 @@ class Numerical(Kind):
         return check_numerical(data, backend)
 
     def step_arithmetic(self, frame: dict, scene: dict) -> str:
+        if scene.get("volume"):
+            from .numerical3d import step_arithmetic
+
+            return step_arithmetic(frame, scene["mode"])
         y, x = frame["out"]
         return equation_text(scene["mode"], frame["equation"], y, x)
 
@@ -221,15 +243,17 @@ class Numerical(Kind):
     def torch_call(self, spec: ConvSpec, options) -> str:
         if options.mode == "convolution":
             return super().torch_call(spec, options)
-        k, s, p, d = (format_torch(v) for v in (spec.kernel_size, spec.stride,
-                                                 spec.padding.pair, spec.dilation))
+        pad = spec.padding.triple if spec.is_volume else spec.padding.pair
+        k, s, p, d = (format_torch(v) for v in (spec.kernel_size, spec.stride, pad,
+                                                 spec.dilation))
+        nd = "3d" if spec.is_volume else "2d"
         one_call = spec.padding.symmetric and spec.padding_mode == "zeros"
         pad = f", padding={p}" if one_call else ""
         if options.mode == "average":
-            call = f"torch.nn.AvgPool2d(kernel_size={k}, stride={s}{pad})"
+            call = f"torch.nn.AvgPool{nd}(kernel_size={k}, stride={s}{pad})"
         else:
             dil = f", dilation={d}" if d != "1" else ""
-            call = f"torch.nn.MaxPool2d(kernel_size={k}, stride={s}{pad}{dil})"
+            call = f"torch.nn.MaxPool{nd}(kernel_size={k}, stride={s}{pad}{dil})"
         if one_call:
             return call
         return f"{call}({torch_pad(spec, None if options.mode == 'average' else '-inf')})"

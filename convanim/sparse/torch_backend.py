@@ -31,6 +31,8 @@ def run(op: str, x, w=None, *, stride, padding, dilation, groups=1, output_paddi
     device = "cuda" if torch.cuda.is_available() else "cpu"
     F = torch.nn.functional
     xt = torch.from_numpy(np.ascontiguousarray(x, np.float32)).to(device)
+    if op in ("conv3d", "conv_transpose3d", "avg_pool3d", "max_pool3d"):  # a volume's
+        op, F = op.replace("3d", "2d"), _Volume(F)
     if op == "conv2d":
         y = F.conv2d(xt, torch.from_numpy(w).to(device), stride=stride, padding=padding,
                      dilation=dilation, groups=groups)
@@ -46,3 +48,11 @@ def run(op: str, x, w=None, *, stride, padding, dilation, groups=1, output_paddi
     else:
         raise ValueError(f"unknown operation {op!r}")
     return y.cpu().numpy()
+
+
+class _Volume:
+    """torch.nn.functional with its 3-D operations under the 2-D names ``run`` calls."""
+
+    def __init__(self, F):
+        self.conv2d, self.conv_transpose2d = F.conv3d, F.conv_transpose3d
+        self.avg_pool2d, self.max_pool2d = F.avg_pool3d, F.max_pool3d
