@@ -22,6 +22,7 @@ from .errors import SpecError
 from .geometry import PADDING_MODES
 from .lazy import numpy_types
 from .engine import formats
+from .layout import TEX_WIDTHS
 from .spec import (INT64_MAX, is_volume_text, parse_int, parse_pair, parse_size, shown,
                    volume_refusal)
 
@@ -238,7 +239,7 @@ class Width(Float):
     """--width: centimetres, or a width LaTeX knows at TeX time (``-y tex`` only), for
     which the figure is laid out as for the paper column it usually is."""
 
-    WORDS = {"columnwidth": 8.25, "textwidth": 16.0}
+    WORDS = TEX_WIDTHS
 
     def parse(self, text):
         return text.strip() if text.strip() in self.WORDS else super().parse(text)
