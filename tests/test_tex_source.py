@@ -269,3 +269,23 @@ def test_tex_only_options_are_refused_elsewhere(capsys, workdir, argv, says):
     status, out, err = run(capsys, "arithmetic", "x", *argv)
     assert status == 2 and not out and len(err) == 1 and says in err[0]
     assert not Path("out").exists()
+
+
+def test_the_readme_recipes_compile_from_the_source(tex_tools, tmp_path):
+    from test_recipes import compile_deck, figure_for, recipe
+
+    paper = recipe("tex-paper")
+    figure_for(paper, tmp_path)
+    assert (tmp_path / "convanim.sty").is_file() and (tmp_path / "out/conv.tex").is_file()
+    assert len(pymupdf.open(compile_deck(paper, tmp_path))) == 1
+    assert "convanim Warning" not in (tmp_path / "deck.log").read_text()
+    slides = recipe("tex-beamer")
+    figure_for(slides, tmp_path)
+    assert len(pymupdf.open(compile_deck(slides, tmp_path, runs=2))) == 4 + 1
+
+
+def test_sphinx_refuses_the_source_in_one_line():
+    from convanim.sphinx import _format
+
+    with pytest.raises(ValueError, match="tex is TikZ source for a LaTeX document"):
+        _format("tex")
