@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 APT_PACKAGES := texlive-latex-base texlive-latex-recommended texlive-pictures poppler-utils \
-	chromium texlive-latex-extra
+	chromium texlive-latex-extra texlive-fonts-recommended
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 ACCEPTANCE := ../shared/acceptance
 

@@ -19,8 +19,8 @@ from . import files, kinds
 from .errors import VerifyError
 from .kind import Kind
 from .layout import fit
-from .options import ANIMATION_FORMATS, COLUMNS, FORMATS, SINGLE_FORMATS, FigureOptions
-from .engine.formats import VIDEO_WORDS, listed
+from .options import ANIMATION_FORMATS, COLUMNS, FORMATS, SINGLE_FORMATS, FigureOptions, Width
+from .engine.formats import SOURCE_WORDS, VIDEO_WORDS, listed
 from .spec import ConvSpec, SpecError, format_pair, volume_given, volume_refusal
 
 #: Frames one animation may have; beyond it TeX runs for minutes and the GIF is unwatchable.
@@ -75,6 +75,36 @@ class Figure:
         return tex.render(self.kind.template_for(self.options), self.kind.template_source, scene=self.scene(),
                           style=self.style())
 
+    def source(self) -> str:
+        """The ``-y tex`` figure: its TikZ source, every frame, drawn by the same templates in
+        their portable mode (base.tex.j2) for a document that uses convanim.sty."""
+        from . import tex
+
+        return tex.render(self.kind.template_for(self.options), self.kind.template_source,
+                          scene=self.scene(), style={**self.style(), "portable": self.portable()})
+
+    def portable(self) -> dict:
+        """What the source's \\cvbegin says: the figure's name and steps, the width it is
+        drawn for (TeX's, for columnwidth and textwidth), its smallest unit (text no larger
+        beside its cells than 5 pt text in the PDF), frame rate, theme and background."""
+        from .layout import MIN_TEXT_PT, smallest_text
+        from .tex import real
+
+        o, width = self.options, self.options.width
+        if isinstance(width, str):
+            tex_width, shown = "\\" + width, f"the document's \\{width}"
+        elif self.width:
+            tex_width, shown = f"{real(float(self.width))}cm", f"{self.width:g} cm"
+        else:
+            tex_width, shown = "", "its natural size"
+        steps = len(self.frames)
+        what = f"a {self.kind.name} figure" + (f", {steps} steps" if steps > 1 else
+                                                f", step {self.frames[0]}")
+        return {"name": self.name, "what": what, "shown": shown, "width": tex_width,
+                "steps": steps, "fps": real(1000 / o.delay), "theme": o.theme,
+                "min_scale": real(round(MIN_TEXT_PT / smallest_text(self.kind.name), 4)),
+                "background": int(o.theme != "print" and not o.transparent)}
+
     def style(self) -> dict:
         """How the figure looks, apart from what it shows: --theme, --transparent, --width."""
         from .shading import colours
@@ -86,8 +116,12 @@ class Figure:
 
     @property
     def width(self) -> float | None:
-        """The page width asked, in cm: --width, or --column's."""
-        return self.options.width or COLUMNS.get(self.options.column)
+        """The page width asked, in cm: --width, or --column's (the layout's for a width
+        read at TeX time, columnwidth or textwidth)."""
+        width = self.options.width
+        if isinstance(width, str):
+            return Width.WORDS[width]
+        return width or COLUMNS.get(self.options.column)
 
     def data(self) -> dict:
         """The ``--json`` figure data, from the same scene the template draws."""
@@ -120,6 +154,8 @@ class Figure:
         run = self.options.render_settings()
         out, gif = Path(run.out_dir), Path(run.gif_dir)
         fmt = formats.of_word(output_format(self.options), self.options.animation)
+        if fmt.source == "source":
+            return [Product(fmt.kind, out / f"{self.name}{fmt.suffix}")]
         if self.options.animation:
             return [Product("pdf", out / f"{self.name}.pdf"),
                     Product(fmt.kind, gif / f"{self.name}{fmt.suffix}")]
@@ -162,7 +198,14 @@ class Figure:
     def outputs(self) -> list[Path]:
         """Every path :meth:`make` writes, in its order."""
         return [p.dest for p in self.products()] + ([self.json_path()] if self.options.json
-                                                    else [])
+                                                    else []) + [p for p in [self.package_path()] if p]
+
+    def package_path(self) -> Path | None:
+        """Where ``-y tex`` writes convanim.sty: --tex-package, else beside the figure."""
+        if output_format(self.options) not in SOURCE_WORDS:
+            return None
+        run = self.options.render_settings()
+        return Path(run.tex_package or run.out_dir) / "convanim.sty"
 
     def shows_progress(self) -> bool:
         """A progress bar for an animation, unless --quiet or stderr is not a terminal (a
@@ -208,10 +251,18 @@ class Figure:
             paths = render(self.tex, len(self.frames), self.products(), self.settings(),
                            params=self.params(), cache=Cache() if use_cache else None,
                            progress=progress, extra=extra, captions=self.captions,
-                           cancel=cancel, natural=natural)
+                           cancel=cancel, natural=natural, source=self.source)
         except TooManyPixels as e:
             raise SpecError(too_many_pixels(e)) from None
-        if self.width and len(natural) == 2:
+        package = self.package_path()
+        if package is not None:
+            from .tex import package as sty
+
+            paths.append(package)
+            text = sty().encode()
+            if not (package.is_file() and package.read_bytes() == text):  # once, as it is
+                files.place_all([(text, package)])
+        if self.width and len(natural) == 2 and package is None:
             from .layout import warning
 
             line = warning(self.kind.name, tuple(natural), self.width)
@@ -330,6 +381,14 @@ def plan(kind: Kind, options: FigureOptions) -> Figure:
                         f"(no path), got {name[:40]!r}{'...' if len(name) > 40 else ''}")
     if options.name:
         first_time_mistakes(options.name)
+    if isinstance(options.width, str) and fmt not in SOURCE_WORDS:
+        raise SpecError(f"--width {options.width} is read when LaTeX runs: only with -y tex; "
+                        f"give centimetres (or --column narrow or wide)")
+    if options.tex_package is not None and fmt not in SOURCE_WORDS:
+        raise SpecError("--tex-package is where -y tex writes convanim.sty: give -y tex")
+    if isinstance(options.width, str) and options.column:
+        raise SpecError(f"--width {options.width} and --column {options.column}: give one "
+                        f"of them")
     if options.width and options.column and options.width != COLUMNS[options.column]:
         raise SpecError(f"--width {options.width:g} and --column {options.column} "
                         f"({COLUMNS[options.column]:g} cm) disagree; give one of them")

@@ -17,6 +17,8 @@ PAGE_HEIGHT_CM = 22.0
 #: 8 pt when a width is asked), arithmetic's labels (8.0).
 SMALLEST_TEXT_PT = {"numerical": 7.1, "arithmetic": 8.0, "channels": 7.1}
 SUBSCRIPT_PT = 6.2
+#: Widths -y tex reads when LaTeX runs, and the paper column each is laid out for (cm).
+TEX_WIDTHS = {"columnwidth": 8.25, "textwidth": 16.0}
 #: The page's border on each side (base.tex.j2's \cvborder), in cm.
 BORDER_CM = 4 / 72.27 * 2.54
 
@@ -25,12 +27,13 @@ def smallest_text(kind: str) -> float:
     return SMALLEST_TEXT_PT.get(kind, SUBSCRIPT_PT)
 
 
-def fit(kind: str, width_cm: float | None) -> dict | None:
+def fit(kind: str, width_cm: float | str | None) -> dict | None:
     """What a template lays out against: the widest natural drawing (cm) whose text stays
     >= 5 pt at ``width_cm``, and the tallest height per unit of width that keeps the page
     within 22 cm. None: no width asked, the natural layout."""
     if width_cm is None:
         return None
+    width_cm = TEX_WIDTHS.get(width_cm, width_cm)
     inner = width_cm - 2 * BORDER_CM
     return {"width": inner * smallest_text(kind) / MIN_TEXT_PT,
             "aspect": (PAGE_HEIGHT_CM - 2 * BORDER_CM) / inner}

@@ -187,6 +187,11 @@ class ConvanimPlugin(BasePlugin[ConvanimConfig]):
                                  str(e))
                     log.warning("convanim: %s: %s", where, why)
                     continue
+                if formats.of(entry.figure.products()[-1].kind).source == "source":
+                    log.warning("convanim: %s: figure %r: type tex is TikZ source for a LaTeX "
+                                "document, which a page cannot show; give png, svg or an "
+                                "animation's format", where, name)
+                    continue
                 outputs = {os.path.realpath(p) for p in entry.figure.outputs()}
                 clash = next((seen[o] for o in outputs if o in seen), None)
                 if clash:

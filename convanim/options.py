@@ -22,6 +22,7 @@ from .errors import SpecError
 from .geometry import PADDING_MODES
 from .lazy import numpy_types
 from .engine import formats
+from .layout import TEX_WIDTHS
 from .spec import INT64_MAX, parse_int, parse_pair, parse_size, shown
 
 #: ``-y`` of a single step, and of an animation (``-a``); the first of each is the default.
@@ -216,6 +217,19 @@ class Float(ValueType):
         return f"{value:g}"
 
 
+class Width(Float):
+    """--width: centimetres, or a width LaTeX knows at TeX time (``-y tex`` only), for
+    which the figure is laid out as for the paper column it usually is."""
+
+    WORDS = TEX_WIDTHS
+
+    def parse(self, text):
+        return text.strip() if text.strip() in self.WORDS else super().parse(text)
+
+    def spell(self, value):
+        return value if isinstance(value, str) else super().spell(value)
+
+
 class Choice(ValueType):
     def __init__(self, choices: tuple[str, ...], metavar: str | None = None):
         self.choices = tuple(choices)
@@ -375,10 +389,15 @@ class RenderSettings:
                                "they differ")
     backend: str = option("auto", "--backend", type=Choice(BACKENDS), picture=False,
                           help="where verify runs: a GPU if present, else the CUDA simulator")
+    tex_package: str | None = option(None, "--tex-package", type=Folder(), picture=False,
+                                     help="-y tex: write convanim.sty into this folder "
+                                          "(default: beside the figure)")
 
     def __post_init__(self):
         for opt in declared(self):
-            object.__setattr__(self, opt.name, opt.convert(getattr(self, opt.name)))
+            value = getattr(self, opt.name)
+            if value is not None or opt.default is not None:
+                object.__setattr__(self, opt.name, opt.convert(value))
 
     @classmethod
     def declared_field(cls, name: str):
@@ -451,10 +470,11 @@ class FigureOptions:
                              "or dark: Solarized, for slides and dark-mode pages")
     transparent: bool = option(False, "--transparent", type=Flag(),
                                help="no page background (PDF, PNG and GIF)")
-    width: float | None = option(None, "--width", type=Float(1.0, 100.0, metavar="CM"),
-                                 help="lay the figure out for this width and scale every page "
-                                      "to it, text kept >= 5 pt where it can be (default: the "
-                                      "natural size, at which text is at least 6 pt)")
+    width: float | str | None = option(
+        None, "--width", type=Width(1.0, 100.0, metavar="CM"),
+        help="lay the figure out for this width and scale every page to it, text kept >= 5 pt "
+             "where it can be (default: the natural size, at which text is at least 6 pt); "
+             "with -y tex also columnwidth or textwidth, read when LaTeX runs")
     column: str | None = option(None, "--column", type=Choice(tuple(COLUMNS)),
                                 help="--width of a paper column: narrow, a two-column "
                                      "paper's (8.25 cm), or wide, a one-column paper's (16 cm)")
@@ -462,6 +482,7 @@ class FigureOptions:
     quiet: bool = RenderSettings.declared_field("quiet")
     verify: bool = RenderSettings.declared_field("verify")
     backend: str = RenderSettings.declared_field("backend")
+    tex_package: str | None = RenderSettings.declared_field("tex_package")
 
     def __post_init__(self):
         for opt in declared(self):

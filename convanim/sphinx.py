@@ -54,7 +54,8 @@ _OWN = {"out_dir", "gif_dir", "animation", "type", "json", "quiet", "caption"}
 #: registers for copying itself and points at with its own HTML (Sphinx's HTML builder
 #: takes no webp, video or page as an image).
 _AS_IMAGE = ("gif", "svg", "apng")
-_MEDIA = tuple(w for w in formats.ANIMATION_WORDS if w not in _AS_IMAGE)
+_MEDIA = tuple(w for w in formats.ANIMATION_WORDS
+               if w not in _AS_IMAGE and w not in formats.SOURCE_WORDS)
 
 
 class convanim_media(nodes.General, nodes.Element):
@@ -62,6 +63,9 @@ class convanim_media(nodes.General, nodes.Element):
 
 
 def _format(argument):
+    if argument in formats.SOURCE_WORDS:  # one line, not docutils' list of choices
+        raise ValueError(f"{argument} is TikZ source for a LaTeX document (convanim ... "
+                         f"-y tex, then \\input it); the directive draws for HTML pages")
     return directives.choice(argument, _AS_IMAGE + _MEDIA)
 
 

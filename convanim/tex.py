@@ -85,10 +85,13 @@ def compiled_templates_in(folder: Path | None):
         _COMPILED.reset(token)
 
 
-def _bytecode_cache():
+def _bytecode_cache(salt: str = ""):
     import jinja2
 
     class Folder(jinja2.BytecodeCache):
+        def get_cache_key(self, name, filename=None):  # the portable mode's apart
+            return super().get_cache_key(name + salt, filename)
+
         def load_bytecode(self, bucket):
             folder = _COMPILED.get()
             if folder is None:
@@ -164,12 +167,31 @@ def real(value) -> str:
     return "0" if digits in ("", "-0") else digits
 
 
-@lru_cache(maxsize=1)
-def environment():
+#: A length in the templates' source: a number or a \\VAR{...} followed by cm.
+_CM = re.compile(r"(\\VAR\{[^{}]*\}|(?<![\w.\\])\d*\.?\d+)cm\b")
+
+
+def portable_source(source: str) -> str:
+    """A template's source with every length in cm read as ``\\cvcm`` (convanim.sty's unit,
+    set at TeX time from the width asked). Only the template's own text changes: values
+    it interpolates (a caption saying 5cm) are not part of the source."""
+    return _CM.sub(r"\1\\cvcm", source)
+
+
+@lru_cache(maxsize=2)
+def environment(portable: bool = False):
+    """The templates' Jinja environment; ``portable``: for ``-y tex`` (lengths in \\cvcm)."""
     import jinja2
+    import jinja2.ext
+
+    class Portable(jinja2.ext.Extension):
+        def preprocess(self, source, name, filename=None):
+            return portable_source(source)
 
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(template_dir()), bytecode_cache=_bytecode_cache(),
+        loader=jinja2.FileSystemLoader(template_dir()),
+        bytecode_cache=_bytecode_cache("/portable" if portable else ""),
+        extensions=[Portable] if portable else [],
         block_start_string=r"\BLOCK{", block_end_string="}",
         variable_start_string=r"\VAR{", variable_end_string="}",
         comment_start_string=r"\#{", comment_end_string="}",
@@ -215,7 +237,19 @@ def render(template: str, source: str | None = None, **context) -> str:
 
         context["style"] = {"colors": palette("print"), "transparent": False, "width": None,
                             "fit": None}
-    env = environment()
+    env = environment(bool(context["style"].get("portable")))
     compiled = env.from_string(source) if source is not None else env.get_template(template)
     return compiled.render(**context)
 
+
+
+def package() -> str:
+    """convanim.sty, what ``-y tex`` figures need in the author's document: every theme's
+    colours and the portable versions of the PDF path's macros."""
+    from .shading import colours
+    from .theme import THEMES, palette
+    from .version import __version__
+
+    themes = {t: {**palette(t), **colours(t)} for t in THEMES}
+    return environment().get_template("convanim.sty.j2").render(themes=themes,
+                                                                version=__version__)

@@ -28,7 +28,7 @@ BAD = [
     (["-i", "20", "-k", "1", "-a"], "animation too long: 400 steps; at most 256 frames"),
     (["-q", "5"], "argument -q/--quality: must be between 10 and 2400"),
     (["-y", "jpg"], "argument -y/--type/--format: invalid choice: 'jpg'"),
-    (["-y", "html"], "-y html is an animation format: add -a (a single step is png, pdf, svg)"),
+    (["-y", "html"], "-y html is an animation format: add -a (a single step is png, pdf, svg, tex)"),
     (["--format", "mp4"], "-y mp4 is an animation format: add -a"),
     (["-a", "-y", "webm", "--transparent"], "--transparent: webm video has no alpha channel"),
     (["../escape"], "NAME must be at most 200 letters, digits"),

@@ -53,7 +53,7 @@ def render(make_tex, pages: int, products: list[Product], settings: Settings = S
            params: dict | None = None, cache: Cache | None = None, progress: bool = False,
            extra: dict[Path, bytes] | None = None, captions=None,
            cancel: Cancel | None = None, natural: list | None = None,
-           pool: texpool.TexPool | None = None) -> list[Path]:
+           pool: texpool.TexPool | None = None, source=None) -> list[Path]:
     """Make every product and place it, with the ``extra`` files, all or none.
 
     ``natural``, a list, gets the drawing's natural size (TeX points, see
@@ -63,6 +63,8 @@ def render(make_tex, pages: int, products: list[Product], settings: Settings = S
     the cache (keyed on ``params``, everything that decides the document) misses,
     and so is ``captions()``, the player's (line, text alternative) per frame (HTML only). ``pool``: the
     pdflatex runs' pool (:data:`texpool.POOL`, this process's, by default).
+    ``source()`` gives the portable TeX of the formats made of it (formats.SOURCE_WORDS),
+    which no TeX run makes here: the author's LaTeX typesets it.
     Returns the paths placed, products first.
     """
     cancel = cancel or Cancel()
@@ -78,6 +80,8 @@ def render(make_tex, pages: int, products: list[Product], settings: Settings = S
                 natural.extend(_read_natural(hit[NATURAL]))
             return files.place_all([(hit[n], p.dest) for n, p in zip(names, products)] + extras)
     fmts = [formats.of(p.kind) for p in products]
+    if all(f.source == "source" for f in fmts):
+        return _source_only(source, products, names, params, settings, cache, cancel, extras)
     tools.require(t for f in fmts for t in f.tools)  # pipeline order
     video = [f.word for f in fmts if f.video]
     if video and not have_video():  # before TeX runs, not after
@@ -144,6 +148,26 @@ def render(make_tex, pages: int, products: list[Product], settings: Settings = S
             doc.close()
         if not keep:
             tools.remove_tree(work)
+
+
+def _source_only(source, products, names, params, settings, cache, cancel, extras):
+    """Products that are the figure's TeX source: written from ``source()``, no TeX run."""
+    work = files.work_folder()
+    try:
+        with compiled_templates_in(cache.root / "templates" / code_fingerprint()[:16]
+                                   if cache is not None else None):
+            text = source().encode()
+        made = {}
+        for name in names:
+            (work / name).write_bytes(text)
+            made[name] = work / name
+        cancel.check()
+        if cache is not None:
+            (work / NATURAL).write_text("")
+            cache.put(product_key(params, products, settings), {**made, NATURAL: work / NATURAL})
+        return files.place_all([(made[n], p.dest) for n, p in zip(names, products)] + extras)
+    finally:
+        tools.remove_tree(work)
 
 
 def _read_natural(path: Path) -> list[float]:
@@ -234,5 +258,9 @@ def _svg_animation(product, doc, work, pages, settings, progress, captions) -> P
     return out
 
 
-_WRITERS = {"pdf": _whole_pdf, "png": _png, "svg": _svg, "gif": _gif, "frames": _frames,
+def _no_writer(product, doc, work, pages, settings, progress, captions) -> Path:
+    raise AssertionError("TeX source is written without a TeX run (_source_only)")
+
+
+_WRITERS = {"source": _no_writer, "pdf": _whole_pdf, "png": _png, "svg": _svg, "gif": _gif, "frames": _frames,
             "player": _player, "svg-animation": _svg_animation}

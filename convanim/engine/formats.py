@@ -23,7 +23,8 @@ class Format:
     suffix: str
     mime: str
     animation: bool      # every step (``-a``) or one step
-    source: str          # "page": page 1 of the PDF; "pdf": the whole PDF; "raster": every page rasterised
+    source: str          # "page": page 1 of the PDF; "pdf": the whole PDF; "raster": every page
+    #                      rasterised; "source": no PDF, the figure's portable TeX source
     tools: tuple[str, ...]
     writer: str          # the render's writer of this product
     video: bool = False  # no alpha channel; needs imageio-ffmpeg
@@ -43,6 +44,10 @@ TABLE = (
            note="interactive player"),
     Format("svg-animation", "svg", ".svg", "image/svg+xml", True, "pdf", CAIRO, "svg-animation",
            note="animated, no script"),
+    Format("tex", "tex", ".tex", "application/x-tex", False, "source", (), "source",
+           note="TikZ source for LaTeX"),
+    Format("tex-animation", "tex", ".tex", "application/x-tex", True, "source", (), "source",
+           note="TikZ source of every step: beamer overlays, animate"),
 )
 _BY_KIND = {f.kind: f for f in TABLE}
 
@@ -56,6 +61,8 @@ VIDEO_WORDS = tuple(f.word for f in TABLE if f.video)
 #: Suffixes of the video files, and of every file convanim writes.
 VIDEO_SUFFIXES = tuple(f.suffix for f in TABLE if f.video)
 SUFFIXES = tuple(dict.fromkeys(f.suffix for f in TABLE))
+#: Words of the formats that are TeX source, which no TeX run makes.
+SOURCE_WORDS = tuple(dict.fromkeys(f.word for f in TABLE if f.source == "source"))
 
 
 def of(kind: str) -> Format:
