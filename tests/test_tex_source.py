@@ -103,12 +103,14 @@ def test_a_times_paper_takes_every_kind_without_a_warning(tex_tools, paper):
 
 
 def test_a_figure_whose_text_is_wider_than_the_column_says_so(tex_tools, tmp_path):
-    """im2col's one-line heading alone is 230 pt in Times at \\small: over a 229.5 pt
-    column, the figure says so when LaTeX runs."""
+    """A column narrower than im2col's heading and labels (a 4 cm minipage, whose
+    \\columnwidth LaTeX sets to 4 cm): the figure says so when LaTeX runs."""
     make("im2col", "wide", tmp_path, input_size=4, kernel_size=2, width="columnwidth")
-    _, log = latex(tmp_path, "\\input{wide}", "\\usepackage{mathptmx}", "[twocolumn]{article}")
-    assert "Package convanim Warning: Figure `wide' cannot be 229.5pt wide: its text alone" \
-        in " ".join(log.split())
+    _, log = latex(tmp_path, "\\begin{minipage}{4cm}\\input{wide}\\end{minipage}",
+                   "\\usepackage{mathptmx}", "[twocolumn]{article}")
+    said = "".join(log.split())  # TeX breaks a log line anywhere, within words too
+    assert "PackageconvanimWarning:Figure`wide'cannotbe113.81102ptwide:" in said, said[-600:]
+    assert "Drawasmallerfigure(-i,-k),orgiveconvanimasmallerfontsize=option" in said
 
 
 def test_the_figures_use_only_the_papers_fonts(tex_tools, paper):
