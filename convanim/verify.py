@@ -242,11 +242,15 @@ def check_im2col(data: dict, backend: str) -> list[Check]:
                          spec.padding, spec.dilation, data.get("groups", 1),
                          padding_mode=spec.padding_mode)
     closed = stats.layer_stats(layer)[f"{phase}_featuremap_zeros_after_im2col"]
-    r, reads = _reads(phase, spec, backend)
+    if spec.is_volume:
+        backend_run, macs, dense, reads = _reads3(phase, spec, backend)
+    else:
+        r, reads = _reads(phase, spec, backend)
+        backend_run, macs, dense = r.backend, r.macs, r.dense_macs
     counted = elements - (d if phase == "loss" else c) * reads  # every plane of the operand
     error = float(max(abs(shown - closed), abs(shown - counted)))
     return [Check(f"im2col {phase} zeros: figure {shown}, stats {closed}, counted {counted:.0f}",
-                  r.backend, error, r.macs, r.dense_macs)]
+                  backend_run, error, macs, dense)]
 
 
 def check_arithmetic(data: dict, backend: str, windows: list) -> list[Check]:
@@ -295,6 +299,30 @@ def conv3(x, w, spec: ConvSpec, backend: str):
                                     output_padding=spec.output_padding, backend=backend)
     crop = tuple(slice(lo, n - hi) for (lo, hi), n in zip(spec.padding.axes, full.shape[2:]))
     return full[(..., *crop)], name, macs, dense
+
+
+def _reads3(phase: str, spec: ConvSpec, backend: str):
+    """Non-zero entries of a volume's vol2col (as :func:`_reads`): conv3d of ones (forward),
+    conv_transpose3d of ones over dY (loss), ones with dY's zero-inserted ones (gradient)."""
+    from .sparse.volume import run3d
+
+    i, k, s, p, d = spec.args
+    if phase == "forward":
+        y, name, macs, dense = conv3(_vol(np.ones(i)), _vol(np.ones(k)), spec, backend)
+        return name, macs, dense, float(y.sum())
+    if phase == "loss":
+        if spec.padding_mode != "zeros":  # the gradient of the padded input (see geometry)
+            padded = tuple(n + t for n, t in zip(i, p.total))
+            tr = ConvSpec(padded, k, s, (0, 0, 0), d, transposed=True).validate()
+        else:
+            tr = ConvSpec(*spec.args, transposed=True).validate()
+        y, name, macs, dense = conv3(_vol(np.ones(spec.forward_output)), _vol(np.ones(k)), tr,
+                                     backend)
+        return name, macs, dense, float(y.sum())
+    taps = geometry.gradient_conv3(*spec.args).kernel  # dY with zeros inserted
+    y, name, macs, dense = run3d("conv3d", prepad3(_vol(np.ones(i)), spec), _vol(np.ones(taps)),
+                                 stride=d, padding=0, backend=backend)
+    return name, macs, dense, float(y[0, 0, :k[0], :k[1], :k[2]].sum())
 
 
 def check_numerical3(data: dict, backend: str) -> list[Check]:
