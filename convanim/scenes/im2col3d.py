@@ -92,7 +92,7 @@ def layout(canvas, matrix: tuple[int, int], cell: float, column: float, fixed: f
             across = per * w * cell + (per - 1) * SLICE_GAP
             tall = 0.5 + n * (h * cell + 0.55) + 1.2 + rows * rh + 0.3 + rh + 0.5
             candidates.append({"per": per, "compact": compact, "height": tall,
-                               "width": max(across, cols * cw + fixed, 8.8)})
+                               "width": max(across, cols * cw + fixed, 8.8) + 0.25})
     chosen = arrange(candidates, budget)
     return {"per": chosen["per"], "compact": chosen["compact"]}
 
