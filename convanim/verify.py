@@ -125,6 +125,8 @@ def check_alphabet(data: dict, backend: str, seed: int = 0) -> list[Check]:
     spec = ConvSpec.from_dict(data)
     if "blocks" in data:
         return _check_alphabet_channels(data, spec, backend, seed)
+    if spec.is_volume:
+        return check_alphabet3(data, spec, backend, seed)
     k = spec.kernel_size
     taps = np.array([[e if e is not None else (-1, -1) for e in row] for row in data["matrix"]])
     rng = np.random.default_rng(seed)
@@ -242,11 +244,15 @@ def check_im2col(data: dict, backend: str) -> list[Check]:
                          spec.padding, spec.dilation, data.get("groups", 1),
                          padding_mode=spec.padding_mode)
     closed = stats.layer_stats(layer)[f"{phase}_featuremap_zeros_after_im2col"]
-    r, reads = _reads(phase, spec, backend)
+    if spec.is_volume:
+        backend_run, macs, dense, reads = _reads3(phase, spec, backend)
+    else:
+        r, reads = _reads(phase, spec, backend)
+        backend_run, macs, dense = r.backend, r.macs, r.dense_macs
     counted = elements - (d if phase == "loss" else c) * reads  # every plane of the operand
     error = float(max(abs(shown - closed), abs(shown - counted)))
     return [Check(f"im2col {phase} zeros: figure {shown}, stats {closed}, counted {counted:.0f}",
-                  r.backend, error, r.macs, r.dense_macs)]
+                  backend_run, error, macs, dense)]
 
 
 def check_arithmetic(data: dict, backend: str, windows: list) -> list[Check]:
@@ -297,6 +303,30 @@ def conv3(x, w, spec: ConvSpec, backend: str):
     return full[(..., *crop)], name, macs, dense
 
 
+def _reads3(phase: str, spec: ConvSpec, backend: str):
+    """Non-zero entries of a volume's vol2col (as :func:`_reads`): conv3d of ones (forward),
+    conv_transpose3d of ones over dY (loss), ones with dY's zero-inserted ones (gradient)."""
+    from .sparse.volume import run3d
+
+    i, k, s, p, d = spec.args
+    if phase == "forward":
+        y, name, macs, dense = conv3(_vol(np.ones(i)), _vol(np.ones(k)), spec, backend)
+        return name, macs, dense, float(y.sum())
+    if phase == "loss":
+        if spec.padding_mode != "zeros":  # the gradient of the padded input (see geometry)
+            padded = tuple(n + t for n, t in zip(i, p.total))
+            tr = ConvSpec(padded, k, s, (0, 0, 0), d, transposed=True).validate()
+        else:
+            tr = ConvSpec(*spec.args, transposed=True).validate()
+        y, name, macs, dense = conv3(_vol(np.ones(spec.forward_output)), _vol(np.ones(k)), tr,
+                                     backend)
+        return name, macs, dense, float(y.sum())
+    taps = geometry.gradient_conv3(*spec.args).kernel  # dY with zeros inserted
+    y, name, macs, dense = run3d("conv3d", prepad3(_vol(np.ones(i)), spec), _vol(np.ones(taps)),
+                                 stride=d, padding=0, backend=backend)
+    return name, macs, dense, float(y[0, 0, :k[0], :k[1], :k[2]].sum())
+
+
 def check_numerical3(data: dict, backend: str) -> list[Check]:
     """A volume's output against conv3d / conv_transpose3d / 3-D pooling."""
     spec, mode = ConvSpec.from_dict(data), data["mode"]
@@ -317,6 +347,35 @@ def check_numerical3(data: dict, backend: str) -> list[Check]:
         scale = _scale(np.where(np.isfinite(x), x, 0), None)
     error = _error(y[0, 0], np.asarray(data["output"], dtype=np.float32))
     return [Check(f"numerical {mode} output (3-D)", name, error, macs, dense, scale)]
+
+
+def check_alphabet3(data: dict, spec: ConvSpec, backend: str, seed: int = 0) -> list[Check]:
+    """A volume's C with random weights: C x against conv3d(x) and Cᵀ y against
+    conv_transpose3d(y) (``data["matrix"]`` maps the figure's operand to its output)."""
+    k = spec.kernel_size
+    rng = np.random.default_rng(seed)
+    w = rng.integers(-3, 4, k).astype(np.float32)
+    matrix = np.array([[w[tuple(e)] if e is not None else 0.0 for e in row]
+                       for row in data["matrix"]], dtype=np.float32)
+    forward = matrix.T if spec.transposed else matrix
+    # -t with output padding: the transposed output is larger than the input, and C the
+    # first rows of the conv of that size (its outputs past the forward output cut)
+    size = tuple(spec.lowered().out) if spec.transposed else spec.input_size
+    fwd = ConvSpec(size, k, spec.stride, spec.padding, spec.dilation).validate()
+    tr = ConvSpec(*spec.args, transposed=True,
+                  output_padding_given=spec.output_padding if spec.transposed else None)
+    o = ConvSpec(spec.input_size, k, spec.stride, spec.padding, spec.dilation).forward_output
+    x = rng.integers(-3, 4, size).astype(np.float32)
+    y = rng.integers(-3, 4, o).astype(np.float32)
+    checks = []
+    for name, operand, mat, sp in (("C x = conv3d(x)", x, forward, fwd),
+                                   ("Cᵀ y = conv_transpose3d(y)", y, forward.T, tr)):
+        got, run, macs, dense = conv3(_vol(operand), _vol(w), sp, backend)
+        if not sp.transposed:
+            got = got[..., :o[0], :o[1], :o[2]]
+        checks.append(Check(f"alphabet {name}", run, _error(got.ravel(), mat @ operand.ravel()),
+                            macs, dense))
+    return checks
 
 
 def check_arithmetic3(data: dict, backend: str, windows: list) -> list[Check]:

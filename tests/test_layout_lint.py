@@ -85,6 +85,14 @@ OPTION_SETS = [
     "numerical -i 3x4x4 -k 2x3x3 -e 5",
     "numerical -i 4x5x5 -k 3 -e 4",
     "numerical -i 3x4x4 -k 2 -p 1 -m max -e 3",
+    # vol2col and a tiny volume's matrix (#34): slices in rows over X or C
+    "im2col -i 4x5x5 -k 3 -e 3",
+    "im2col -i 3x4x4 -k 2 -s 2 -p 1 --phase loss -e 2",
+    "im2col -i 3x4x4 -k 2 -s 2 --phase gradient -e 1",
+    "im2col -i 3x3x3 -k 2 -p 1 --padding-mode reflect -e 5",
+    "alphabet -i 2x3x3 -k 2 -e 1",
+    "alphabet -i 3x3x3 -k 2 -e 3",
+    "alphabet -i 2x2x2 -k 2 -s 2 -t -e 5",
 ]
 THEMES = ["print", "dark", "light"]
 WIDTHS = [None, "16", "8.25"]   # the natural size, a one-column and a two-column paper

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from ..kind import Kind
 from ..options import ChannelOptions, has_channels
-from ..spec import ConvSpec, SpecError
+from ..spec import ConvSpec, SpecError, volume_given
 from . import canvas_grid, grid_kinds, grid_lines, is_sequence, too_large, window
 from .alphabet_channels import TEMPLATE as CHANNELS_TEMPLATE, channel_limits, channel_scene
 from .channels import grouped
@@ -58,12 +58,18 @@ class Alphabet(Kind):
     summary = "The convolution as a matrix product: y = C x, and for -t the transposed c = Cᵀ b."
     Options = AlphabetOptions
     template = "alphabet.tex.j2"
+    draws_volumes = True  # tiny ones, one channel (scenes/alphabet3d.py)
 
     def template_for(self, options) -> str:
+        if volume_given(options):
+            return "alphabet3d.tex.j2"
         return CHANNELS_TEMPLATE if has_channels(options) else self.template
 
     def check(self, spec: ConvSpec, options) -> None:
         options.check_groups()
+        if spec.is_volume and has_channels(options):
+            raise SpecError("alphabet draws a volume's matrix for one channel; drop "
+                            "--in-channels/--out-channels")
         if spec.padding_mode != "zeros":
             raise SpecError(f"--padding-mode {spec.padding_mode}: a copied padding cell adds "
                             f"a second tap to an entry of C, which holds one; alphabet figures "
@@ -82,6 +88,10 @@ class Alphabet(Kind):
         if has_channels(options):
             return channel_limits(spec, options, grouped(spec, options))
         low = spec.lowered()
+        if spec.is_volume:
+            from .alphabet3d import limits
+
+            return limits(spec, low)
         rows, cols = low.steps, low.operand[0] * low.operand[1]
         if max(rows, cols) > MAX_MATRIX:
             return (f"figure too large: the matrix would be {rows}x{cols}; alphabet figures "
@@ -90,6 +100,10 @@ class Alphabet(Kind):
         return too_large("alphabet", what, low.canvas, MAX_CANVAS)
 
     def scene(self, spec: ConvSpec, steps: list[int], options) -> dict:
+        if spec.is_volume:
+            from .alphabet3d import scene
+
+            return scene(spec, steps, options)
         low = spec.lowered()
         matrix = kernel_entries(spec, low.matrix())           # m rows of n entries
         if has_channels(options):

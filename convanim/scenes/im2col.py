@@ -14,7 +14,7 @@ import numpy as np
 from .. import geometry
 from ..kind import Kind, format_torch, torch_pad
 from ..options import ChannelOptions, Choice, has_channels, option
-from ..spec import ConvSpec, SpecError
+from ..spec import ConvSpec, SpecError, volume_given
 from . import canvas_grid, grid_kinds, grid_lines, is_sequence, too_large, window
 from .im2col_gemm import GEMM_TEMPLATE, gemm_limits, gemm_scene
 
@@ -59,22 +59,35 @@ class Im2col(Kind):
     summary = "im2col of one training phase: the unfolded operand the sparsity statistics count."
     Options = Im2colOptions
     template = "im2col.tex.j2"
+    draws_volumes = True  # vol2col, one channel (scenes/im2col3d.py)
 
     def template_for(self, options) -> str:
-        """With channels, the GEMM of every plane (im2col_gemm.tex.j2); else one plane's."""
+        """With channels, the GEMM of every plane (im2col_gemm.tex.j2); else one plane's;
+        a volume's vol2col (im2col3d.tex.j2)."""
+        if volume_given(options):
+            return "im2col3d.tex.j2"
         return GEMM_TEMPLATE if has_channels(options) else self.template
 
     def check(self, spec: ConvSpec, options) -> None:
         options.check_groups()
+        if spec.is_volume and has_channels(options):
+            raise SpecError(f"im2col draws a volume's vol2col for one channel; drop "
+                            f"--in-channels/--out-channels (stats counts {options.in_channels} "
+                            f"-> {options.out_channels} channels of -i "
+                            f"{'x'.join(map(str, spec.input_size))})")
         if spec.transposed:
             raise SpecError("im2col shows the training phases of the conv given by -i -k -s -p "
                             "-d; its transposed conv is --phase loss (drop -t)")
 
     def lowered(self, spec: ConvSpec, options) -> geometry.Lowered:
-        return geometry.phase_conv(options.phase, *spec.args, spec.padding_mode)
+        return geometry.lowering(options.phase, *spec.args, spec.padding_mode)
 
     def limits(self, spec: ConvSpec, options) -> str | None:
         low = self.lowered(spec, options)
+        if spec.is_volume:
+            from .im2col3d import limits
+
+            return limits(options.phase, low)
         if has_channels(options):
             return gemm_limits(low, options)
         rows, cols = low.kernel[0] * low.kernel[1], low.steps
@@ -92,6 +105,10 @@ class Im2col(Kind):
     def scene(self, spec: ConvSpec, steps: list[int], options) -> dict:
         phase = options.phase
         low = self.lowered(spec, options)
+        if spec.is_volume:
+            from .im2col3d import scene
+
+            return scene(spec, steps, options, low)
         a = loss_output_padding(spec) if phase == "loss" else (0, 0)
         canvas = canvas_grid(low, a)
         kinds = grid_kinds(canvas)
@@ -134,7 +151,10 @@ class Im2col(Kind):
         }
 
     def data(self, spec: ConvSpec, scene: dict, options) -> dict:
-        a = loss_output_padding(spec) if scene["phase"] == "loss" else (0, 0)
+        from .im2col3d import output_padding
+
+        a = (output_padding(spec, scene["phase"]) if spec.is_volume else
+             loss_output_padding(spec) if scene["phase"] == "loss" else (0, 0))
         out = {"phase": scene["phase"], "output_size": scene["output_size"],
                "output_padding": list(a),
                "im2col": scene["matrix"], "kernel_zeros": scene["counts"]["kernel_zeros"]}
@@ -163,6 +183,10 @@ class Im2col(Kind):
         return [f"{options.phase} phase"]
 
     def torch_call(self, spec: ConvSpec, options) -> str:
+        if spec.is_volume:
+            from .im2col3d import torch_call
+
+            return torch_call(spec, options.phase)
         k, s, p, d = (format_torch(v) for v in (spec.kernel_size, spec.stride,
                                                  spec.padding.pair, spec.dilation))
         dil = f", dilation={d}" if d != "1" else ""
