@@ -167,6 +167,8 @@ EVERY_KIND = [
     ["channels", "-i", "4", "-k", "3", "--in-channels", "2", "--out-channels", "4",
      "--groups", "2"],
     ["alphabet", "-i", "4", "-k", "3", "-p", "1", "-e", "5"],
+    ["alphabet", "-i", "4", "-k", "3", "--in-channels", "2", "--out-channels", "4",
+     "--groups", "2", "-e", "5"],
     ["im2col", "-i", "4", "-k", "3", "-p", "1", "-e", "5"],
     ["im2col", "-i", "4", "-k", "3", "--in-channels", "3", "--out-channels", "2", "-e", "2"],
 ]
