@@ -72,14 +72,8 @@ def parse_pair(text: str) -> Pair:
     """``"5"`` -> (5, 5); ``"5x7"`` -> (5, 7) as (height, width); ``"4x5x5"`` -> (4, 5, 5),
     a volume's (depth, height, width): a figure's sizes are spread over its axes by
     :func:`spread_axes`."""
-    m3 = _SIZE3.fullmatch(text)
-    if m3:
-        return tuple(_int64(v, text) for v in m3.groups())
-    m = _SIZE.fullmatch(text)
-    if not m:
-        raise SpecError(f"expected N, HxW or DxHxW (e.g. 5, 5x7 or 4x5x5), got {shown(text)}")
-    h = _int64(m.group(1), text)
-    return (h, _int64(m.group(2), text) if m.group(2) is not None else h)
+    size = parse_size(text)
+    return size * 2 if len(size) == 1 else size
 
 
 def parse_int(text: str) -> int:

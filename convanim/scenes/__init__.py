@@ -292,3 +292,23 @@ def equivalent_direct(spec: ConvSpec, low: geometry.Lowered) -> dict:
     direct = (f"$i'={v['i_']}$, $k'={v['k_']}$, $s'={v['s_']}$, $p'={v['p_']}{after}$"
               + (f", $d'={v['d']}$" if dil else "") + (f", $a={v['a']}$" if a != [0, 0] else ""))
     return {"values": values, "forward": forward, "direct": direct}
+
+
+def plane_labels(spec: ConvSpec, low, shown: set, copy: str | None = None) -> dict:
+    """What --labels writes beside a slanted view's planes: sizes, and a key to every kind
+    of cell the figure shows (and only those); ``copy`` names a copying padding's cells.
+    A transposed plane figure also names the direct conv it draws (2-D)."""
+    done = [what for what, kind in (("zeros inserted", "inserted"), ("padded", "padding"))
+            if kind in shown]
+    keys = [("padding", "padding"), ("inserted", "inserted zeros"), ("outpad", "output padding"),
+            *([("copy", copy)] if copy else [])]
+    labels = {
+        "operand": {"name": "operand of the transposed conv" if spec.transposed else "input",
+                    "size": list(low.operand), "note": ", ".join(done),
+                    "canvas": list(low.canvas),
+                    "kinds": [[kind, text] for kind, text in keys if kind in shown]},
+        "output": {"size": list(low.out), "note": "transposed conv" if spec.transposed else ""},
+    }
+    if isinstance(low, geometry.Lowered):
+        labels["equivalent"] = equivalent_direct(spec, low) if spec.transposed else None
+    return labels

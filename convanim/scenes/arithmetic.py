@@ -8,7 +8,7 @@ from ..kind import Kind
 from ..options import FigureOptions, Flag, option
 from ..spec import ConvSpec, SpecError, volume_given
 from . import (canvas_grid, canvas_kinds, cells_by_kind, grid_lines, is_sequence, out_offset,
-               equivalent_direct, too_large, window)
+               plane_labels, too_large, window)
 
 #: Beyond this many canvas cells per axis the cells are too small to read.
 MAX_CANVAS = 32
@@ -88,7 +88,8 @@ class Arithmetic(Kind):
             "grid": grid_lines(names),
             "frames": frames,
             "place": place,
-            "labels": _labels(spec, low, names) if options.labels else None,
+            "labels": (plane_labels(spec, low, {n for row in names for n in row})
+                       if options.labels else None),
             "sequence": is_sequence(low),
             "out_offset": out_offset(low),
             "copies": copies,
@@ -107,22 +108,6 @@ class Arithmetic(Kind):
         data_cells = {tuple(c) for kind in ("data", "copy") for c in scene["cells"][kind]}
         counts = [sum(tuple(t) in data_cells for t in f["taps"]) for f in scene["frames"]]
         return check_arithmetic(data, backend, counts)
-
-
-def _labels(spec: ConvSpec, low: geometry.Lowered, names) -> dict:
-    """Sizes, and a key to every kind of cell the figure shows (and only those)."""
-    shown = {name for row in names for name in row}
-    done = [what for what, kind in (("zeros inserted", "inserted"), ("padded", "padding"))
-            if kind in shown]
-    keys = [("padding", "padding"), ("inserted", "inserted zeros"), ("outpad", "output padding")]
-    return {
-        "operand": {"name": "operand of the transposed conv" if spec.transposed else "input",
-                    "size": list(low.operand), "note": ", ".join(done),
-                    "canvas": list(low.canvas),
-                    "kinds": [[kind, text] for kind, text in keys if kind in shown]},
-        "output": {"size": list(low.out), "note": "transposed conv" if spec.transposed else ""},
-        "equivalent": equivalent_direct(spec, low) if spec.transposed else None,
-    }
 
 
 def _copies(low: geometry.Lowered, sequence: bool) -> list:

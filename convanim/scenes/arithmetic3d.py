@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from .. import geometry
 from ..options import COLUMNS
 from ..spec import ConvSpec
-from . import grid_lines
+from . import grid_lines, plane_labels
 
 #: Cells per axis of the padded (zero-inserted) input beyond which cells are too small.
 MAX_CANVAS = 32
@@ -153,7 +153,8 @@ def scene(spec: ConvSpec, steps: list[int], options) -> dict:
     low = spec.lowered()
     per_slice = options.per_slice
     kinds = [slice_kinds(low, z, spec.output_padding) for z in range(low.canvas[0])]
-    labels = _labels(spec, low, kinds) if options.labels else None
+    labels = (plane_labels(spec, low, {k for names in kinds for row in names for k in row},
+                           copy=f"{spec.padding_mode} padding") if options.labels else None)
     place = placement(low, columns_for(low, options, labels))
     # slices of one pattern share a drawing (one PDF form each)
     patterns: list = []
@@ -176,21 +177,6 @@ def scene(spec: ConvSpec, steps: list[int], options) -> dict:
         "place": place,
         "labels": labels,
         "caption": options.caption,
-    }
-
-
-def _labels(spec: ConvSpec, low: geometry.Volume, kinds) -> dict:
-    shown = {k for names in kinds for row in names for k in row}
-    done = [what for what, kind in (("zeros inserted", "inserted"), ("padded", "padding"))
-            if kind in shown]
-    keys = [("padding", "padding"), ("inserted", "inserted zeros"), ("outpad", "output padding"),
-            ("copy", f"{spec.padding_mode} padding")]
-    return {
-        "operand": {"name": "operand of the transposed conv" if spec.transposed else "input",
-                    "size": list(low.operand), "note": ", ".join(done),
-                    "canvas": list(low.canvas),
-                    "kinds": [[kind, text] for kind, text in keys if kind in shown]},
-        "output": {"size": list(low.out), "note": "transposed conv" if spec.transposed else ""},
     }
 
 
