@@ -85,7 +85,8 @@ def _rows(count: int, per: int) -> list[list[int]]:
     return [list(range(r * per, min(count, (r + 1) * per))) for r in range(nrows)]
 
 
-def measure(g: geometry.Grouped, kernel_size, label_chars: int, per: int, kper: int) -> dict:
+def measure(g: geometry.Grouped, kernel_size, label_chars: int, per: int, kper: int,
+            legend: bool = False) -> dict:
     """Where everything goes with ``per`` slices and ``kper`` kernels a row: positions in
     cells (x right, y down from the top; a slice's (left, top)) and the page in cm, with
     the title and the step's arithmetic estimated."""
@@ -123,8 +124,11 @@ def measure(g: geometry.Grouped, kernel_size, label_chars: int, per: int, kper: 
         y += kh
     outputs = [[None] * od for _ in range(g.planes_out)]
     y += SECTION - HEAD
+    # the output's (smaller) slices as many a row as the rows above leave room for
+    above = max(min(per, d) * (w + 1) - 1, min(kper, len(bank)) * (kwide + part + 1) - 1)
+    per_out = max([n for n in range(1, od + 1) if n * (ow + 1) - 1 <= above] or [1])
     for q in range(g.planes_out):
-        for r, row in enumerate(_rows(od, per)):
+        for r, row in enumerate(_rows(od, per_out)):
             y += HEAD if q == 0 else GAP
             for i, z in enumerate(row):
                 outputs[q][z] = (r2(NAMES + i * (ow + 1)), r2(y))
@@ -134,8 +138,7 @@ def measure(g: geometry.Grouped, kernel_size, label_chars: int, per: int, kper: 
             if r == 0:
                 names.append((r2(NAMES - 0.3), r2(y + oh / 2), f"y_{{{q}}}"))
             y += oh
-    across = max(min(per, d) * (w + 1) - 1, min(kper, len(bank)) * (kwide + part + 1) - 1,
-                 min(per, od) * (ow + 1) - 1)
+    across = max(above, min(per_out, od) * (ow + 1) - 1)
     box = [0, 0, r2(NAMES + across + 0.1), r2(y + 0.1)]
     width_cm = box[2] * unit
     terms = kd * kh * kw
@@ -144,7 +147,7 @@ def measure(g: geometry.Grouped, kernel_size, label_chars: int, per: int, kper: 
     return {"per": per, "kper": kper, "unit": unit, "box": box, "inputs": inputs,
             "kernels": kernels, "partials": partials, "outputs": outputs,
             "headers": headers, "names": names, "width": width_cm,
-            "height": box[3] * unit + 2 * LINE_CM + lines * LINE_CM}
+            "height": box[3] * unit + (2 + lines + 3.5 * legend) * LINE_CM}
 
 
 def _excess(c: dict) -> float:
@@ -156,12 +159,13 @@ def _excess(c: dict) -> float:
                c["height"] * scale / (fitting.PAGE_HEIGHT_CM - 2 * fitting.BORDER_CM))
 
 
-def layout(g: geometry.Grouped, kernel_size, label_chars: int, width_cm) -> dict:
+def layout(g: geometry.Grouped, kernel_size, label_chars: int, width_cm,
+           legend: bool = False) -> dict:
     """The first arrangement (most slices a row, then most kernels) that keeps text >= 5
     pt and the page <= 22 cm at the width asked (:func:`convanim.layout.arrange`), or
     without one, at its natural size in a 16 cm column; else the closest."""
     d, od = g.plane.canvas[0], g.plane.out[0]
-    candidates = [measure(g, kernel_size, label_chars, per, kper)
+    candidates = [measure(g, kernel_size, label_chars, per, kper, legend)
                   for per in range(max(d, od), 0, -1)
                   for kper in range(g.planes_out * g.in_per_group, 0, -1)]
     if width_cm is not None:
@@ -292,9 +296,14 @@ def scene(spec: ConvSpec, steps: list[int], options, g: geometry.Grouped, operan
         "planes": [g.planes_in, g.planes_out], "groups": options.groups,
         "canvas_size": [d, h, w], "kernel_size": list(spec.kernel_size),
         "output_size": [od, oh, ow], "inputs": inputs, "kernels": kernels,
+        "legend": ({"swatches": shading.legend(), "scales": [
+            [what, format_number(-b), format_number(b)]
+            for what, b in zip(("input", "weights", "output"), bounds)]}
+            if options.legend and by_value else None),
         "out_groups": [g.group_of_output(q) for q in range(g.planes_out)],
         "layout": layout(g, spec.kernel_size, label_chars,
-                         options.width or COLUMNS.get(options.column)),
+                         options.width or COLUMNS.get(options.column),
+                         bool(options.legend and by_value)),
         "frames": frames, "caption": options.caption,
         # figure data (--json)
         "input": operand.tolist(), "kernel": kernel.tolist(), "output": output.tolist(),
