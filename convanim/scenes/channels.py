@@ -383,8 +383,8 @@ def _check_volume(options) -> None:
                                   ("--labels", options.labels or None)) if v is not None]
     if given:
         raise SpecError(f"{' and '.join(given)}: a volume's channels figure draws its values "
-                        f"from --seed and names its channels and slices itself; numerical "
-                        f"takes one channel's volume values (--input, --kernel)")
+                        f"from --seed (--seed N picks others) and names its channels and "
+                        f"slices itself; --input and --kernel take 2-D values")
 
 
 def cases(kernel_size, c: int, d: int, g: int) -> list[str]:
