@@ -34,7 +34,7 @@ def _int64(digits: str, text: str) -> int:
 
 
 #: The kinds that draw a volume (a 3-D conv); the others refuse one (:func:`volume_refusal`).
-VOLUME_KINDS = ("arithmetic", "numerical", "alphabet", "im2col")
+VOLUME_KINDS = ("arithmetic", "numerical", "alphabet", "im2col", "channels")
 
 
 def volume_refusal(given: str, kind: str | None = None) -> SpecError:
@@ -42,10 +42,6 @@ def volume_refusal(given: str, kind: str | None = None) -> SpecError:
     as the user spelled it, e.g. ``-i 4x5x5``)."""
     given = given.strip() if len(given) <= 40 else shown(given)
     drawn = f"{', '.join(VOLUME_KINDS[:-1])} and {VOLUME_KINDS[-1]}"
-    if kind == "channels":  # its planes stand side by side: a channel's slices find no room
-        return SpecError(f"{given}: channels figures draw C x H x W inputs, no volume "
-                         f"(C x D x H x W); one channel's volume is drawn by {drawn}, every "
-                         f"channel counted by stats")
     who = f"{kind} figures draw" if kind else "this figure draws"
     return SpecError(f"{given}: {who} 1-D and 2-D convolutions; a volume (3-D) is drawn by "
                      f"{drawn}, and counted by stats")

@@ -162,6 +162,8 @@ def check_channels(data: dict, backend: str) -> list[Check]:
     slices; ConvTranspose2d's weight (in x out/G x kh x kw) already has that layout.
     """
     spec = ConvSpec.from_dict(data)
+    if spec.is_volume:
+        return check_channels3(data, spec, backend)
     G = data["groups"]
     op = "conv_transpose2d" if spec.transposed else "conv2d"
     x = np.asarray(data["input"], dtype=np.float32)[None]
@@ -283,7 +285,7 @@ def _vol(a) -> np.ndarray:
     return np.asarray(a, dtype=np.float32)[None, None]
 
 
-def conv3(x, w, spec: ConvSpec, backend: str):
+def conv3(x, w, spec: ConvSpec, backend: str, groups: int = 1):
     """conv3d, or conv_transpose3d for ``-t``, of the spec on ``backend``."""
     from .sparse.volume import run3d
 
@@ -291,14 +293,16 @@ def conv3(x, w, spec: ConvSpec, backend: str):
     if not spec.transposed:
         if not _one_call(spec):
             return run3d("conv3d", prepad3(x, spec), w, stride=s, padding=0, dilation=d,
-                         backend=backend)
+                         groups=groups, backend=backend)
         return run3d("conv3d", x, w, stride=s, padding=spec.padding.triple, dilation=d,
-                     backend=backend)
+                     groups=groups, backend=backend)
     if spec.padding.symmetric:
         return run3d("conv_transpose3d", x, w, stride=s, padding=spec.padding.triple,
-                     dilation=d, output_padding=spec.output_padding, backend=backend)
+                     dilation=d, output_padding=spec.output_padding, groups=groups,
+                     backend=backend)
     full, name, macs, dense = run3d("conv_transpose3d", x, w, stride=s, padding=0, dilation=d,
-                                    output_padding=spec.output_padding, backend=backend)
+                                    output_padding=spec.output_padding, groups=groups,
+                                    backend=backend)
     crop = tuple(slice(lo, n - hi) for (lo, hi), n in zip(spec.padding.axes, full.shape[2:]))
     return full[(..., *crop)], name, macs, dense
 
@@ -325,6 +329,33 @@ def _reads3(phase: str, spec: ConvSpec, backend: str):
     y, name, macs, dense = run3d("conv3d", prepad3(_vol(np.ones(i)), spec), _vol(np.ones(taps)),
                                  stride=d, padding=0, backend=backend)
     return name, macs, dense, float(y[0, 0, :k[0], :k[1], :k[2]].sum())
+
+
+def check_channels3(data: dict, spec: ConvSpec, backend: str) -> list[Check]:
+    """A volume's channels figure as :func:`check_channels`: the outputs against conv3d /
+    conv_transpose3d with groups, every partial sum against a conv3d with ``groups =
+    planes_in`` (output channel ``j*m + t`` is channel j's part of output plane
+    ``(j // (planes_in/G)) * m + t``)."""
+    G = data["groups"]
+    x = np.asarray(data["input"], dtype=np.float32)[None]
+    w = np.asarray(data["kernel"], dtype=np.float32)
+    y, name, macs, dense = conv3(x, w, spec, backend, G)
+    scale = _scale(x, w)
+    checks = [Check(f"channels output (3-D), {len(data['output'])} planes, groups={G}", name,
+                    _error(y[0], np.asarray(data["output"], dtype=np.float32)), macs, dense,
+                    scale)]
+    pin = x.shape[1]
+    shown = np.asarray(data["partial_sums"], dtype=np.float32)  # (out, in/G, od, oh, ow)
+    pout, per_in = shown.shape[:2]
+    m = pout // G
+    channel = np.arange(pin * m)
+    j, t = channel // m, channel % m
+    q, jj = (j // per_in) * m + t, j % per_in
+    y, name, macs, dense = conv3(x, w if spec.transposed else w[q, jj][:, None], spec, backend,
+                                 pin)
+    checks.append(Check("channels partial sums (3-D), every channel of every step", name,
+                        _error(y[0], shown[q, jj]), macs, dense, scale))
+    return checks
 
 
 def check_numerical3(data: dict, backend: str) -> list[Check]:

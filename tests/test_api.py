@@ -89,10 +89,9 @@ def test_api_errors_are_the_commands_errors(workdir, capsys, args, message):
     ("arithmetic", {"mode": "max"}, "unknown option 'mode' for arithmetic figures"),
     ("arithmetic", {"transposed": "yes"}, "argument -t/--transposed: expected true or false"),
     ("arithmetic", {"input_size": True}, "argument -i/--input-size: expected a number"),
-    ("channels", {"input_size": (5, 5, 5)},
-     "-i 5x5x5: channels figures draw C x H x W inputs, no volume (C x D x H x W); one "
-     "channel's volume is drawn by arithmetic, numerical, alphabet and im2col, every channel "
-     "counted by stats"),
+    ("stack", {"input_size": (5, 5, 5)},
+     "-i 5x5x5: stack figures draw 1-D and 2-D convolutions; a volume (3-D) is drawn by "
+     "arithmetic, numerical, alphabet, im2col and channels, and counted by stats"),
     ("arithmetic", {"padding": -1}, "padding must be >= 0, got -1"),
     ("numerical", {"mode": "median"}, "argument -m/--mode: invalid choice: 'median'"),
 ])

@@ -93,6 +93,11 @@ OPTION_SETS = [
     "alphabet -i 2x3x3 -k 2 -e 1",
     "alphabet -i 3x3x3 -k 2 -e 3",
     "alphabet -i 2x2x2 -k 2 -s 2 -t -e 5",
+    # channels of a volume (#34): channels' slices in rows, the bank's kernels, groups, -t
+    "channels -i 3x4x4 -k 2x3x3 --in-channels 2 --out-channels 2 -e 3",
+    "channels -i 2x4x4 -k 2x3x3 --in-channels 2 --out-channels 4 --groups 2 -p 1 -s 2 -e 9",
+    "channels -i 2x3x3 -k 2 --in-channels 2 --out-channels 2 -s 2 -t -e 5",
+    "channels -i 2x4x4 -k 3 -p 1 --padding-mode reflect --fill value --legend -e 7",
 ]
 THEMES = ["print", "dark", "light"]
 WIDTHS = [None, "16", "8.25"]   # the natural size, a one-column and a two-column paper

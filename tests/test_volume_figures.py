@@ -354,7 +354,8 @@ def test_from_torch_reads_3d_layers(monkeypatch):
     assert values == {"mode": "max", "kernel_size": (2, 2, 2), "stride": (2, 2, 2),
                       "padding": (1, 1, 1), "dilation": (1, 1, 1)}
     kind, values = torch_options(nn.Conv3d(3, 8, 3))
-    with pytest.raises(SpecError, match="channels figures draw C x H x W inputs, no volume"):
+    with pytest.raises(SpecError, match="figure too large: -i 4x5x5: 8 output channels of 2 "
+                       "output slices are 16"):
         plan(*figure(kind, None, input_size="4x5x5", **values))
 
 

@@ -225,7 +225,7 @@ def test_the_index_page_names_the_3d_calls():
 
 # ------------------------------------------------------------------ refusals and drawing
 
-DRAWN = "arithmetic, numerical, alphabet and im2col"
+DRAWN = "arithmetic, numerical, alphabet, im2col and channels"
 
 
 @pytest.mark.parametrize("args,message", [
@@ -245,9 +245,9 @@ DRAWN = "arithmetic, numerical, alphabet and im2col"
     (["im2col", "-i", "4x5x5", "--in-channels", "2"], "im2col draws a volume's vol2col for one "
      "channel; drop --in-channels/--out-channels (stats counts 2 -> 1 channels of -i 4x5x5)"),
     (["im2col", "-i", "3x4x4", "-k", "2", "-t"], "its transposed conv is --phase loss"),
-    (["channels", "-i", "4x5x5"], "-i 4x5x5: channels figures draw C x H x W inputs, no "
-     f"volume (C x D x H x W); one channel's volume is drawn by {DRAWN}, every channel counted "
-     "by stats"),
+    (["channels", "-i", "4x5x5", "--in-channels", "3"], "figure too large: -i 4x5x5: 3 input "
+     "channels of 4 padded slices are 12; channels draws volumes of at most C*D <= 8 slices a "
+     "side"),
     (["stack", "-i", "4x5x5"], f"-i 4x5x5: stack figures draw 1-D and 2-D convolutions; a "
      f"volume (3-D) is drawn by {DRAWN}, and counted by stats"),
 ])

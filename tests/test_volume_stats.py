@@ -183,15 +183,12 @@ def test_cli_c3d_table(capsys):
 # ------------------------------------------------------------------ refusals elsewhere
 
 def refusal(given: str, kind: str) -> str:
-    drawn = "arithmetic, numerical, alphabet and im2col"
-    if kind == "channels":
-        return (f"{given}: channels figures draw C x H x W inputs, no volume (C x D x H x W); "
-                f"one channel's volume is drawn by {drawn}, every channel counted by stats")
+    drawn = "arithmetic, numerical, alphabet, im2col and channels"
     return (f"{given}: {kind} figures draw 1-D and 2-D convolutions; a volume (3-D) is drawn "
             f"by {drawn}, and counted by stats")
 
 
-@pytest.mark.parametrize("kind", ["channels", "stack"])
+@pytest.mark.parametrize("kind", ["stack"])  # channels draws volumes (test_volume_channels)
 @pytest.mark.parametrize("args,given", [
     (["-i", "4x5x5"], "-i 4x5x5"),
     (["-k", "3x3x3"], "-k 3x3x3"),
@@ -217,8 +214,8 @@ def test_every_figure_without_volumes_refuses_a_3d_size_in_one_line(workdir, cap
 ])
 def test_the_api_refuses_a_3d_size_where_a_kind_draws_none(workdir, options, given):
     with pytest.raises(SpecError) as e:
-        convanim.render("channels", **options)
-    assert str(e.value) == refusal(given, "channels")
+        convanim.render("stack", **options)
+    assert str(e.value) == refusal(given, "stack")
     assert files_under(workdir) == []
 
 

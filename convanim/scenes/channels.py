@@ -23,7 +23,7 @@ from ..errors import SpecError
 from ..kind import Kind
 from ..lazy import np
 from ..options import COLUMNS, Array, ChannelOptions, Flag, Int, option
-from ..spec import ConvSpec
+from ..spec import ConvSpec, volume_given
 from ..theme import GROUPS
 from . import (ValuesOptions, canvas_grid, channels_layout, factor, format_number, grid_kinds,
                equivalent_direct, grid_lines, image_hint, is_sequence, shape_mismatch, too_large,
@@ -189,6 +189,10 @@ class Channels(Kind):
                "grouped, depthwise and 1x1 convolutions with their numbers.")
     Options = ChannelsOptions
     template = "channels.tex.j2"
+    draws_volumes = True  # C x D x H x W where it fits (scenes/channels3d.py)
+
+    def template_for(self, options) -> str:
+        return "channels3d.tex.j2" if volume_given(options) else self.template
 
     def limits(self, spec: ConvSpec, options) -> str | None:
         for what, n in (("input", options.in_channels), ("output", options.out_channels)):
@@ -196,6 +200,11 @@ class Channels(Kind):
                 return (f"figure too large: {n} {what} channels; channels figures draw at "
                         f"most {MAX_PLANES} planes a side (each is a grid of numbers; more "
                         f"do not fit a page at a legible size)")
+        if spec.is_volume:
+            from .channels3d import limits
+
+            options.check_groups()  # first: the layout divides the channels into groups
+            return limits(spec, grouped(spec, options))
         low = spec.lowered()
         what = "zero-inserted, padded input" if spec.transposed else "padded input"
         if is_sequence(low):  # one row of numbers: longer than a plane may be wide
@@ -219,6 +228,8 @@ class Channels(Kind):
         return None
 
     def check(self, spec: ConvSpec, options) -> None:
+        if spec.is_volume:
+            _check_volume(options)
         x, pin = options.operand(), planes(spec, options)[0]
         if x is not None and x.shape[0] != pin:  # first: the groups follow from the counts
             given = ("D (--out-channels, or --kernel's filters) is" if spec.transposed
@@ -249,6 +260,10 @@ class Channels(Kind):
         g = grouped(spec, options)
         low = g.plane
         operand, kernel = operand_values(spec, options)
+        if spec.is_volume:
+            from .channels3d import scene
+
+            return scene(spec, steps, options, g, operand, kernel)
         output, partials, values, weights = compute(spec, g, operand, kernel)
         by_value = options.by_value()
         bounds = [shading.bound(a) for a in (operand, kernel, output)]
@@ -349,6 +364,10 @@ class Channels(Kind):
         return f" of output plane {frame['plane']}"
 
     def step_arithmetic(self, frame: dict, scene: dict) -> str:
+        if scene.get("volume"):
+            from .channels3d import equation_text as text
+
+            return text(frame)
         return equation_text(frame)
 
     def describe(self, options) -> list[str]:
@@ -356,6 +375,16 @@ class Channels(Kind):
         out = [f"channels {c} → {d}"] + ([f"{g} groups"] if g > 1 else [])
         return out + [case for case in cases(options.kernel_size, c, d, g)]
 
+
+
+def _check_volume(options) -> None:
+    """A volume's figure draws its values from --seed and names its channels itself."""
+    given = [flag for flag, v in (("--input", options.input), ("--kernel", options.kernel),
+                                  ("--labels", options.labels or None)) if v is not None]
+    if given:
+        raise SpecError(f"{' and '.join(given)}: a volume's channels figure draws its values "
+                        f"from --seed (--seed N picks others) and names its channels and "
+                        f"slices itself; --input and --kernel take 2-D values")
 
 
 def cases(kernel_size, c: int, d: int, g: int) -> list[str]:
