@@ -12,7 +12,7 @@ import itertools
 
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from convanim.errors import SpecError
@@ -29,6 +29,11 @@ MODES = ("zeros", "reflect", "replicate", "circular")
 
 def planned(kind, **values):
     return plan(*figure(kind, None, **values)).with_all_steps()
+
+
+#: The strategies draw volumes of every size the geometry takes; the matrix kinds refuse
+#: the larger ones (tested in test_refusals_are_one_line), so many draws are assumed away.
+ROOMY = dict(deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
 
 
 def drawable(kind, **values):
@@ -71,7 +76,7 @@ def product(matrix, operand, kernel_values):
 
 # ------------------------------------------------------------------ im2col (vol2col)
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40, **ROOMY)
 @given(volumes(MODES), st.integers(0, 2**16))
 def test_forward_vol2col_equals_the_loop_and_computes_conv3d(c, seed):
     i, k, s, sides, d, mode = c
@@ -102,7 +107,7 @@ def test_forward_vol2col_equals_the_loop_and_computes_conv3d(c, seed):
                                  for ty in range(k[1]) for tx in range(k[2])]
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=30, **ROOMY)
 @given(volumes(("zeros",)), st.integers(0, 2**16))
 def test_loss_vol2col_with_the_flipped_kernel_is_conv_transpose3d(c, seed):
     """dX = w_flipped^T X over dY zero-inserted and padded: the scatter of
@@ -123,7 +128,7 @@ def test_loss_vol2col_with_the_flipped_kernel_is_conv_transpose3d(c, seed):
     assert scene["counts"]["zeros"] == sum(e is None for row in scene["matrix"] for e in row)
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=30, **ROOMY)
 @given(volumes(MODES), st.integers(0, 2**16))
 def test_gradient_vol2col_with_dy_as_kernel_is_the_weight_gradient(c, seed):
     i, k, s, sides, d, mode = c
@@ -148,7 +153,7 @@ def test_gradient_vol2col_with_dy_as_kernel_is_the_weight_gradient(c, seed):
 tiny = volumes(("zeros",)).filter(lambda c: np.prod(c[0]) <= 27)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40, **ROOMY)
 @given(tiny, st.booleans(), st.tuples(*[st.integers(0, 1)] * 3))
 def test_alphabet_matrix_is_conv3d_of_each_basis_vector(c, transposed, a):
     """Column j of C is the conv of the j-th basis volume by six loops (for -t, the
