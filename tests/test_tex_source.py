@@ -272,7 +272,25 @@ def test_a_hostile_caption_stays_text(tex_tools, tmp_path):
     assert "/etc/passwd" not in re.sub(r"\s", "", log.split("(./h.tex")[1]).split(")")[0]
     assert not (tmp_path / "pwned").exists()
     words = " ".join(pymupdf.open(pdf)[0].get_text().split())
-    assert caption.replace("^", "\u02c6") in words  # \\^{}: the accent's circumflex
+    assert caption in words  # ^ the caret (typewriter's in an OT1 document), not an accent
+
+
+@pytest.mark.parametrize("preamble", ["", "\\usepackage{mathptmx}",
+                                      "\\usepackage[T1]{fontenc}\\usepackage{mathptmx}"])
+def test_a_captions_caret_and_tilde_print_as_themselves(tex_tools, tmp_path, preamble):
+    """^ and ~ are the characters in our PDF and in the source, whatever the document's
+    font encoding (\\^{} and \\~{} would be accents: ˆ and ˜), and only in the figure:
+    the document's own \\textasciicircum is left as it was."""
+    caption = "a^b ~c"
+    make("arithmetic", "c", tmp_path, input_size=3, kernel_size=2, caption=caption)
+    k, options = figure("arithmetic", "c", type="pdf", out_dir=str(tmp_path / "pdf"),
+                        input_size=3, kernel_size=2, caption=caption)
+    ours = plan(k, options).make(cache=False)[0]
+    assert caption in " ".join(pymupdf.open(ours)[0].get_text().split())
+    pdf, log = latex(tmp_path, "\\input{c}\\par x\\textasciicircum y", preamble)
+    words = " ".join(pymupdf.open(pdf)[0].get_text().split())
+    assert caption in words and "pdfTeX warning" not in log
+    assert ("x^y" if "T1" in preamble else "x\u02c6y") in words, words
 
 
 def test_the_package_is_written_once_beside_the_figure_or_where_asked(capsys, workdir):
@@ -315,9 +333,3 @@ def test_the_readme_recipes_compile_from_the_source(tex_tools, tmp_path):
     figure_for(slides, tmp_path)
     assert len(pymupdf.open(compile_deck(slides, tmp_path, runs=2))) == 4 + 1
 
-
-def test_sphinx_refuses_the_source_in_one_line():
-    from convanim.sphinx import _format
-
-    with pytest.raises(ValueError, match="tex is TikZ source for a LaTeX document"):
-        _format("tex")
