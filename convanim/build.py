@@ -32,6 +32,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from . import files, kinds, values
@@ -183,9 +184,13 @@ def load(path: Path, root: Path, fmt: str | None = None,
             from . import index
 
             seen.update({os.path.realpath(p): "the index page" for p in index.paths(root)})
+        shared = {os.path.realpath(p) for e in config.entries
+                  for p in [e.figure.package_path()] if p}  # one text, whoever writes it
         for entry in config.entries:
             for out in entry.figure.outputs():
                 same = os.path.realpath(out)
+                if same in shared:
+                    continue
                 if same in seen:
                     other = seen[same]
                     errors.append(f"{where(entry.name)}: writes {os.path.normpath(out)}, as "
@@ -196,6 +201,27 @@ def load(path: Path, root: Path, fmt: str | None = None,
         more = f" ({len(errors) - 1} more bad figures)" if len(errors) > 1 else ""
         raise SpecError(errors[0] + more)
     return config
+
+
+def _keyed(entry) -> list[tuple[list[Path], str]]:
+    """An entry's outputs, each with the key the manifest records it under: the figure's
+    own files its content key; convanim.sty (``-y tex``), which every source figure of
+    its folder writes, its own text's hash, so that those figures never make one another
+    stale."""
+    package = entry.figure.package_path()
+    own = [p for p in entry.figure.outputs() if p != package]
+    return [(own, entry.key)] + ([([package], _package_key())] if package else [])
+
+
+@lru_cache(maxsize=1)
+def _package_key() -> str:
+    from .tex import package
+
+    return "convanim.sty:" + hashlib.sha256(package().encode()).hexdigest()
+
+
+def _stale(manifest, entry) -> list[tuple[Path, str]]:
+    return [s for paths, key in _keyed(entry) for s in manifest.stale(paths, key)]
 
 
 class Manifest:
@@ -328,7 +354,7 @@ def build(config: Config, root: Path, jobs: int, cache: bool = True, progress: b
     """Draw every stale figure of a planned config; returns (paths written, failures:
     ``(what, why)``, what being ``figure 'NAME'`` or ``the index page``)."""
     manifest = Manifest(root)
-    todo = [e for e in config.entries if manifest.stale(e.figure.outputs(), e.key)]
+    todo = [e for e in config.entries if _stale(manifest, e)]
     todo.sort(key=lambda e: -len(e.figure.frames))  # longest first: the pool ends together
     bar = None
     if progress and todo:
@@ -365,9 +391,11 @@ def _build(config, root, jobs, cache, manifest, todo, bar, echo):
                 paths = job.result()
             except Exception as e:  # noqa: BLE001 - one figure's failure never stops the rest
                 failures.append((f"figure {entry.name!r}", _describe(e)))
-                manifest.forget(entry.figure.outputs())
+                manifest.forget(_keyed(entry)[0][0])  # not the package the others share
             else:
-                manifest.record(paths, entry.key)
+                for own, key in _keyed(entry):
+                    manifest.record([p for p in paths if p in own], key)
+                paths = [p for p in paths if p not in written]  # a shared package once
                 written += paths
                 for path in paths:
                     echo(str(path))
@@ -408,7 +436,8 @@ def _build(config, root, jobs, cache, manifest, todo, bar, echo):
 def check(config: Config, root: Path) -> list[tuple[Path, str]]:
     """Every output missing or out of date, with why; builds nothing."""
     manifest = Manifest(root)
-    stale = [s for e in config.entries for s in manifest.stale(e.figure.outputs(), e.key)]
+    stale = [s for e in config.entries for s in _stale(manifest, e)]
+    stale = list({path: (path, why) for path, why in stale}.values())  # the package once
     if config.index:
         from . import index
 

@@ -22,6 +22,18 @@ output is drawn. Both are drawn into the build's doctree folder, through the
 figure cache. A figure that cannot be drawn is a warning with the reason (an error
 under ``-W``).
 
+LaTeX builders can take the figure as TikZ source instead (``-y tex``), typeset in the
+document's fonts at its width: ``:format: tex`` for one figure,
+``convanim_latex_format = "tex"`` in conf.py for every one. The LaTeX build then
+``\\input``s ``convanim/NAME.tex`` (copied into its output folder, ``convanim.sty``
+beside the main file) and loads ``\\usepackage{convanim}``; the step drawn is the PDF's
+(``:step:`` or the last), for ``convanim_latex_width`` (``--width``): textwidth by
+default, as Sphinx's documents have one column (there \\columnwidth is \\textwidth);
+columnwidth lays a figure out narrower, for a two-column ``latex_elements``. Other
+builders show such a figure as without it (``convanim_format``'s animation in HTML, the
+PDF elsewhere), so that one page serves ``make html`` and ``make latexpdf``; a
+``convanim_format`` of tex is refused in one line naming ``convanim_latex_format``.
+
 The extension's ``env_version`` is derived from convanim's version and code, so an
 upgrade re-reads every page (and redraws its figures). Reading in parallel is safe:
 each reader draws its own figures into files placed atomically, and the names each
@@ -62,11 +74,13 @@ class convanim_media(nodes.General, nodes.Element):
     """A webp, video or player file of the build: becomes HTML pointing at its copy."""
 
 
+class convanim_source(nodes.General, nodes.Element):
+    """A figure whose LaTeX is its TikZ source (``src``, drawn): LaTeX builders input
+    it, the others show its children (the image or media nodes)."""
+
+
 def _format(argument):
-    if argument in formats.SOURCE_WORDS:  # one line, not docutils' list of choices
-        raise ValueError(f"{argument} is TikZ source for a LaTeX document (convanim ... "
-                         f"-y tex, then \\input it); the directive draws for HTML pages")
-    return directives.choice(argument, _AS_IMAGE + _MEDIA)
+    return directives.choice(argument, _AS_IMAGE + _MEDIA + formats.SOURCE_WORDS)
 
 
 def _converter(opts: list):
@@ -134,11 +148,19 @@ class ConvanimDirective(SphinxDirective):
         from .errors import BackendError, SpecError, ToolError, VerifyError
 
         fmt = self.options.get("format") or self.config.convanim_format
+        source = fmt in formats.SOURCE_WORDS or self.config.convanim_latex_format != "pdf"
+        if fmt in formats.SOURCE_WORDS:  # the source in LaTeX, the animation elsewhere
+            fmt = self.config.convanim_format
         try:
             if fmt not in _AS_IMAGE + _MEDIA:
                 raise SpecError(f"convanim_format must be one of "
-                                f"{', '.join(_AS_IMAGE + _MEDIA)}, got {fmt!r}")
-            path = self._draw(fmt)
+                                f"{', '.join(_AS_IMAGE + _MEDIA)}, got {fmt!r}" + (
+                                    f" (the TikZ source in LaTeX: convanim_latex_format = "
+                                    f"{fmt!r})" if fmt in formats.SOURCE_WORDS else ""))
+            if self.config.convanim_latex_format not in ("pdf", *formats.SOURCE_WORDS):
+                raise SpecError(f"convanim_latex_format must be pdf or tex, got "
+                                f"{self.config.convanim_latex_format!r}")
+            path = self._draw(fmt, source)
         except (SpecError, ToolError, VerifyError, BackendError, OSError) as e:
             reason = f"{e.strerror}: {e.filename}" if isinstance(e, OSError) and e.strerror \
                 else str(e)
@@ -167,6 +189,8 @@ class ConvanimDirective(SphinxDirective):
             other = addnodes.only(expr="not html")
             other += image
             shown = [web, other]
+        if source:
+            shown = [convanim_source("", *shown, src=f"{path}.tex", name=path.name)]
         if "caption" not in self.options:
             return shown
         figure = nodes.figure("", *shown)
@@ -174,14 +198,15 @@ class ConvanimDirective(SphinxDirective):
         figure += nodes.caption(self.options["caption"], "", *text)
         return [figure, *messages]
 
-    def _draw(self, fmt: str = "gif") -> Path:
+    def _draw(self, fmt: str = "gif", source: bool = False) -> Path:
         """Draw the animation and the one-step PDF (or take them from the cache).
 
         Returns ``FOLDER/STEM``: the animation (``STEM.gif`` or another ``fmt``) and
         ``STEM.pdf`` both exist, and the image node's ``STEM.*`` lets each builder
         pick the type it supports. Both are drawn while reading because Sphinx reads
         a document once for all builders sharing a doctree folder (``make html
-        latexpdf``).
+        latexpdf``). With ``source``, ``STEM.tex`` too, the PDF's step drawn as TikZ
+        source for the LaTeX document's column, and ``convanim.sty`` beside it.
         """
         from . import files, values
         from .figure import figure, plan, renamed
@@ -203,6 +228,10 @@ class ConvanimDirective(SphinxDirective):
             last = animation.steps - 1
             single = plan(*figure(kind, name, **options, type="pdf", out_dir=folder / "step",
                                   step=last if step is None else step))
+            tex = plan(*figure(kind, name, **options, type="tex", out_dir=folder / "source",
+                               width=self.config.convanim_latex_width,
+                               step=last if step is None else step)) \
+                if source else None
         key = f"{animation.key()}{single.key()}"
         if name is None:  # options outside the default name (labels, seed...) must not collide
             name = f"{animation.name}-{hashlib.sha256(key.encode()).hexdigest()[:8]}"
@@ -212,10 +241,15 @@ class ConvanimDirective(SphinxDirective):
             files.check_output_inside(folder, out)  # a symlink in the build folder
         _, made = renamed(animation, name).make()
         (pdf,) = renamed(single, name).make()
-        files.place_all([(pdf, folder / f"{name}.pdf")])
+        placed = [(pdf, folder / f"{name}.pdf")]
+        if tex is not None:
+            drawn = {f.name: f for f in renamed(tex, name).make()}
+            placed += [(drawn[f"{name}.tex"], folder / f"{name}.tex"),
+                       (drawn["convanim.sty"], folder / "convanim.sty")]
+        files.place_all(placed)
         for old in folder.glob(f"{name}.*"):  # another format drawn before (NAME has no
             #                                   glob characters):
-            if old.suffix not in (made.suffix, ".pdf"):  # STEM.* must not pick it
+            if old.suffix not in (made.suffix, ".pdf", ".tex"):  # STEM.* must not pick it
                 old.unlink(missing_ok=True)
         return folder / name
 
@@ -266,6 +300,28 @@ def _resolve_media(app, doctree, docname) -> None:
                                     format="html"))
 
 
+def _resolve_source(app, doctree, docname) -> None:
+    """LaTeX builders: each source figure becomes ``\\input{convanim/NAME}``, the file
+    and convanim.sty copied into the output folder, the package loaded (the preamble
+    is written after this event); other builders show the figure's children."""
+    latex = app.builder.format == "latex"
+    for node in list(doctree.findall(convanim_source)):
+        if not latex:
+            node.replace_self(node.children or [])
+            continue
+        src = Path(node["src"])
+        out = Path(app.builder.outdir)
+        for file, dest in ((src, out / "convanim" / src.name),
+                           (src.with_name("convanim.sty"), out / "convanim.sty")):
+            if not dest.is_file() or dest.read_bytes() != file.read_bytes():
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                dest.write_bytes(file.read_bytes())
+        if not app.registry.has_latex_package("convanim"):
+            app.add_latex_package("convanim")
+        node.replace_self(nodes.raw("", f"\\noindent\\input{{convanim/{node['name']}}}\n",
+                                    format="latex"))
+
+
 def _purge(app, env, docname) -> None:
     names = getattr(env, "convanim_names", {})
     for name in [n for n, (_, doc, _) in names.items() if doc == docname]:
@@ -290,9 +346,13 @@ def _merge(app, env, docnames, other) -> None:
 def setup(app):
     app.add_config_value("convanim_defaults", {}, "env", types=[dict])
     app.add_config_value("convanim_format", "gif", "env", types=[str])
+    app.add_config_value("convanim_latex_format", "pdf", "env", types=[str])
+    app.add_config_value("convanim_latex_width", "textwidth", "env", types=[str])
     app.add_node(convanim_media)
+    app.add_node(convanim_source)
     app.add_directive("convanim", ConvanimDirective)
     app.connect("doctree-resolved", _resolve_media)
+    app.connect("doctree-resolved", _resolve_source)
     app.connect("env-purge-doc", _purge)
     app.connect("env-merge-info", _merge)
     return {"version": __version__, "env_version": env_version(),

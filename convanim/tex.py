@@ -20,11 +20,13 @@ from pathlib import Path
 
 _SPECIAL = {
     "\\": r"$\backslash$", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&",
-    "#": r"\#", "%": r"\%", "_": r"\_", "^": r"\^{}", "~": r"\~{}",
-    "<": r"$<$", ">": r"$>$", "|": r"$|$",
+    "#": r"\#", "%": r"\%", "_": r"\_", "^": r"\textasciicircum{}",
+    "~": r"\textasciitilde{}", "<": r"$<$", ">": r"$>$", "|": r"$|$",
 }
-# Math-mode and accent forms need only the Computer Modern Type 1 fonts that every
-# TeX Live has; \textbackslash and friends would pull in bitmap TS1 fonts.
+# Math-mode forms need only the Computer Modern Type 1 fonts that every TeX Live has;
+# \textbackslash and friends would pull in bitmap TS1 fonts. ^ and ~ are the characters
+# (\^{} and \~{} are accents): in T1 and Unicode fonts LaTeX's own, in OT1 fonts (which
+# have only the accents) typewriter's, as the preamble and convanim.sty define them.
 _SPECIAL_RE = re.compile("|".join(re.escape(c) for c in _SPECIAL))
 
 

@@ -4,6 +4,7 @@ import re
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -410,3 +411,59 @@ def test_progress_is_one_bar_over_figures(workdir, capsys):
     counts = re.findall(r"figures: +\d+%\|[^|]*\| (\d+)/(\d+)", err)
     assert counts[0] == ("0", "4") and {total for _, total in counts} == {"4"}
     assert "typesetting" not in err and "rasterising" not in err  # no bar per figure
+
+
+def test_source_figures_share_the_package_and_a_rebuild_draws_nothing(workdir, capsys):
+    """``type = "tex"``: each figure's .tex and the one convanim.sty beside them (written
+    by every source figure of the folder: not two writers of one file, and no figure
+    stale because another recorded it); a second build writes nothing."""
+    from convanim.tex import package
+    from test_tex_source import latex
+
+    write(workdir / "figs.toml", """
+        [defaults]
+        type = "tex"
+
+        [figures.paper]
+        kind = "arithmetic"
+        width = "columnwidth"
+        input-size = 5
+        stride = 2
+
+        [figures.vol]
+        kind = "numerical"
+        input-size = "2x3x3"
+        kernel-size = 2
+        step = 1
+
+        [figures.png]
+        kind = "alphabet"
+        type = "png"
+        input-size = 3
+        kernel-size = 2
+        """)
+    status, out, err = run(capsys, "build", "figs.toml", "-j", "2")
+    assert status == 0, err
+    wanted = ["out/convanim.sty", "out/paper.tex", "out/png_00.png", "out/vol.tex"]
+    assert sorted(map(str, out)) == wanted  # the package once
+    assert err[-1].startswith("convanim: 3 figures, 4 files written, 0 failed")
+    assert (workdir / "out/convanim.sty").read_text() == package()
+    assert "\\cvbegin{paper}{1}" in (workdir / "out/paper.tex").read_text()
+    assert "\\cvbegin{vol}{1}" in (workdir / "out/vol.tex").read_text()
+    _, log = latex(workdir / "out", "\\input{paper}\n\n\\input{vol}")
+    assert "pdfTeX warning" not in log and "convanim Warning" not in log
+    for stem in ("doc.tex", "doc.pdf", "doc.log", "doc.aux"):
+        (workdir / "out" / stem).unlink()
+    before = mtimes(workdir)
+    manifest = (workdir / ".convanim-build.json").read_bytes()
+    status, out, err = run(capsys, "build", "figs.toml")
+    assert (status, out) == (0, []) and err[-1].startswith("convanim: 3 figures, 0 files")
+    assert mtimes(workdir) == before and (workdir / ".convanim-build.json").read_bytes() == manifest
+    assert run(capsys, "build", "figs.toml", "--check")[:2] == (0, [])
+    (workdir / "out/convanim.sty").unlink()
+    status, out, err = run(capsys, "build", "figs.toml", "--check")
+    assert (status, out) == (1, [Path("out/convanim.sty")])
+    assert "convanim: missing: out/convanim.sty" in err
+    assert run(capsys, "build", "figs.toml")[0] == 0
+    assert (workdir / "out/convanim.sty").read_text() == package()
+    assert run(capsys, "build", "figs.toml")[:2] == (0, [])

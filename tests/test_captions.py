@@ -24,7 +24,7 @@ def words_on_page(pdf) -> tuple[str, bool]:
                  for a, b, c, d, _ in words)
     text = "".join(t for *_, t in words)
     for entity, ch in (("&amp;", "&"), ("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'),
-                       ("&apos;", "'"), ("\u02c6", "^"), ("\u02dc", "~")):  # accents: ^ ~
+                       ("&apos;", "'")):
         text = text.replace(entity, ch)
     return text, inside
 

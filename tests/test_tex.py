@@ -10,7 +10,7 @@ from convanim.scenes.arithmetic import Arithmetic, ArithmeticOptions
 
 @pytest.mark.parametrize("raw,escaped", [
     ("a_b", r"a\_b"), ("50%", r"50\%"), ("x&y", r"x\&y"), ("#1", r"\#1"), ("$5", r"\$5"),
-    ("{x}", r"\{x\}"), ("a^b", r"a\^{}b"), ("~", r"\~{}"), ("\\input", r"$\backslash$input"),
+    ("{x}", r"\{x\}"), ("a^b", r"a\textasciicircum{}b"), ("~", r"\textasciitilde{}"), ("\\input", r"$\backslash$input"),
     ("<>", "$<$$>$"), ("plain text", "plain text"),
 ])
 def test_escape(raw, escaped):
