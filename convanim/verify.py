@@ -134,8 +134,11 @@ def check_alphabet(data: dict, backend: str, seed: int = 0) -> list[Check]:
     matrix = np.where(taps[..., 0] >= 0, w[taps[..., 0], taps[..., 1]], 0.0)
     # the figure's matrix maps its operand to its output; orient it as the forward C
     forward = matrix.T if spec.transposed else matrix
-    fwd_spec = ConvSpec(spec.input_size, k, spec.stride, spec.padding, spec.dilation).validate()
-    x = rng.integers(-3, 4, spec.input_size).astype(np.float32)
+    # C's columns are the transposed output's cells: the forward input unless an output
+    # padding other than the automatic one made that output smaller
+    size = tuple(spec.output_size) if spec.transposed else spec.input_size
+    fwd_spec = ConvSpec(size, k, spec.stride, spec.padding, spec.dilation).validate()
+    x = rng.integers(-3, 4, size).astype(np.float32)
     y = rng.integers(-3, 4, fwd_spec.forward_output).astype(np.float32)
     tr_spec = ConvSpec(*spec.args, transposed=True,
                        output_padding_given=spec.output_padding if spec.transposed else None)

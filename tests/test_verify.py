@@ -21,6 +21,9 @@ BACKEND = os.environ.get("CONVANIM_TEST_BACKEND", "simulator")
     ["im2col", "-i", "5", "-k", "3", "-s", "2", "-p", "1", "--phase", "loss"],
     ["im2col", "-i", "6", "-k", "3", "-s", "2", "-p", "1", "--phase", "gradient"],
     ["arithmetic", "-i", "5x6", "-k", "3", "-s", "2", "-p", "1", "-t"],
+    # an output padding under the automatic one: C's columns are a smaller output than -i
+    ["alphabet", "-t", "-i", "4", "-k", "3", "-s", "2", "--output-padding", "0"],
+    ["alphabet", "-t", "-i", "6x5", "-k", "3", "-s", "2", "--output-padding", "0x1"],
 ])
 def test_verify_passes_on_correct_figures(workdir, capsys, args):
     status, _, err = run(capsys, "verify", *args, "--backend", BACKEND)
