@@ -102,6 +102,8 @@ def test_wavenet_stack_json_and_steps():
 
 @pytest.mark.parametrize("values, message", [
     ({"layers": "k=2,x=3"}, "each layer is"),
+    ({"layers": "k=3 k=3x4x5"}, "'k=3x4x5' is a layer of volumes"),
+    ({"layers": "conv,k=3,s=1x2x2"}, "is a layer of volumes"),
     ({"layers": "s=2"}, "needs k="),
     ({"layers": " ".join(["k=2"] * 9)}, "at most 8"),
     ({"input_size": 80, "layers": "k=2"}, "at most 64"),

@@ -52,6 +52,10 @@ def parse_layers(text: str) -> list[dict]:
     for word in text.split():
         m = _LAYER.fullmatch(word)
         if not m:
+            if re.search(r"[ksd]=\d+x\d+x\d+", word, re.ASCII):
+                raise SpecError(f"--layers: {word[:30]!r} is a layer of volumes (DxHxW): stack "
+                                "figures draw 1-D and 2-D layers; a volume is drawn by "
+                                "arithmetic, numerical, alphabet, im2col and channels")
             raise SpecError(f"--layers: each layer is [conv,|pool,]k=K[,s=S][,d=D], got "
                             f"{word[:30]!r}")
         values = {}
