@@ -232,6 +232,9 @@ def from_onnx(path) -> list[Layer]:
         attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
         x = shapes.get(node.input[0])
         w = weights.get(node.input[1]) or shapes.get(node.input[1])
+        if x and len(x) == 3:
+            raise ValueError(f"ONNX Conv node {node.name or n}: a 1-D conv (input N x C x L); "
+                             f"stats counts 2-D and 3-D convs (a sequence: -i 1xL -k 1xK)")
         if not x or len(x) not in (4, 5) or None in x[1:] or not w:
             raise ValueError(f"ONNX Conv node {node.name or n}: input shape unknown after "
                              f"shape inference")
@@ -260,7 +263,11 @@ def invalid(layer: Layer) -> str | None:
              ("dilation", layer.dilation, 1))
     axes = len(layer.in_size)
     for what, v, low in pairs:
-        if len(v) not in ((axes, 2 * axes) if what == "padding" else (axes,)) or min(v) < low:
+        counts = (axes, 2 * axes) if what == "padding" else (axes,)
+        if len(v) not in counts:
+            return (f"{what} has {len(v)} values for a layer of {axes} axes (give "
+                    f"{' or '.join(map(str, counts))}), got {list(v)}")
+        if min(v) < low:
             return f"{what} must be >= {low}, got {list(v)}"
     if min(layer.in_channels, layer.out_channels, layer.groups) < 1:
         return (f"channels and group must be >= 1, got {layer.in_channels} in, "

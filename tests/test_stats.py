@@ -1,6 +1,8 @@
 """stats against brute-force enumeration, the im2col figure, and published networks."""
 import csv
+import dataclasses
 import io
+import re
 
 import numpy as np
 import pytest
@@ -230,3 +232,31 @@ def test_what_overflows_an_int64_is_refused(workdir, capsys, args, message):
     status, out, err = run(capsys, "stats", *args)
     assert status == 2 and out == [] and len(err) == 1
     assert err[0] == f"convanim: error: {message}" or message in err[0], err
+
+
+def test_an_onnx_conv1d_is_named_as_one(tmp_path):
+    """A Conv node over N x C x L is a 1-D conv, said so (not an unknown shape)."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    w = numpy_helper.from_array(np.zeros((4, 2, 3), dtype=np.float32), "c.w")
+    node = helper.make_node("Conv", ["x", "c.w"], ["y"], name="c")
+    graph = helper.make_graph(
+        [node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 16])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [w])
+    path = tmp_path / "m.onnx"
+    onnx.save(helper.make_model(graph), str(path))
+    with pytest.raises(ValueError, match="ONNX Conv node c: a 1-D conv .* -i 1xL -k 1xK"):
+        models.from_onnx(path)
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("stride", (1, 1, 1), "stride has 3 values for a layer of 2 axes \\(give 2\\)"),
+    ("padding", (1, 1, 1), "padding has 3 values for a layer of 2 axes \\(give 2 or 4\\)"),
+    ("stride", (0, 1), "stride must be >= 1"),
+])
+def test_a_layers_wrong_count_of_values_is_named(field, value, message):
+    layer = models.Layer("c", "conv", (8, 8), 1, 1, (3, 3), (1, 1), (0, 0), (1, 1))
+    assert models.invalid(layer) is None
+    reason = models.invalid(dataclasses.replace(layer, **{field: value}))
+    assert re.search(message, reason or ""), reason
