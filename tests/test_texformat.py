@@ -153,7 +153,8 @@ def test_a_tex_error_is_reported_once_with_the_full_documents_line_number(tmp_pa
             texpool.compile_pdf(tex, work, 1, False, use)
         log = (work / "figure.log").read_text()
         lines.append([x for x in log.splitlines() if x.startswith("l.")])
-    assert lines[0] == lines[1] == ["l.7 \\undefinedmacro"]
+    line = tex.splitlines().index("\\undefinedmacro") + 1  # the full document's line
+    assert lines[0] == lines[1] == [f"l.{line} \\undefinedmacro"]
     assert fmt.is_file(), "a TeX error is the document's, not the format's"
 
 
