@@ -52,13 +52,18 @@ def sphinx(src, builder, out, *extra, cache):
                            str(out)], capture_output=True, text=True, env=env)
 
 
-@pytest.fixture
-def project(tmp_path):
+def source_tree(tmp_path, conf: str, index: str):
+    """A Sphinx project's source folder: conf.py and index.rst."""
     src = tmp_path / "src"
     src.mkdir()
-    (src / "conf.py").write_text(CONF)
-    (src / "index.rst").write_text(textwrap.dedent(INDEX))
+    (src / "conf.py").write_text(conf)
+    (src / "index.rst").write_text(textwrap.dedent(index))
     return src
+
+
+@pytest.fixture
+def project(tmp_path):
+    return source_tree(tmp_path, CONF, INDEX)
 
 
 def test_html_build_shows_the_animations(project, tmp_path):

@@ -2,13 +2,12 @@
 `sphinx-build -b latex` and `-b html` runs of a tiny project, the LaTeX compiled."""
 import re
 import subprocess
-import textwrap
 
 import pymupdf
 import pytest
 
 from helpers import pdf_pages
-from test_sphinx import sphinx
+from test_sphinx import source_tree, sphinx
 
 pytestmark = pytest.mark.usefixtures("tex_tools")
 
@@ -50,11 +49,7 @@ SPHINX_NEEDS = ("fncychap", "tabulary", "varwidth", "framed", "wrapfig", "capt-o
 
 @pytest.fixture
 def project(tmp_path):
-    src = tmp_path / "src"
-    src.mkdir()
-    (src / "conf.py").write_text(CONF)
-    (src / "index.rst").write_text(textwrap.dedent(INDEX))
-    return src
+    return source_tree(tmp_path, CONF, INDEX)
 
 
 def test_latex_inputs_the_source_and_html_shows_the_animation(project, tmp_path):
