@@ -86,7 +86,8 @@ class Figure:
     def portable(self) -> dict:
         """What the source's \\cvbegin says: the figure's name and steps, the width it is
         drawn for (TeX's, for columnwidth and textwidth), its smallest unit (text no larger
-        beside its cells than 5 pt text in the PDF), frame rate, theme and background."""
+        beside its cells than 5 pt text in the PDF; none for a figure without text), frame
+        rate, theme and background."""
         from .layout import MIN_TEXT_PT, smallest_text
         from .tex import real
 
@@ -102,7 +103,8 @@ class Figure:
                                                 f", step {self.frames[0]}")
         return {"name": self.name, "what": what, "shown": shown, "width": tex_width,
                 "steps": steps, "fps": real(1000 / o.delay), "theme": o.theme,
-                "min_scale": real(round(MIN_TEXT_PT / smallest_text(self.kind.name), 4)),
+                "min_scale": real(round(MIN_TEXT_PT / smallest_text(self.kind.name), 4)
+                                  if self.kind.has_words(o) else 0),
                 "background": int(o.theme != "print" and not o.transparent)}
 
     def style(self) -> dict:

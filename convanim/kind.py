@@ -150,6 +150,11 @@ class Kind:
         """What the index page adds to the figure's parameters (``max pooling``)."""
         return []
 
+    def has_words(self, options) -> bool:
+        """Whether the figure sets any text: one without can shrink to any width, its
+        cells having no text to stay legible beside (``-y tex``)."""
+        return True
+
     def torch_call(self, spec: ConvSpec, options) -> str:
         """The PyTorch module computing what the figure shows, with its channel counts
         where the options have them (one channel otherwise)."""

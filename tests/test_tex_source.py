@@ -140,6 +140,22 @@ def test_a_figure_whose_text_is_wider_than_the_column_says_so(tex_tools, tmp_pat
     assert "Drawasmallerfigure(-i,-k),orgiveconvanimasmallerfontsize=option" in said
 
 
+@pytest.mark.parametrize("values", [
+    {"input_size": (4, 5, 5), "kernel_size": 3, "stride": 2, "padding": 1},
+    {"input_size": 9, "kernel_size": 3, "padding": 2, "dilation": 2},
+])
+def test_a_figure_without_text_shrinks_to_the_column(tex_tools, tmp_path, values):
+    """arithmetic without --labels sets no word: no text bounds its unit from below, so
+    it fits a Times column without a warning (it stood 264 pt wide in 229.5 pt)."""
+    make("arithmetic", "cells", tmp_path, width="columnwidth", **values)
+    pdf, log = latex(tmp_path, "\\noindent\\input{cells}", "\\usepackage{mathptmx}",
+                     "[twocolumn]{article}")
+    assert "Package convanim Warning" not in log
+    page = pymupdf.open(pdf)[0]
+    assert not page.get_text().strip()
+    assert ink(page).width * BP <= COLUMN_PT + 0.5
+
+
 def test_the_figures_use_only_the_papers_fonts(tex_tools, paper):
     used = fonts(paper["pdf"])
     assert used <= fonts(paper["reference"]), used - fonts(paper["reference"])

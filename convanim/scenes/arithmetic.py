@@ -39,6 +39,9 @@ class Arithmetic(Kind):
     def template_for(self, options) -> str:
         return "arithmetic3d.tex.j2" if volume_given(options) else self.template
 
+    def has_words(self, options) -> bool:
+        return bool(options.labels or options.caption)
+
     def check(self, spec: ConvSpec, options) -> None:
         if options.per_slice and not spec.is_volume:
             raise SpecError("--per-slice steps through a volume's output depth slices: give "
