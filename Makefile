@@ -38,7 +38,7 @@ test: setup
 	  $(PY) -m pytest -p no:cacheprovider $(ACCEPTANCE); \
 	else echo "make: $(ACCEPTANCE) not found, contract tests not run"; fi
 
-# The quick tests: no TeX, no browser, none of the slow ones (about 30 s on 2 cores).
+# The quick tests: no TeX, no browser, none of the slow ones (about a minute on 2 cores).
 quick: setup
 	NUMBA_ENABLE_CUDASIM=1 $(PY) -m pytest -q -m "not tex and not browser and not slow"
 
