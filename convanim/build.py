@@ -473,7 +473,8 @@ def main(file: str | None = None, gallery: str | None = None, out: str | None = 
             print(out_)
             print(f"convanim: {why}: {out_}", file=sys.stderr)
         n = len({out_ for out_, _ in stale})
-        print(f"convanim: {len(config.entries)} figures, {n} outputs missing or out of date",
+        outputs = "output" if n == 1 else "outputs"
+        print(f"convanim: {len(config.entries)} figures, {n} {outputs} missing or out of date",
               file=sys.stderr)
         return 1 if stale else 0
     progress = not quiet and sys.stderr.isatty()

@@ -99,7 +99,8 @@ class Figure:
         else:
             tex_width, shown = "", "its natural size"
         steps = len(self.frames)
-        what = f"a {self.kind.name} figure" + (f", {steps} steps" if steps > 1 else
+        article = "an" if self.kind.name[0] in "aeiou" else "a"
+        what = f"{article} {self.kind.name} figure" + (f", {steps} steps" if steps > 1 else
                                                 f", step {self.frames[0]}")
         return {"name": self.name, "what": what, "shown": shown, "width": tex_width,
                 "steps": steps, "fps": real(1000 / o.delay), "theme": o.theme,

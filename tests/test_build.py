@@ -175,6 +175,13 @@ def test_check_lists_missing_and_stale_outputs_without_building(workdir, capsys)
     assert sorted(map(str, out)) == ["gif/stride2.gif", "index.html", "index.md",
                                      "out/stride2.pdf"]
     assert "convanim: out of date: gif/stride2.gif" in err
+    (workdir / "gif" / "stride2.gif").unlink()
+    config.write_text(config.read_text().replace("stride = 1\n", "stride = 2\n"))
+    run(capsys, "build", "figs.toml")
+    (workdir / "out" / "stride2.pdf").unlink()
+    status, out, err = run(capsys, "build", "figs.toml", "--check")
+    assert (status, [str(p) for p in out]) == (1, ["out/stride2.pdf"])
+    assert err[-1] == "convanim: 4 figures, 1 output missing or out of date"
 
 
 def test_one_failing_figure_does_not_stop_the_others(workdir, capsys):
