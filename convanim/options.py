@@ -353,6 +353,15 @@ def option(default, *flags: str, type: ValueType, help: str, picture: bool = Tru
     return field(default=default, metadata={"option": (flags, type, help, picture)})
 
 
+def convert_declared(options) -> None:
+    """Every declared value of a frozen options object in its type's form (a pair from 5,
+    a tuple from a list...), whichever front end gave it."""
+    for opt in declared(options):
+        value = getattr(options, opt.name)
+        if value is not None or opt.default is not None:
+            object.__setattr__(options, opt.name, opt.convert(value))
+
+
 def declared(cls_or_options) -> list[Option]:
     """The options of an options class, in declaration order (the shared ones first)."""
     out = []
@@ -394,10 +403,7 @@ class RenderSettings:
                                           "(default: beside the figure)")
 
     def __post_init__(self):
-        for opt in declared(self):
-            value = getattr(self, opt.name)
-            if value is not None or opt.default is not None:
-                object.__setattr__(self, opt.name, opt.convert(value))
+        convert_declared(self)
 
     @classmethod
     def declared_field(cls, name: str):
@@ -485,10 +491,7 @@ class FigureOptions:
     tex_package: str | None = RenderSettings.declared_field("tex_package")
 
     def __post_init__(self):
-        for opt in declared(self):
-            value = getattr(self, opt.name)
-            if value is not None or opt.default is not None:
-                object.__setattr__(self, opt.name, opt.convert(value))
+        convert_declared(self)
 
     @classmethod
     def options(cls) -> list[Option]:
