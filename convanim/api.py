@@ -18,7 +18,7 @@ from .engine import formats
 
 #: What a notebook shows of the files written, the first found: an animation (GIF first),
 #: else the frame.
-_INLINE = (".gif", *(s for s in formats.SUFFIXES if s not in (".gif", ".pdf", ".png")), ".png")
+_INLINE = (".gif", *(s for s in formats.SHOWN_SUFFIXES if s not in (".gif", ".png")), ".png")
 
 
 class Figures(list):

@@ -21,8 +21,8 @@ from .spec import format_pair
 from .options import Array
 from .engine import formats
 
-#: What the page shows of a figure's files: any but the PDF of its pages.
-_SHOWN = tuple(s for s in formats.SUFFIXES if s != ".pdf")
+#: What the page shows of a figure's files: any but the PDF of its pages and TeX source.
+_SHOWN = formats.SHOWN_SUFFIXES
 _VIDEO = formats.VIDEO_SUFFIXES
 
 

@@ -110,3 +110,14 @@ def test_render_is_an_ordinary_function_of_the_package():
 
     assert render is convanim.render is api.render and inspect.isfunction(render)
     assert engine.Product.__module__ == "convanim.engine"
+
+
+def test_tex_source_is_not_shown_as_an_image(workdir):
+    """-y tex writes source a LaTeX document typesets: a notebook shows nothing of it
+    (never a broken <img>), and the index page leaves it out."""
+    from convanim import index
+
+    source = convanim.render("arithmetic", "src", type="tex", quiet=True)
+    assert [p.suffix for p in source] == [".tex", ".sty"]
+    assert source._repr_html_() is None
+    assert ".tex" not in index._SHOWN

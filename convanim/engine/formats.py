@@ -61,6 +61,10 @@ VIDEO_WORDS = tuple(f.word for f in TABLE if f.video)
 #: Suffixes of the video files, and of every file convanim writes.
 VIDEO_SUFFIXES = tuple(f.suffix for f in TABLE if f.video)
 SUFFIXES = tuple(dict.fromkeys(f.suffix for f in TABLE))
+#: Suffixes a page can show, as an image or a player: every one but the PDF of the pages
+#: and the TeX source (which only a LaTeX document shows).
+SHOWN_SUFFIXES = tuple(dict.fromkeys(f.suffix for f in TABLE
+                                     if f.suffix != ".pdf" and f.source != "source"))
 #: Words of the formats that are TeX source, which no TeX run makes.
 SOURCE_WORDS = tuple(dict.fromkeys(f.word for f in TABLE if f.source == "source"))
 
