@@ -20,7 +20,8 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from .. import geometry
-from .backend import cuda_module, resolve
+from . import _gpu
+from .backend import resolve
 
 Triple = tuple[int, int, int]
 
@@ -67,8 +68,8 @@ def conv_transpose3d_numpy(x, w, s, p, a, d, groups=1):
     _, dg = w.shape[:2]
     k = w.shape[2:]
     out = geometry.transposed_output_size(i, k, s, p, d, a)
-    full = np.zeros((n, dg * groups, *((i[x_] - 1) * s[x_] + d[x_] * (k[x_] - 1) + 1 + a[x_]
-                                       for x_ in range(3))), np.float32)
+    full = np.zeros((n, dg * groups, *geometry.transposed_output_size(i, k, s, (0, 0, 0), d, a)),
+                    np.float32)
     cg = cin // groups
     for g in range(groups):
         xs, ws = x[:, g * cg:(g + 1) * cg], w[g * cg:(g + 1) * cg]
@@ -90,26 +91,17 @@ def pool3d_numpy(x, k, s, p, d, mode):
 
 # --- the GPU kernels (or their simulator) -------------------------------------------------
 
-def _kernels(backend: str):
-    """The 2-D kernels' host side (convanim.sparse.gpu), numba.cuda loaded in ``backend``'s
-    mode first."""
-    cuda_module(backend)
-    from . import gpu
-
-    return gpu
-
-
 def conv3d_gpu(x, w, s, p, d, groups, backend):
     """conv3d as one conv2d over depth-gathered channels; returns (output, MACs done)."""
     n, c, depth = x.shape[:3]
     dout, cg, kd = w.shape[:3]
-    od = (depth + 2 * p[0] - d[0] * (kd - 1) - 1) // s[0] + 1
+    od = geometry.conv_output_size(x.shape[2:], w.shape[2:], s, p, d)[0]
     xp = np.pad(x, ((0, 0), (0, 0), (p[0], p[0]), (0, 0), (0, 0)))
     z = np.arange(od)[:, None] * s[0] + np.arange(kd)[None, :] * d[0]       # (od, kd)
     x2 = xp[:, :, z]                                      # (n, c, od, kd, h, w)
     x2 = x2.transpose(0, 2, 1, 3, 4, 5).reshape(n * od, c * kd, *x.shape[3:])
     w2 = np.ascontiguousarray(w.reshape(dout, cg * kd, *w.shape[3:]))
-    out, macs = _kernels(backend).conv2d(np.ascontiguousarray(x2, np.float32), w2, s[1:], p[1:],
+    out, macs = _gpu(backend).conv2d(np.ascontiguousarray(x2, np.float32), w2, s[1:], p[1:],
                                       d[1:], groups)
     oh, ow = out.shape[2:]
     return out.reshape(n, od, dout, oh, ow).transpose(0, 2, 1, 3, 4), macs
@@ -119,18 +111,18 @@ def conv_transpose3d_gpu(x, w, s, p, a, d, groups, backend):
     """conv_transpose3d as one conv_transpose2d per depth tap, added at ``z*s + t*d``."""
     n, cin, depth = x.shape[:3]
     dg, kd = w.shape[1], w.shape[2]
-    od = (depth - 1) * s[0] - 2 * p[0] + d[0] * (kd - 1) + a[0] + 1
+    od = geometry.transposed_output_size(x.shape[2:], w.shape[2:], s, p, d, a)[0]
+    uncropped = geometry.transposed_output_size(x.shape[2:], w.shape[2:], s, (0, 0, 0), d, a)[0]
     flat = np.ascontiguousarray(x.transpose(0, 2, 1, 3, 4).reshape(n * depth, cin,
                                                                     *x.shape[3:]))
     full, macs = None, 0
     for t in range(kd):
-        y, m = _kernels(backend).conv_transpose2d(flat, np.ascontiguousarray(w[:, :, t]), s[1:],
+        y, m = _gpu(backend).conv_transpose2d(flat, np.ascontiguousarray(w[:, :, t]), s[1:],
                                               p[1:], a[1:], d[1:], groups)
         macs += m
         y = y.reshape(n, depth, dg * groups, *y.shape[2:]).transpose(0, 2, 1, 3, 4)
         if full is None:
-            full = np.zeros((n, dg * groups, (depth - 1) * s[0] + d[0] * (kd - 1) + 1 + a[0],
-                             *y.shape[3:]), np.float32)
+            full = np.zeros((n, dg * groups, uncropped, *y.shape[3:]), np.float32)
         full[:, :, t * d[0]:t * d[0] + (depth - 1) * s[0] + 1:s[0]] += y
     return full[:, :, p[0]:p[0] + od], macs
 
@@ -143,9 +135,9 @@ def pool3d_gpu(x, k, s, p, d, mode, backend):
     xp = np.pad(x, ((0, 0), (0, 0), (p[0], p[0]), (0, 0), (0, 0)), constant_values=fill)
     dp = xp.shape[2]
     flat = np.ascontiguousarray(xp.transpose(0, 2, 1, 3, 4).reshape(n * dp, c, *x.shape[3:]))
-    y = _kernels(backend).pool2d(flat, k[1:], s[1:], p[1:], d[1:], mode)
+    y = _gpu(backend).pool2d(flat, k[1:], s[1:], p[1:], d[1:], mode)
     y = y.reshape(n, dp, c, *y.shape[2:]).transpose(0, 2, 1, 3, 4)
-    od = (depth + 2 * p[0] - d[0] * (k[0] - 1) - 1) // s[0] + 1
+    od = geometry.conv_output_size(x.shape[2:], k, s, p, d)[0]
     z = np.arange(od)[:, None] * s[0] + np.arange(k[0])[None, :] * d[0]
     slices = y[:, :, z]                                   # (n, c, od, kd, oh, ow)
     return (slices.max(axis=3) if mode == "max" else slices.mean(axis=3)).astype(np.float32)
