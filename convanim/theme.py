@@ -163,11 +163,14 @@ def _window(theme: str) -> str:
         return all(contrast(p[t], mix(grey, p[f], WINDOW_OPACITY)) >= 4.5
                    for t in ("text", "muted") for f in SHADOWED)
 
-    for v in range(256):
-        grey = f"{v:02X}" * 3
-        if legible(grey):
-            return grey
-    raise AssertionError(theme)
+    # legibility only grows as the grey lightens: the first legible one, by bisection
+    lo, hi = 0, 255
+    if not legible("FFFFFF"):
+        raise AssertionError(theme)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if legible(f"{mid:02X}" * 3) else (mid + 1, hi)
+    return f"{lo:02X}" * 3
 
 
 for _theme in THEMES:
