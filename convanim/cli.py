@@ -266,7 +266,7 @@ def _stats_parser(sub) -> None:
     declared = ChannelOptions.by_name()  # a layer's options, as every figure declares them
     as_given = {"kernel_size": (volumes, (3,)), "stride": (volumes, (1,)),
                 "dilation": (volumes, (1,)), "padding": (Padding(volumes=True), (0,)),
-                "padding_sides": (Sides(volumes=True), None)}
+                "padding_sides": (Sides(), None)}
     for name in ("kernel_size", "stride", "padding", "padding_sides", "padding_mode", "causal",
                  "dilation", "in_channels", "out_channels", "groups"):
         opt = declared[name]

@@ -80,9 +80,9 @@ def command(entry) -> str:
 
 def option_text(opt, value) -> str:
     """A config value as the command line (or a directive) spells it."""
-    if isinstance(opt.type, Array) and not isinstance(value, str):  # a TOML array
-        return opt.type.spell(opt.convert(value))
-    if isinstance(value, (list, tuple)):  # 4x5x5, or sides 0,0,1,1,1,1
+    # a TOML array: an array's values, a size 4x5x5, sides 0,0,1,1,1,1
+    if isinstance(value, (list, tuple)) or (isinstance(opt.type, Array)
+                                            and not isinstance(value, str)):
         return opt.type.spell(opt.convert(value))
     return str(value)
 

@@ -136,9 +136,6 @@ class Sides(ValueType):
 
     metavar = "T,B,L,R|F,B,T,B,L,R"
 
-    def __init__(self, volumes: bool = False):
-        self.volumes = volumes
-
     def parse(self, text):
         parts = text.split(",")
         if len(parts) not in (4, 6):

@@ -47,11 +47,6 @@ def volume_refusal(given: str, kind: str | None = None) -> SpecError:
                      f"{drawn}, and counted by stats")
 
 
-def is_volume_text(text: str) -> bool:
-    """Whether ``text`` spells a size of three axes, ``DxHxW``."""
-    return _SIZE3.fullmatch(text) is not None
-
-
 def parse_size(text: str) -> tuple[int, ...]:
     """A size as given, for ``stats``: ``"5"`` -> (5,), ``"5x7"`` -> (5, 7), ``"4x5x5"`` ->
     (4, 5, 5); a single N is spread over the layer's axes once they are known."""
@@ -83,11 +78,7 @@ def parse_int(text: str) -> int:
 def format_pair(v) -> str:
     """``5``, ``5x7``, or a padding's four sides ``0,0,2,0`` (:meth:`Sides.format`); of a
     volume ``3``, ``4x5x5`` or six sides (:meth:`Sides3.format`)."""
-    if len(v) in (4, 6):
-        return sides_of(v).format()
-    if len(v) == 3:
-        return str(v[0]) if v[0] == v[1] == v[2] else "x".join(str(n) for n in v)
-    return str(v[0]) if v[0] == v[1] else f"{v[0]}x{v[1]}"
+    return sides_of(v).format()
 
 
 #: A figure's size options, with their flags, in the order messages name them.

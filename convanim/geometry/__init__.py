@@ -23,6 +23,6 @@ from .conv import (Pair, PAD, INSERTED, DATA, PADDING, INSERTION, PADDING_MODES,
                    forward_axes, transposed_axes, gradient_axes, phase_axes)  # noqa: F401
 from .sides import Sides3, sides_of  # noqa: F401
 from .volume import (Volume, forward_conv3, transposed_conv3, gradient_conv3,  # noqa: F401
-                     phase_volume, lowering, pad_volume)
+                     lowering, pad_volume)
 from .stack import (StackLayer, receptive_fields, stack_plane_reads,  # noqa: F401
                     stack_plane_sizes, stack_reads, stack_sizes)

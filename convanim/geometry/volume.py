@@ -145,12 +145,6 @@ def gradient_conv3(i: Triple, k: Triple, s: Triple, p, d: Triple, mode: str = "z
     return Volume(*gradient_axes(i, k, s, p, d, mode))
 
 
-def phase_volume(phase: str, i: Triple, k: Triple, s: Triple, p, d: Triple,
-                 mode: str = "zeros") -> Volume:
-    """The direct convolution of one training phase of conv3d."""
-    return Volume(*phase_axes(phase, i, k, s, p, d, mode))
-
-
 def lowering(phase: str, i, k, s, p, d, mode: str = "zeros") -> Lowered | Volume:
     """One training phase of a conv of two axes (:class:`Lowered`) or three (:class:`Volume`)."""
     axes = phase_axes(phase, i, k, s, p, d, mode)
