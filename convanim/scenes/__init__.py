@@ -312,3 +312,10 @@ def plane_labels(spec: ConvSpec, low, shown: set, copy: str | None = None) -> di
     if isinstance(low, geometry.Lowered):
         labels["equivalent"] = equivalent_direct(spec, low) if spec.transposed else None
     return labels
+
+
+def slice_rows(count: int, per: int) -> list[list[int]]:
+    """A volume's slices ``0..count-1`` in balanced rows of at most ``per``."""
+    nrows = -(-count // per)
+    per = -(-count // nrows)
+    return [list(range(r * per, min(count, (r + 1) * per))) for r in range(nrows)]

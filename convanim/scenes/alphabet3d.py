@@ -14,7 +14,8 @@ import numpy as np
 
 from .. import geometry
 from ..spec import ConvSpec
-from .im2col3d import SLICE_GAP, operand_slices, slice_rows
+from . import slice_rows
+from .im2col3d import SLICE_GAP, operand_slices
 
 #: Cells of the operand and of the output (columns and rows of C) drawn at most.
 MAX_CELLS = 27

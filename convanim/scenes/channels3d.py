@@ -28,7 +28,7 @@ from ..options import COLUMNS
 from ..spec import ConvSpec
 from .arithmetic3d import slice_kinds
 from .channels_layout import LINE_CM, PRODUCT_CM, UNITS, WIDE_UNIT
-from . import factor, format_number, grid_lines, width
+from . import factor, format_number, grid_lines, slice_rows, width
 
 #: Slices a side (planes x padded depth): the brief's yardstick, and what fits 16 x 22 cm
 #: at the sizes the issue asks for (2 channels of -i 4x5x5 -k 3).
@@ -78,13 +78,6 @@ def compute(spec: ConvSpec, g: geometry.Grouped, operand: np.ndarray, kernel: np
     return partials.sum(axis=1), partials, values, weights
 
 
-def _rows(count: int, per: int) -> list[list[int]]:
-    """``0..count-1`` in balanced rows of at most ``per``."""
-    nrows = -(-count // per)
-    per = -(-count // nrows)
-    return [list(range(r * per, min(count, (r + 1) * per))) for r in range(nrows)]
-
-
 def measure(g: geometry.Grouped, kernel_size, label_chars: int, per: int, kper: int,
             legend: bool = False) -> dict:
     """Where everything goes with ``per`` slices and ``kper`` kernels a row: positions in
@@ -98,7 +91,7 @@ def measure(g: geometry.Grouped, kernel_size, label_chars: int, per: int, kper: 
     y, headers, names = 0.0, [], []
     inputs = [[None] * d for _ in range(g.planes_in)]
     for j in range(g.planes_in):
-        for r, row in enumerate(_rows(d, per)):
+        for r, row in enumerate(slice_rows(d, per)):
             y += HEAD if j == 0 else GAP
             for i, z in enumerate(row):
                 inputs[j][z] = (r2(NAMES + i * (w + 1)), r2(y))
@@ -112,7 +105,7 @@ def measure(g: geometry.Grouped, kernel_size, label_chars: int, per: int, kper: 
     partials = [[None] * g.in_per_group for _ in range(g.planes_out)]
     y += SECTION - HEAD
     bank = [(q, jj) for q in range(g.planes_out) for jj in range(g.in_per_group)]
-    for row in _rows(len(bank), kper):
+    for row in slice_rows(len(bank), kper):
         y += HEAD
         for i, n in enumerate(row):
             q, jj = bank[n]
@@ -128,7 +121,7 @@ def measure(g: geometry.Grouped, kernel_size, label_chars: int, per: int, kper: 
     above = max(min(per, d) * (w + 1) - 1, min(kper, len(bank)) * (kwide + part + 1) - 1)
     per_out = max([n for n in range(1, od + 1) if n * (ow + 1) - 1 <= above] or [1])
     for q in range(g.planes_out):
-        for r, row in enumerate(_rows(od, per_out)):
+        for r, row in enumerate(slice_rows(od, per_out)):
             y += HEAD if q == 0 else GAP
             for i, z in enumerate(row):
                 outputs[q][z] = (r2(NAMES + i * (ow + 1)), r2(y))

@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import geometry
 from ..spec import ConvSpec
-from . import grid_lines
+from . import grid_lines, slice_rows
 from .arithmetic3d import slice_kinds
 
 #: Rows (taps) and columns (outputs) of X, and canvas cells per axis, drawn at most.
@@ -63,13 +63,6 @@ def operand_slices(low: geometry.Volume, output_padding) -> list[dict]:
                   for c in range(w)] for r in range(h)]
         out.append({"kinds": kinds, "grid": grid_lines(kinds), "cells": cells})
     return out
-
-
-def slice_rows(count: int, per: int) -> list[list[int]]:
-    """Slices ``0..count-1`` in balanced rows of at most ``per``."""
-    nrows = -(-count // per)
-    per = -(-count // nrows)
-    return [list(range(r * per, min(count, (r + 1) * per))) for r in range(nrows)]
 
 
 def layout(canvas, matrix: tuple[int, int], cell: float, column: float, fixed: float,

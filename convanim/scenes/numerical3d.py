@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import shading
 from ..spec import ConvSpec
-from . import factor, format_number, grid_lines, width
+from . import factor, format_number, grid_lines, slice_rows, width
 from .arithmetic3d import slice_kinds
 
 #: Canvas cells per axis beyond which the numbers no longer fit.
@@ -46,10 +46,7 @@ def compute(spec: ConvSpec, mode: str, operand: np.ndarray, kernel: np.ndarray):
 def rows_of(count: int, cells: int, per: int | None = None) -> list[list[int]]:
     """Slices ``0..count-1`` in rows of ``per`` (default: as many as :data:`ROW_CELLS`
     cells hold), rows balanced."""
-    per = per or max(1, (ROW_CELLS + 1) // (cells + 1))
-    nrows = -(-count // per)
-    per = -(-count // nrows)
-    return [list(range(r * per, min(count, (r + 1) * per))) for r in range(nrows)]
+    return slice_rows(count, per or max(1, (ROW_CELLS + 1) // (cells + 1)))
 
 
 def per_row(spec: ConvSpec, low, options) -> int | None:
@@ -134,11 +131,11 @@ def scene(spec: ConvSpec, steps: list[int], options, operand, kernel) -> dict:
                           [int(z) for z in zs]),
         })
     labels = [c["label"] for s in slices for c in s["cells"]]
+    per = per_row(spec, low, options)
     return {
         "volume": True, "mode": mode, "transposed": spec.transposed,
         "canvas_size": [d, h, w], "output_size": [od, oh, ow],
-        "rows": rows_of(d, w, per_row(spec, low, options)),
-        "out_rows": rows_of(od, ow, per_row(spec, low, options)),
+        "rows": rows_of(d, w, per), "out_rows": rows_of(od, ow, per),
         "slices": slices, "frames": frames, "by_value": by_value,
         "numbers": not options.no_numbers, "caption": options.caption,
         "wide": max(map(width, labels + [format_number(v) for v in output.ravel()]
