@@ -346,8 +346,7 @@ def plan(kind: Kind, options: FigureOptions) -> Figure:
         raise SpecError(reason)
     kind.check(spec, options)
     low = kind.lowered(spec, options)
-    axes = getattr(low, "axes", None) or (low.rows, low.cols)
-    if min(min(a.pad_lo, a.pad_hi) for a in axes) < 0:
+    if min(min(a.pad_lo, a.pad_hi) for a in low.axes) < 0:
         raise SpecError(
             f"cannot draw: with padding {format_pair(spec.padding)} greater than d(k-1) the "
             f"transposed conv crops its zero-inserted operand; figures need padding <= d(k-1)")

@@ -106,8 +106,7 @@ def render(make_tex, pages: int, products: list[Product], settings: Settings = S
         if fmt is not None:  # TeX loads its format while Python draws the document
             early = early[:shares] + [texpool.start_pdflatex(f, fmt)
                                       for f in folders[len(early):]]
-        with compiled_templates_in(cache.root / "templates" / code_fingerprint()[:16]
-                                   if cache is not None else None):
+        with _templates(cache):
             tex = make_tex()
         if any(f.source == "raster" or f.kind == "png" for f in fmts):
             # pdflatex keeps one core busy; load the raster libraries on another meanwhile.
@@ -154,8 +153,7 @@ def _source_only(source, products, names, params, settings, cache, cancel, extra
     """Products that are the figure's TeX source: written from ``source()``, no TeX run."""
     work = files.work_folder()
     try:
-        with compiled_templates_in(cache.root / "templates" / code_fingerprint()[:16]
-                                   if cache is not None else None):
+        with _templates(cache):
             text = source().encode()
         made = {}
         for name in names:
@@ -175,6 +173,12 @@ def _read_natural(path: Path) -> list[float]:
         return [float(v) for v in path.read_text().split()][:2]
     except (OSError, ValueError):
         return []
+
+
+def _templates(cache: Cache | None):
+    """The compiled templates of this code, kept in the cache (or in memory without one)."""
+    return compiled_templates_in(cache.root / "templates" / code_fingerprint()[:16]
+                                 if cache is not None else None)
 
 
 def product_key(params: dict | None, products: list[Product], settings: Settings) -> str:

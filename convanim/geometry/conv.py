@@ -523,6 +523,10 @@ class Grouped:
         return self.plane.cols
 
     @property
+    def axes(self) -> tuple[Axis, Axis]:
+        return self.plane.axes
+
+    @property
     def in_per_group(self) -> int:
         return self.planes_in // self.groups
 

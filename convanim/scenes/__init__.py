@@ -275,7 +275,7 @@ def equivalent_direct(spec: ConvSpec, low: geometry.Lowered) -> dict:
         "i": list(spec.input_size),                           # the conv -t transposes
         "k": [ax.k for ax in axes],
         "s": [ax.spacing for ax in axes],
-        "p": [ax.dilation * (ax.k - 1) - ax.pad_lo for ax in axes],
+        "p": [lo for lo, _ in spec.padding.axes],
         "d": [ax.dilation for ax in axes],
         "i'": [ax.span for ax in axes],
         "k'": [ax.k for ax in axes],
