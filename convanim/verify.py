@@ -54,11 +54,11 @@ def _one_call(spec: ConvSpec) -> bool:
 
 
 def prepad(x: np.ndarray, spec: ConvSpec, fill: float = 0.0) -> np.ndarray:
-    """``x`` (N, C, H, W) padded as the spec says, by numpy.pad (``fill`` for zeros)."""
-    t, b, l, r = spec.padding
+    """``x`` (N, C, H, W), or (N, C, D, H, W) of a volume, padded as the spec says, by
+    numpy.pad (``fill`` for zeros)."""
     mode = NUMPY_PAD[spec.padding_mode]
     extra = {"constant_values": fill} if mode == "constant" else {}
-    return np.pad(x, ((0, 0), (0, 0), (t, b), (l, r)), mode=mode, **extra)
+    return np.pad(x, ((0, 0), (0, 0), *spec.padding.axes), mode=mode, **extra)
 
 
 def _img(a) -> np.ndarray:
@@ -277,17 +277,6 @@ def check_arithmetic(data: dict, backend: str, windows: list) -> list[Check]:
 
 # --- volumes (3-D convs): conv3d on the backend (sparse.volume) -------------------------
 
-def prepad3(x: np.ndarray, spec: ConvSpec, fill: float = 0.0) -> np.ndarray:
-    """``x`` (N, C, D, H, W) padded as the spec says, by numpy.pad (``fill`` for zeros)."""
-    mode = NUMPY_PAD[spec.padding_mode]
-    extra = {"constant_values": fill} if mode == "constant" else {}
-    return np.pad(x, ((0, 0), (0, 0), *spec.padding.axes), mode=mode, **extra)
-
-
-def _vol(a) -> np.ndarray:
-    return np.asarray(a, dtype=np.float32)[None, None]
-
-
 def conv3(x, w, spec: ConvSpec, backend: str, groups: int = 1):
     """conv3d, or conv_transpose3d for ``-t``, of the spec on ``backend``."""
     from .sparse.volume import run3d
@@ -295,7 +284,7 @@ def conv3(x, w, spec: ConvSpec, backend: str, groups: int = 1):
     s, d = spec.stride, spec.dilation
     if not spec.transposed:
         if not _one_call(spec):
-            return run3d("conv3d", prepad3(x, spec), w, stride=s, padding=0, dilation=d,
+            return run3d("conv3d", prepad(x, spec), w, stride=s, padding=0, dilation=d,
                          groups=groups, backend=backend)
         return run3d("conv3d", x, w, stride=s, padding=spec.padding.triple, dilation=d,
                      groups=groups, backend=backend)
@@ -317,7 +306,7 @@ def _reads3(phase: str, spec: ConvSpec, backend: str):
 
     i, k, s, p, d = spec.args
     if phase == "forward":
-        y, name, macs, dense = conv3(_vol(np.ones(i)), _vol(np.ones(k)), spec, backend)
+        y, name, macs, dense = conv3(_img(np.ones(i)), _img(np.ones(k)), spec, backend)
         return name, macs, dense, float(y.sum())
     if phase == "loss":
         if spec.padding_mode != "zeros":  # the gradient of the padded input (see geometry)
@@ -325,11 +314,11 @@ def _reads3(phase: str, spec: ConvSpec, backend: str):
             tr = ConvSpec(padded, k, s, (0, 0, 0), d, transposed=True).validate()
         else:
             tr = ConvSpec(*spec.args, transposed=True).validate()
-        y, name, macs, dense = conv3(_vol(np.ones(spec.forward_output)), _vol(np.ones(k)), tr,
+        y, name, macs, dense = conv3(_img(np.ones(spec.forward_output)), _img(np.ones(k)), tr,
                                      backend)
         return name, macs, dense, float(y.sum())
     taps = geometry.gradient_conv3(*spec.args).kernel  # dY with zeros inserted
-    y, name, macs, dense = run3d("conv3d", prepad3(_vol(np.ones(i)), spec), _vol(np.ones(taps)),
+    y, name, macs, dense = run3d("conv3d", prepad(_img(np.ones(i)), spec), _img(np.ones(taps)),
                                  stride=d, padding=0, backend=backend)
     return name, macs, dense, float(y[0, 0, :k[0], :k[1], :k[2]].sum())
 
@@ -364,9 +353,9 @@ def check_channels3(data: dict, spec: ConvSpec, backend: str) -> list[Check]:
 def check_numerical3(data: dict, backend: str) -> list[Check]:
     """A volume's output against conv3d / conv_transpose3d / 3-D pooling."""
     spec, mode = ConvSpec.from_dict(data), data["mode"]
-    x = _vol(data["input"])
+    x = _img(data["input"])
     if mode == "convolution":
-        w = _vol(data["kernel"])
+        w = _img(data["kernel"])
         y, name, macs, dense = conv3(x, w, spec, backend)
         scale = _scale(x, w)
     else:
@@ -374,7 +363,7 @@ def check_numerical3(data: dict, backend: str) -> list[Check]:
 
         p = spec.padding.triple
         if not _one_call(spec):  # numpy pads (max pooling with -inf), then the pooling
-            x, p = prepad3(x, spec, 0.0 if mode == "average" else -np.inf), 0
+            x, p = prepad(x, spec, 0.0 if mode == "average" else -np.inf), 0
         op = "avg_pool3d" if mode == "average" else "max_pool3d"
         y, name, macs, dense = run3d(op, x, kernel_size=spec.kernel_size, stride=spec.stride,
                                      padding=p, dilation=spec.dilation, backend=backend)
@@ -404,7 +393,7 @@ def check_alphabet3(data: dict, spec: ConvSpec, backend: str, seed: int = 0) -> 
     checks = []
     for name, operand, mat, sp in (("C x = conv3d(x)", x, forward, fwd),
                                    ("Cᵀ y = conv_transpose3d(y)", y, forward.T, tr)):
-        got, run, macs, dense = conv3(_vol(operand), _vol(w), sp, backend)
+        got, run, macs, dense = conv3(_img(operand), _img(w), sp, backend)
         if not sp.transposed:
             got = got[..., :o[0], :o[1], :o[2]]
         checks.append(Check(f"alphabet {name}", run, _error(got.ravel(), mat @ operand.ravel()),
@@ -417,8 +406,8 @@ def check_arithmetic3(data: dict, backend: str, windows: list) -> list[Check]:
     against a conv3d of ones (each output counts the taps that read a real cell)."""
     spec = ConvSpec.from_dict(data)
     operand = spec.lowered().operand
-    ones = _vol(np.ones(operand))
-    y, name, macs, dense = conv3(ones, _vol(np.ones(spec.kernel_size)), spec, backend)
+    ones = _img(np.ones(operand))
+    y, name, macs, dense = conv3(ones, _img(np.ones(spec.kernel_size)), spec, backend)
     error = _error(y[0, 0].ravel(), np.asarray(windows, dtype=np.float32))
     return [Check("arithmetic taps on input cells, every step (3-D)", name, error, macs, dense)]
 
