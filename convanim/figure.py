@@ -401,8 +401,8 @@ def plan(kind: Kind, options: FigureOptions) -> Figure:
     if bad:
         raise SpecError(f"--caption must be printable ASCII (the TeX fonts used have no "
                         f"{''.join(bad)!r})")
-    if options.verify and type(kind).checks is Kind.checks:
-        raise SpecError(f"--verify: {kind.name} figures have no numbers to verify")
+    if options.verify:
+        kind.require_checks("--verify: ")
     return Figure(kind=kind, options=options, spec=spec, steps=steps, frames=frames, name=name)
 
 

@@ -124,6 +124,11 @@ class Kind:
         """Every number the figure shows, recomputed on ``backend`` (``--verify``)."""
         raise SpecError(f"{self.name} figures have no numbers to verify")
 
+    def require_checks(self, prefix: str = "") -> None:
+        """Refuse, before any work, a verify of a kind that shows no numbers."""
+        if type(self).checks is Kind.checks:
+            raise SpecError(f"{prefix}{self.name} figures have no numbers to verify")
+
     def step_caption(self, frame: dict, scene: dict) -> str:
         """What the HTML player adds to "Step n of 0–N: output cell (y, x)" (not the
         arithmetic the figure draws: that is :meth:`step_arithmetic`)."""
