@@ -19,7 +19,7 @@ from . import files, kinds
 from .errors import VerifyError
 from .kind import Kind
 from .layout import fit
-from .options import ANIMATION_FORMATS, COLUMNS, FORMATS, SINGLE_FORMATS, FigureOptions, Width
+from .options import ANIMATION_FORMATS, COLUMNS, FORMATS, SINGLE_FORMATS, FigureOptions
 from .engine.formats import SOURCE_WORDS, VIDEO_WORDS, listed
 from .spec import ConvSpec, SpecError, format_pair, volume_given, volume_refusal
 
@@ -121,10 +121,7 @@ class Figure:
     def width(self) -> float | None:
         """The page width asked, in cm: --width, or --column's (the layout's for a width
         read at TeX time, columnwidth or textwidth)."""
-        width = self.options.width
-        if isinstance(width, str):
-            return Width.WORDS[width]
-        return width or COLUMNS.get(self.options.column)
+        return self.options.width_cm()
 
     def data(self) -> dict:
         """The ``--json`` figure data, from the same scene the template draws."""

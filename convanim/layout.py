@@ -27,13 +27,12 @@ def smallest_text(kind: str) -> float:
     return SMALLEST_TEXT_PT.get(kind, SUBSCRIPT_PT)
 
 
-def fit(kind: str, width_cm: float | str | None) -> dict | None:
+def fit(kind: str, width_cm: float | None) -> dict | None:
     """What a template lays out against: the widest natural drawing (cm) whose text stays
     >= 5 pt at ``width_cm``, and the tallest height per unit of width that keeps the page
     within 22 cm. None: no width asked, the natural layout."""
     if width_cm is None:
         return None
-    width_cm = TEX_WIDTHS.get(width_cm, width_cm)
     inner = width_cm - 2 * BORDER_CM
     return {"width": inner * smallest_text(kind) / MIN_TEXT_PT,
             "aspect": (PAGE_HEIGHT_CM - 2 * BORDER_CM) / inner}

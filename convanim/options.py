@@ -487,6 +487,13 @@ class FigureOptions:
     backend: str = RenderSettings.declared_field("backend")
     tex_package: str | None = RenderSettings.declared_field("tex_package")
 
+    def width_cm(self) -> float | None:
+        """The page width asked, in cm: --width (a width read at TeX time, columnwidth or
+        textwidth, laid out as that column), else --column's; None: the natural size."""
+        if isinstance(self.width, str):
+            return TEX_WIDTHS[self.width]
+        return self.width or COLUMNS.get(self.column)
+
     def __post_init__(self):
         convert_declared(self)
 

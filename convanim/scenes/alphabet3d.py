@@ -61,11 +61,10 @@ def layout(low: geometry.Volume, cs: float, cw: float, options) -> dict:
     """Slices per row and whether C is compact: the first that fits the width asked (a 16 cm
     column's without one) at >= 5 pt and 22 cm (:func:`convanim.layout.arrange`)."""
     from ..layout import arrange, fit
-    from ..options import COLUMNS
 
     (d, h, w), (od, oh, ow) = low.canvas, low.out
     rows, cols = low.steps, low.operand[0] * low.operand[1] * low.operand[2]
-    budget = fit("alphabet", options.width or COLUMNS.get(options.column) or 16.0)
+    budget = fit("alphabet", options.width_cm() or 16.0)
     candidates = []
     for compact in ([True] if cols > LABELLED_COLUMNS else [False, True]):
         mw, rh = (0.3, 0.3) if compact else (cw, 0.42)

@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .. import geometry
-from ..options import COLUMNS
 from ..spec import ConvSpec
 from . import grid_lines, plane_labels
 
@@ -108,7 +107,7 @@ def columns_for(low: geometry.Volume, options, labels: dict | None = None) -> in
     (:func:`convanim.layout.arrange`), labels beside them counted."""
     from ..layout import arrange, fit
 
-    width = options.width or COLUMNS.get(options.column)
+    width = options.width_cm()
     budget = fit("arithmetic", width)
     if budget is None:
         return 1

@@ -22,7 +22,7 @@ from .. import geometry, shading
 from ..errors import SpecError
 from ..kind import Kind
 from ..lazy import np
-from ..options import COLUMNS, Array, ChannelOptions, Flag, Int, option
+from ..options import Array, ChannelOptions, Flag, Int, option
 from ..spec import ConvSpec, volume_given
 from ..theme import GROUPS
 from . import (ValuesOptions, canvas_grid, channels_layout, factor, format_number, grid_kinds,
@@ -336,7 +336,7 @@ class Channels(Kind):
             "out_groups": [g.group_of_output(q) for q in range(g.planes_out)],
             "layout": channels_layout.layout(
                 g, spec.kernel_size, label_chars, is_sequence(low),
-                options.width or COLUMNS.get(options.column),
+                options.width_cm(),
                 1 + (len(labels["lines"]) + 1 + (labels["groups"] > 1)
                      + 2 * bool(labels["equivalent"]) if labels else 0)),
             "sequence": is_sequence(low),

@@ -24,7 +24,6 @@ from .. import geometry, shading
 from .. import layout as fitting
 from ..errors import SpecError
 from ..lazy import np
-from ..options import COLUMNS
 from ..spec import ConvSpec
 from .arithmetic3d import slice_kinds
 from .channels_layout import LINE_CM, PRODUCT_CM, UNITS, WIDE_UNIT
@@ -295,7 +294,7 @@ def scene(spec: ConvSpec, steps: list[int], options, g: geometry.Grouped, operan
             if options.legend and by_value else None),
         "out_groups": [g.group_of_output(q) for q in range(g.planes_out)],
         "layout": layout(g, spec.kernel_size, label_chars,
-                         options.width or COLUMNS.get(options.column),
+                         options.width_cm(),
                          bool(options.legend and by_value)),
         "frames": frames, "caption": options.caption,
         # figure data (--json)

@@ -72,11 +72,10 @@ def layout(canvas, matrix: tuple[int, int], cell: float, column: float, fixed: f
     (:func:`convanim.layout.arrange`); without a width, a 16 cm column's. ``fixed``: the
     matrix's width beyond its columns (the kernel or vectors beside it), in cm."""
     from ..layout import arrange, fit
-    from ..options import COLUMNS
 
     d, h, w = canvas
     rows, cols = matrix
-    budget = fit(kind, options.width or COLUMNS.get(options.column) or 16.0)
+    budget = fit(kind, options.width_cm() or 16.0)
     candidates = []
     for compact in ([True] if compact_only else [False, True]):
         cw, rh = (0.22, 0.34) if compact else (column, 0.42)

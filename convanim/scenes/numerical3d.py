@@ -54,10 +54,9 @@ def per_row(spec: ConvSpec, low, options) -> int | None:
     --width or --column the most whose page keeps 5 pt text and 22 cm once scaled
     (:func:`convanim.layout.arrange`), the nearest when none does."""
     from ..layout import arrange, fit
-    from ..options import COLUMNS
 
     # its smallest text is the sum's 7 pt subscript (6.2 pt as measured), not the 8 pt numbers
-    budget = fit("numerical-volume", options.width or COLUMNS.get(options.column))
+    budget = fit("numerical-volume", options.width_cm())
     if budget is None:
         return None
     (d, h, w), (od, oh, ow) = low.canvas, low.out

@@ -30,7 +30,7 @@ import numpy as np
 
 from .. import geometry, layout
 from ..kind import Kind
-from ..options import COLUMNS, FigureOptions, Flag, Pair, Text, option
+from ..options import FigureOptions, Flag, Pair, Text, option
 from ..spec import ConvSpec, SpecError, resolve_padding
 
 #: Layers drawn, and nodes per row (the padded input included), beyond which the
@@ -427,7 +427,7 @@ def plane_scene(steps: list[int], options) -> dict:
     # front edge to the output's back edge, 1.3 cm between two planes; laid out for
     # --width, only as wide as keeps the names (1.6 cm) and --labels' (4.2 cm) >= 5 pt
     across = 11.0
-    budget = layout.fit("stack", options.width or COLUMNS.get(options.column))
+    budget = layout.fit("stack", options.width_cm())
     if budget:
         across = min(across, max(4.0, budget["width"] - 1.6 - (4.2 if options.labels else 0)))
     unit = min(0.5, across / ((u_hi - u_lo) + slant_x * (v_hi - v_lo)),
