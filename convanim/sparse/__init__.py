@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import geometry
 from . import reference
-from .backend import BACKENDS, BackendError, gpu_present, resolve
+from .backend import BACKENDS, BackendError, gpu_kernels, gpu_present, resolve
 from .formats import BSRWeights, CSRWeights, block_mask
 from .reference import pair
 
@@ -40,14 +40,6 @@ def _torch(op, x, w=None, **kw):
     from . import torch_backend
 
     return torch_backend.run(op, x, w, **kw)
-
-
-def _gpu(backend: str):
-    from .backend import cuda_module
-
-    cuda_module(backend)
-    from . import gpu
-    return gpu
 
 
 def _check_conv(x, w, groups, transposed=False):
@@ -84,7 +76,7 @@ def run(op: str, x, w=None, *, stride=1, padding=0, dilation=1, groups=1, output
         if name == "torch":
             return Result(_torch(op, x, w, stride=s, padding=p, dilation=d, groups=groups),
                           name, dense, dense)
-        output, macs = _gpu(name).conv2d(x, w, s, p, d, groups, method)
+        output, macs = gpu_kernels(name).conv2d(x, w, s, p, d, groups, method)
         return Result(output, name, macs, dense)
     if op == "conv_transpose2d":
         w = np.ascontiguousarray(w, dtype=np.float32)
@@ -104,7 +96,7 @@ def run(op: str, x, w=None, *, stride=1, padding=0, dilation=1, groups=1, output
         if name == "torch":
             return Result(_torch(op, x, w, stride=s, padding=p, dilation=d, groups=groups,
                                  output_padding=a), name, dense, dense)
-        output, macs = _gpu(name).conv_transpose2d(x, w, s, p, a, d, groups)
+        output, macs = gpu_kernels(name).conv_transpose2d(x, w, s, p, a, d, groups)
         return Result(output, name, macs, dense)
     if op in ("avg_pool2d", "max_pool2d"):
         k = pair(kernel_size)
@@ -118,7 +110,7 @@ def run(op: str, x, w=None, *, stride=1, padding=0, dilation=1, groups=1, output
         if name == "torch":
             return Result(_torch(op, x, stride=s, padding=p, dilation=d, kernel_size=k), name,
                           dense, dense)
-        return Result(_gpu(name).pool2d(x, k, s, p, d, op[:3]), name, dense, dense)
+        return Result(gpu_kernels(name).pool2d(x, k, s, p, d, op[:3]), name, dense, dense)
     raise ValueError(f"unknown operation {op!r}")
 
 

@@ -137,3 +137,12 @@ def cuda_module(name: str):
         error = BackendError(f"{what}; {fix}")
         error.what, error.fix = what, fix  # apart, for the doctor's columns
         raise error from None
+
+
+def gpu_kernels(backend: str):
+    """The kernels' host side (convanim.sparse.gpu), numba.cuda loaded in ``backend``'s
+    mode first: the one way in for the 2-D calls and the volumes built on them."""
+    cuda_module(backend)
+    from . import gpu
+
+    return gpu

@@ -20,8 +20,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from .. import geometry
-from . import _gpu
-from .backend import resolve
+from .backend import gpu_kernels, resolve
 
 Triple = tuple[int, int, int]
 
@@ -101,7 +100,7 @@ def conv3d_gpu(x, w, s, p, d, groups, backend):
     x2 = xp[:, :, z]                                      # (n, c, od, kd, h, w)
     x2 = x2.transpose(0, 2, 1, 3, 4, 5).reshape(n * od, c * kd, *x.shape[3:])
     w2 = np.ascontiguousarray(w.reshape(dout, cg * kd, *w.shape[3:]))
-    out, macs = _gpu(backend).conv2d(np.ascontiguousarray(x2, np.float32), w2, s[1:], p[1:],
+    out, macs = gpu_kernels(backend).conv2d(np.ascontiguousarray(x2, np.float32), w2, s[1:], p[1:],
                                       d[1:], groups)
     oh, ow = out.shape[2:]
     return out.reshape(n, od, dout, oh, ow).transpose(0, 2, 1, 3, 4), macs
@@ -117,7 +116,7 @@ def conv_transpose3d_gpu(x, w, s, p, a, d, groups, backend):
                                                                     *x.shape[3:]))
     full, macs = None, 0
     for t in range(kd):
-        y, m = _gpu(backend).conv_transpose2d(flat, np.ascontiguousarray(w[:, :, t]), s[1:],
+        y, m = gpu_kernels(backend).conv_transpose2d(flat, np.ascontiguousarray(w[:, :, t]), s[1:],
                                               p[1:], a[1:], d[1:], groups)
         macs += m
         y = y.reshape(n, depth, dg * groups, *y.shape[2:]).transpose(0, 2, 1, 3, 4)
@@ -135,7 +134,7 @@ def pool3d_gpu(x, k, s, p, d, mode, backend):
     xp = np.pad(x, ((0, 0), (0, 0), (p[0], p[0]), (0, 0), (0, 0)), constant_values=fill)
     dp = xp.shape[2]
     flat = np.ascontiguousarray(xp.transpose(0, 2, 1, 3, 4).reshape(n * dp, c, *x.shape[3:]))
-    y = _gpu(backend).pool2d(flat, k[1:], s[1:], p[1:], d[1:], mode)
+    y = gpu_kernels(backend).pool2d(flat, k[1:], s[1:], p[1:], d[1:], mode)
     y = y.reshape(n, dp, c, *y.shape[2:]).transpose(0, 2, 1, 3, 4)
     od = geometry.conv_output_size(x.shape[2:], k, s, p, d)[0]
     z = np.arange(od)[:, None] * s[0] + np.arange(k[0])[None, :] * d[0]
